@@ -1,0 +1,3 @@
+"""alarms package."""
+
+from __future__ import annotations

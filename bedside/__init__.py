@@ -1,0 +1,3 @@
+"""bedside package."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""protocols package."""
+
+from __future__ import annotations

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Bedside developer entry point. Sets up what is missing, then does the one thing asked.
+#   scripts/dev.sh run [bedside monitor args]   set up, then start the monitor (simulator + SQLite)
+#   scripts/dev.sh test [pytest args]           set up, then lint, type-check, check layers, test
+#   scripts/dev.sh bench                        set up, then run the benchmarks and print figures
+#   scripts/dev.sh screenshots                  set up, then refresh the screenshots in docs/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages Qt needs to start (offscreen and xcb), Xvfb for screenshots, libpulse0 for
+# QtMultimedia alarm sound, graphviz to draw protocol trees, fonts so text renders.
+APT_PACKAGES=(python3-venv libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
+  libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
+  libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libpulse0 xvfb xauth graphviz
+  fonts-dejavu-core)
+
+log() { printf '[bedside] %s\n' "$*" >&2; }
+
+ensure_apt() {
+  command -v dpkg-query >/dev/null 2>&1 || { log "not a Debian system: install ${APT_PACKAGES[*]} by hand"; return 0; }
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  # python3-venv is only needed when this python cannot make a venv with pip by itself.
+  if python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    missing=("${missing[@]/python3-venv}")
+  fi
+  local wanted=()
+  for p in "${missing[@]}"; do [ -n "$p" ] && wanted+=("$p"); done
+  [ ${#wanted[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  log "installing Debian packages: ${wanted[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${wanted[@]}" >/dev/null
+}
+
+ensure_venv() {
+  if [ ! -x .venv/bin/python ]; then
+    log "creating .venv"
+    python3 -m venv .venv
+  fi
+  local stamp=.venv/.bedside-installed
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    log "installing Python packages (pinned in pyproject.toml)"
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -e ".[test]"
+    touch "$stamp"
+  fi
+}
+
+setup() { ensure_apt; ensure_venv; }
+
+cmd="${1:-run}"; shift || true
+case "$cmd" in
+  run)
+    setup
+    if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+      log "no display: starting the monitor on a virtual screen (xvfb-run)"
+      exec xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/bedside monitor "$@"
+    fi
+    exec .venv/bin/bedside monitor "$@"
+    ;;
+  test)
+    setup
+    export QT_QPA_PLATFORM=offscreen
+    log "ruff";          .venv/bin/ruff check .
+    log "mypy --strict"; .venv/bin/mypy
+    log "import layers"; .venv/bin/lint-imports
+    log "pytest";        exec .venv/bin/pytest "$@"
+    ;;
+  bench)
+    setup
+    export QT_QPA_PLATFORM=offscreen
+    exec .venv/bin/python -m tests.benchmarks "$@"
+    ;;
+  screenshots)
+    setup
+    exec xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m bedside.screenshots docs "$@"
+    ;;
+  *)
+    echo "usage: scripts/dev.sh {run|test|bench|screenshots} [args]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,3 @@
+"""simulators package."""
+
+from __future__ import annotations
