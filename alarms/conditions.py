@@ -1,0 +1,73 @@
+"""The alarm conditions Bedside knows: their ids, priorities and the words a clinician reads.
+
+Physiological conditions judge only VALID values; technical conditions say why a value cannot
+be judged (MON-6, ALM-2). The table is data, tested entry by entry.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+
+from alarms.priority import AlarmPriority
+
+log = logging.getLogger(__name__)
+
+
+class ConditionId(enum.StrEnum):
+    """Every alarm condition; the value is the key used in configuration and records."""
+
+    SPO2_LOW = "spo2_low"
+    PULSE_HIGH = "pulse_high"
+    PULSE_LOW = "pulse_low"
+    BP_HIGH = "bp_high"
+    BP_LOW = "bp_low"
+    SPO2_PROBE_OFF = "spo2_probe_off"
+    SPO2_NO_SIGNAL = "spo2_no_signal"
+    NIBP_FAILED = "nibp_failed"
+    DEVICE_DISCONNECTED = "device_disconnected"
+    DEVICE_SILENT = "device_silent"
+    CLOCK_IMPLAUSIBLE = "clock_implausible"
+    DATA_IMPLAUSIBLE = "data_implausible"
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionSpec:
+    """What a condition is: its starting priority, whether it is technical, its title."""
+
+    condition: ConditionId
+    priority: AlarmPriority
+    technical: bool
+    title: str
+    per_device: bool = False
+
+
+CONDITIONS: dict[ConditionId, ConditionSpec] = {
+    spec.condition: spec
+    for spec in (
+        # SpO2 low starts MEDIUM below the patient's floor and escalates to HIGH (config spo2).
+        ConditionSpec(ConditionId.SPO2_LOW, AlarmPriority.MEDIUM, False, "SpO2 low"),
+        ConditionSpec(ConditionId.PULSE_HIGH, AlarmPriority.MEDIUM, False, "Pulse high"),
+        ConditionSpec(ConditionId.PULSE_LOW, AlarmPriority.MEDIUM, False, "Pulse low"),
+        # Above the band: MEDIUM; past the patient's own ceiling: escalates to HIGH.
+        ConditionSpec(ConditionId.BP_HIGH, AlarmPriority.MEDIUM, False, "BP high"),
+        ConditionSpec(ConditionId.BP_LOW, AlarmPriority.MEDIUM, False, "BP low"),
+        ConditionSpec(ConditionId.SPO2_PROBE_OFF, AlarmPriority.LOW, True, "SpO2 probe off", True),
+        ConditionSpec(ConditionId.SPO2_NO_SIGNAL, AlarmPriority.MEDIUM, True, "No valid SpO2"),
+        ConditionSpec(ConditionId.NIBP_FAILED, AlarmPriority.LOW, True, "NIBP measurement failed", True),
+        ConditionSpec(
+            ConditionId.DEVICE_DISCONNECTED, AlarmPriority.MEDIUM, True, "Device disconnected", True
+        ),
+        ConditionSpec(ConditionId.DEVICE_SILENT, AlarmPriority.MEDIUM, True, "Device silent", True),
+        ConditionSpec(
+            ConditionId.CLOCK_IMPLAUSIBLE, AlarmPriority.LOW, True, "Device clock implausible", True
+        ),
+        ConditionSpec(ConditionId.DATA_IMPLAUSIBLE, AlarmPriority.LOW, True, "Implausible value", True),
+    )
+}
+
+
+def alarm_key(condition: ConditionId, source: str = "") -> str:
+    """The key one alarm is known by: the condition, plus the device for per-device conditions."""
+    return f"{condition.value}@{source}" if source else condition.value

@@ -1,0 +1,102 @@
+"""One NIBP measurement (systolic, diastolic, mean) assembled from the device's observations."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from drivers.types import Observation, Quality, VitalKind
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class NibpReading:
+    """A completed NIBP cycle. Only a VALID reading with both pressures is judged (MON-6)."""
+
+    systolic: float | None
+    diastolic: float | None
+    mean: float | None
+    measured_at: datetime
+    source: str
+    quality: Quality = Quality.VALID
+
+    @property
+    def is_valid(self) -> bool:
+        """True when the device vouches for the reading and both pressures are present."""
+        return self.quality is Quality.VALID and self.systolic is not None and self.diastolic is not None
+
+
+_PARTS = (VitalKind.NIBP_SYSTOLIC, VitalKind.NIBP_DIASTOLIC, VitalKind.NIBP_MEAN)
+
+
+class NibpAssembler:
+    """Groups sys/dia/mean observations from the same source and measurement time into readings.
+
+    A reading is emitted once all three parts arrived, or (mean missing) when the next measurement
+    from that source starts or ``flush`` is called. Any invalid part makes the reading invalid.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[str, tuple[datetime, dict[VitalKind, Observation]]] = {}
+
+    def add(self, obs: Observation) -> list[NibpReading]:
+        """Feed one observation; returns the readings it completed (non-NIBP kinds are ignored)."""
+        if not obs.kind.is_nibp:
+            return []
+        out: list[NibpReading] = []
+        pending = self._pending.get(obs.source)
+        if pending is not None and pending[0] != obs.measured_at:
+            out.extend(self._emit(obs.source))
+            pending = None
+        if pending is None:
+            pending = (obs.measured_at, {})
+            self._pending[obs.source] = pending
+        pending[1][obs.kind] = obs
+        if all(kind in pending[1] for kind in _PARTS):
+            out.extend(self._emit(obs.source))
+        return out
+
+    def add_all(self, observations: Iterable[Observation]) -> list[NibpReading]:
+        """Feed a batch (e.g. one DecodeResult's observations) in order."""
+        out: list[NibpReading] = []
+        for obs in observations:
+            out.extend(self.add(obs))
+        return out
+
+    def flush(self) -> list[NibpReading]:
+        """Emit every partial reading still waiting (e.g. a device that never sends a mean)."""
+        out: list[NibpReading] = []
+        for source in list(self._pending):
+            out.extend(self._emit(source))
+        return out
+
+    def _emit(self, source: str) -> list[NibpReading]:
+        measured_at, parts = self._pending.pop(source)
+        quality = Quality.VALID
+        for obs in parts.values():
+            if obs.quality is not Quality.VALID:
+                quality = obs.quality
+                break
+        systolic = _value(parts, VitalKind.NIBP_SYSTOLIC)
+        diastolic = _value(parts, VitalKind.NIBP_DIASTOLIC)
+        if quality is Quality.VALID and (systolic is None or diastolic is None):
+            # A "valid" cycle without both pressures cannot be judged: say so, never guess.
+            quality = Quality.UNKNOWN
+        return [
+            NibpReading(
+                systolic=systolic,
+                diastolic=diastolic,
+                mean=_value(parts, VitalKind.NIBP_MEAN),
+                measured_at=measured_at,
+                source=source,
+                quality=quality,
+            )
+        ]
+
+
+def _value(parts: dict[VitalKind, Observation], kind: VitalKind) -> float | None:
+    obs = parts.get(kind)
+    return None if obs is None else obs.value
