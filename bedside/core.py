@@ -1,0 +1,145 @@
+"""The monitor core: takes what links decoded (any thread), applies it on the GUI thread.
+
+Links call ``on_result``/``on_event`` from their own threads; those only enqueue. ``pump`` runs
+on the GUI thread (a Qt timer), so the board, the alarm engine and the view are never touched
+concurrently, and a slow consumer can never stall a reader thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from drivers.clock import Clock
+from drivers.transports.base import DeviceLink
+from drivers.types import DecodeResult, DeviceEvent, DeviceEventKind, Observation
+
+from bedside.vitals_board import VitalsBoard
+
+log = logging.getLogger(__name__)
+
+ObservationListener = Callable[[Observation], None]
+DeviceEventListener = Callable[[DeviceEvent], None]
+
+
+@dataclass(slots=True)
+class LinkHealth:
+    """What the status bar says about one device link."""
+
+    source: str
+    state: DeviceEventKind = DeviceEventKind.DISCONNECTED
+    frames_ok: int = 0
+    frames_rejected: int = 0
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class PumpReport:
+    """How much one pump applied (benchmarks and tests read it)."""
+
+    observations: int = 0
+    events: int = 0
+    rejections: int = 0
+    newest: list[Observation] = field(default_factory=list)
+
+
+class MonitorCore:
+    """Fan-out hub between device links and everything that consumes observations."""
+
+    def __init__(self, clock: Clock, *, no_valid_after_s: float = 10.0, stale_after_s: float = 30.0) -> None:
+        self.clock = clock
+        self.board = VitalsBoard(clock.monotonic(), no_valid_after_s, stale_after_s)
+        self.links: dict[str, DeviceLink] = {}
+        self.health: dict[str, LinkHealth] = {}
+        self._inbox: queue.SimpleQueue[DecodeResult | DeviceEvent] = queue.SimpleQueue()
+        self._observation_listeners: list[ObservationListener] = []
+        self._event_listeners: list[DeviceEventListener] = []
+
+    # --- called from link threads -------------------------------------------------------
+    def on_result(self, result: DecodeResult) -> None:
+        """Thread-safe intake of a driver's output."""
+        if result.observations or result.rejections:
+            self._inbox.put(result)
+
+    def on_event(self, event: DeviceEvent) -> None:
+        """Thread-safe intake of a link event."""
+        self._inbox.put(event)
+
+    # --- GUI thread ---------------------------------------------------------------------
+    def add_link(self, link: DeviceLink) -> None:
+        self.links[link.source] = link
+        self.health[link.source] = LinkHealth(link.source)
+
+    def subscribe(
+        self, on_observation: ObservationListener | None = None, on_event: DeviceEventListener | None = None
+    ) -> None:
+        if on_observation:
+            self._observation_listeners.append(on_observation)
+        if on_event:
+            self._event_listeners.append(on_event)
+
+    def pump(self, limit: int = 10_000) -> PumpReport:
+        """Apply what arrived since the last pump, at most ``limit`` items (keeps the GUI responsive)."""
+        report = PumpReport()
+        for _ in range(limit):
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, DeviceEvent):
+                report.events += 1
+                self._apply_event(item)
+            else:
+                report.rejections += len(item.rejections)
+                for obs in item.observations:
+                    report.observations += 1
+                    report.newest.append(obs)
+                    self._apply_observation(obs)
+        return report
+
+    def tick(self) -> None:
+        """Periodic checks that need the clock (silence)."""
+        for link in self.links.values():
+            try:
+                link.check_silence()
+            except Exception:  # a broken link must not stop the others' checks
+                log.exception("silence check failed for %s", link.source)
+
+    def start(self) -> None:
+        for link in self.links.values():
+            link.start()
+
+    def stop(self) -> None:
+        for link in self.links.values():
+            try:
+                link.stop()
+            except Exception:
+                log.exception("stopping %s failed", link.source)
+
+    def _apply_observation(self, obs: Observation) -> None:
+        self.board.add(obs)
+        for listener in self._observation_listeners:
+            try:
+                listener(obs)
+            except Exception:
+                log.exception("observation listener failed")
+
+    def _apply_event(self, event: DeviceEvent) -> None:
+        health = self.health.setdefault(event.source, LinkHealth(event.source))
+        if event.kind is DeviceEventKind.FRAME_ERRORS:
+            health.frames_ok, health.frames_rejected = event.frames_ok, event.frames_rejected
+        elif event.kind in (
+            DeviceEventKind.CONNECTED,
+            DeviceEventKind.DISCONNECTED,
+            DeviceEventKind.SILENT,
+            DeviceEventKind.RESUMED,
+        ):
+            health.state = event.kind
+            health.detail = event.detail
+        for listener in self._event_listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("device event listener failed")

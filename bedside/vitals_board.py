@@ -1,0 +1,177 @@
+"""What the screen may claim about each vital right now (MON-1, MON-6).
+
+A number is shown as current only while it is fresh; after the no-valid-data limit the tile says
+so instead of freezing the last value, and nothing older than the stale limit is ever current.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from drivers.types import Observation, Quality, VitalKind
+
+
+class Freshness(enum.StrEnum):
+    """How a numeric tile presents its value."""
+
+    CURRENT = "current"
+    NOT_VALID = "not_valid"  # the device is sending, but says the value cannot be trusted
+    NO_DATA = "no_data"  # nothing valid within the no-valid-data limit
+
+
+@dataclass(frozen=True, slots=True)
+class Numeric:
+    """One tile's content: value text, its age and why it is (not) current."""
+
+    kind: VitalKind
+    value: float | None
+    freshness: Freshness
+    age_s: float | None
+    quality: Quality
+    source: str
+    detail: str = ""
+
+    @property
+    def text(self) -> str:
+        if self.freshness is Freshness.CURRENT and self.value is not None:
+            return f"{self.value:.0f}"
+        return "---"
+
+
+@dataclass(frozen=True, slots=True)
+class NibpShown:
+    """The last NIBP reading and its age; intermittent, so shown with its age, not as live."""
+
+    systolic: float | None
+    diastolic: float | None
+    mean: float | None
+    age_s: float | None
+    quality: Quality
+    source: str
+
+    @property
+    def text(self) -> str:
+        if self.systolic is None or self.diastolic is None:
+            return "---/---"
+        return f"{self.systolic:.0f}/{self.diastolic:.0f}"
+
+
+class TrendSeries:
+    """A growing float64 series (session-relative seconds, value) for a continuous vital.
+
+    Invalid samples are stored as NaN so the curve shows a gap, never a fake value (MON-6).
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._t: npt.NDArray[np.float64] = np.empty(capacity, dtype=np.float64)
+        self._v: npt.NDArray[np.float64] = np.empty(capacity, dtype=np.float64)
+        self._n = 0
+
+    def append(self, t: float, value: float | None) -> None:
+        if self._n == self._t.size:
+            self._t = np.concatenate([self._t, np.empty_like(self._t)])
+            self._v = np.concatenate([self._v, np.empty_like(self._v)])
+        self._t[self._n] = t
+        self._v[self._n] = np.nan if value is None else value
+        self._n += 1
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def t(self) -> npt.NDArray[np.float64]:
+        return self._t[: self._n]
+
+    @property
+    def v(self) -> npt.NDArray[np.float64]:
+        return self._v[: self._n]
+
+
+class VitalsBoard:
+    """Latest values per kind and the session's trends, judged against the clock."""
+
+    CONTINUOUS = (VitalKind.SPO2, VitalKind.PULSE_RATE, VitalKind.HEART_RATE, VitalKind.PERFUSION_INDEX)
+
+    def __init__(self, session_start_mono: float, no_valid_after_s: float = 10.0, stale_after_s: float = 30.0):
+        self.session_start_mono = session_start_mono
+        self.no_valid_after_s = no_valid_after_s
+        self.stale_after_s = stale_after_s
+        self._last: dict[VitalKind, Observation] = {}
+        self._last_valid: dict[VitalKind, Observation] = {}
+        self.trends: dict[VitalKind, TrendSeries] = {k: TrendSeries() for k in self.CONTINUOUS}
+        #: NIBP points: (session seconds, systolic, diastolic, mean)
+        self.nibp_points: list[tuple[float, float | None, float | None, float | None]] = []
+        self._nibp_pending: dict[tuple[str, object], dict[VitalKind, Observation]] = {}
+
+    def session_seconds(self, mono: float) -> float:
+        return mono - self.session_start_mono
+
+    def add(self, obs: Observation) -> None:
+        """Record one observation (already time-stamped at arrival)."""
+        self._last[obs.kind] = obs
+        if obs.is_valid:
+            self._last_valid[obs.kind] = obs
+        t = self.session_seconds(obs.received_mono)
+        if obs.kind in self.trends:
+            self.trends[obs.kind].append(t, obs.value if obs.is_valid else None)
+        elif obs.kind.is_nibp and obs.is_valid:
+            self._collect_nibp(obs, t)
+
+    def _collect_nibp(self, obs: Observation, t: float) -> None:
+        key = (obs.source, obs.measured_at)
+        parts = self._nibp_pending.setdefault(key, {})
+        parts[obs.kind] = obs
+        if VitalKind.NIBP_SYSTOLIC in parts and VitalKind.NIBP_DIASTOLIC in parts:
+            mean = parts.get(VitalKind.NIBP_MEAN)
+            point = (
+                t,
+                parts[VitalKind.NIBP_SYSTOLIC].value,
+                parts[VitalKind.NIBP_DIASTOLIC].value,
+                mean.value if mean else None,
+            )
+            if self.nibp_points and self.nibp_points[-1][0] == t:
+                self.nibp_points[-1] = point
+            else:
+                self.nibp_points.append(point)
+            if mean is not None:
+                del self._nibp_pending[key]
+        if len(self._nibp_pending) > 16:  # readings without a mean never complete: keep it bounded
+            self._nibp_pending.pop(next(iter(self._nibp_pending)))
+
+    def numeric(self, kind: VitalKind, now_mono: float) -> Numeric:
+        """What the tile for ``kind`` may show at ``now_mono``."""
+        last = self._last.get(kind)
+        valid = self._last_valid.get(kind)
+        if valid is not None:
+            age = now_mono - valid.received_mono
+            newest_is_valid = last is valid
+            if age <= self.no_valid_after_s and age <= self.stale_after_s and newest_is_valid:
+                return Numeric(kind, valid.value, Freshness.CURRENT, age, Quality.VALID, valid.source)
+        if last is None:
+            return Numeric(kind, None, Freshness.NO_DATA, None, Quality.UNKNOWN, "")
+        age = now_mono - last.received_mono
+        if not last.is_valid and age <= self.no_valid_after_s:
+            return Numeric(kind, None, Freshness.NOT_VALID, age, last.quality, last.source, last.detail)
+        valid_age = None if valid is None else now_mono - valid.received_mono
+        return Numeric(kind, None, Freshness.NO_DATA, valid_age, last.quality, last.source, last.detail)
+
+    def nibp(self, now_mono: float) -> NibpShown:
+        """The last NIBP reading (valid or failed) with its age."""
+        sys_obs = self._last.get(VitalKind.NIBP_SYSTOLIC)
+        if sys_obs is None:
+            return NibpShown(None, None, None, None, Quality.UNKNOWN, "")
+        dia = self._last.get(VitalKind.NIBP_DIASTOLIC)
+        mean = self._last.get(VitalKind.NIBP_MEAN)
+        valid = sys_obs.is_valid
+        return NibpShown(
+            sys_obs.value if valid else None,
+            dia.value if (valid and dia and dia.is_valid) else None,
+            mean.value if (valid and mean and mean.is_valid) else None,
+            now_mono - sys_obs.received_mono,
+            sys_obs.quality,
+            sys_obs.source,
+        )

@@ -1,0 +1,95 @@
+"""Small Qt widgets for the monitor: numeric tiles and the simulation banner. They only render."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+
+from bedside.vitals_board import Freshness, NibpShown, Numeric
+
+_QUALITY_TEXT = {
+    "probe_off": "PROBE OFF",
+    "searching": "SEARCHING",
+    "low_perfusion": "LOW PERFUSION",
+    "artifact": "ARTIFACT",
+    "cuff_error": "CUFF ERROR",
+    "unknown": "NOT VALID",
+    "valid": "",
+}
+
+
+def age_text(age_s: float | None) -> str:
+    """A reading's age as a clinician reads it."""
+    if age_s is None:
+        return "no reading yet"
+    if age_s < 60:
+        return f"{age_s:.0f} s ago"
+    return f"{age_s // 60:.0f} min {age_s % 60:02.0f} s ago"
+
+
+class NumericTile(QFrame):
+    """A large numeric with its label, unit, source, age and quality."""
+
+    def __init__(self, label: str, unit: str, colour: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("tile")
+        self._colour = colour
+        self.setStyleSheet(
+            "#tile { background: #0b0f14; border: 1px solid #2a3440; border-radius: 6px; }"
+            "QLabel { color: #d8dee9; }"
+        )
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 6, 12, 6)
+        layout.setSpacing(0)
+        self.title = QLabel(f"{label}  <span style='color:#7a8894'>{unit}</span>")
+        self.title.setStyleSheet(f"color: {colour}; font-size: 18px; font-weight: bold;")
+        self.value = QLabel("---")
+        self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.value.setStyleSheet(f"color: {colour}; font-size: 76px; font-weight: bold;")
+        self.status = QLabel("")
+        self.status.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.status.setStyleSheet("font-size: 14px; color: #9aa7b4;")
+        self.state = QLabel("")
+        self.state.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.state.setStyleSheet("font-size: 16px; font-weight: bold;")
+        for w in (self.title, self.value, self.state, self.status):
+            layout.addWidget(w)
+
+    def show_numeric(self, n: Numeric) -> None:
+        self.value.setText(n.text)
+        if n.freshness is Freshness.CURRENT:
+            self.value.setStyleSheet(f"color: {self._colour}; font-size: 76px; font-weight: bold;")
+            self.state.setText("")
+            self.status.setText(f"{n.source} · {age_text(n.age_s)}")
+        else:
+            self.value.setStyleSheet("color: #5c6670; font-size: 76px; font-weight: bold;")
+            if n.freshness is Freshness.NOT_VALID:
+                self.state.setText(_QUALITY_TEXT.get(n.quality.value, n.quality.value.upper()))
+            else:
+                self.state.setText("NO VALID DATA")
+            self.state.setStyleSheet("font-size: 16px; font-weight: bold; color: #00e5ff;")
+            last = f"last valid {age_text(n.age_s)}" if n.age_s is not None else "no valid reading yet"
+            self.status.setText(f"{n.source or 'no source'} · {last}")
+
+    def show_nibp(self, n: NibpShown) -> None:
+        self.value.setText(n.text)
+        mean = f"({n.mean:.0f})" if n.mean is not None else ""
+        failed = n.quality.value != "valid" and n.age_s is not None
+        self.state.setText(_QUALITY_TEXT.get(n.quality.value, "") if failed else mean)
+        self.state.setStyleSheet(
+            "font-size: 20px; font-weight: bold; color: " + ("#00e5ff;" if failed else f"{self._colour};")
+        )
+        self.status.setText(f"{n.source or 'no source'} · {age_text(n.age_s)}")
+
+
+class SimulationBanner(QLabel):
+    """An unmistakable indication that the data on screen is simulated (DRL-1)."""
+
+    def __init__(self, scenario: str, parent: QWidget | None = None) -> None:
+        super().__init__(f"SIMULATION — NOT A PATIENT — scenario: {scenario}", parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setStyleSheet(
+            "background: repeating-linear-gradient(45deg, #ff00aa, #ff00aa 20px, #aa0077 20px, #aa0077 40px);"
+            "background-color: #d1008f; color: white; font-size: 22px; font-weight: bold; padding: 6px;"
+            "border: 3px dashed white;"
+        )
