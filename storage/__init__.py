@@ -1,3 +1,90 @@
-"""storage package."""
+"""Durable storage: migrated SQL database, a batching writer thread, and a repository to read back."""
 
 from __future__ import annotations
+
+from storage._utc import NaiveTimeError
+from storage.database import (
+    DRILL_DATABASE_FILE,
+    PATIENT_DATABASE_FILE,
+    Database,
+    create_storage_engine,
+    default_database_url,
+    migrate_to_head,
+    open_database,
+)
+from storage.errors import (
+    DatabasePurposeError,
+    DrillMixingError,
+    StorageError,
+    UnknownRecordError,
+    WriterClosedError,
+)
+from storage.records import (
+    SHEDDABLE_RECORDS,
+    AlarmEventRecord,
+    AttestationRecord,
+    BaselineOverride,
+    BaselineRecord,
+    DeviceEventRecord,
+    IncidentClosedRecord,
+    IncidentOpenedRecord,
+    IncidentSummary,
+    NibpIntervalChangeRecord,
+    NoteRecord,
+    ObservationRecord,
+    PhaseTransitionRecord,
+    ProtocolRunEndedRecord,
+    ProtocolRunStartedRecord,
+    ProtocolRunSummary,
+    ProtocolStepRecord,
+    SessionEndedRecord,
+    SessionSummary,
+    StoredRecord,
+    ThresholdChangeRecord,
+    ThresholdSetRecord,
+)
+from storage.repository import SessionRepository
+from storage.writer import FailureKind, StorageFailure, StorageRecovery, StorageWriter
+
+__all__ = [
+    "DRILL_DATABASE_FILE",
+    "PATIENT_DATABASE_FILE",
+    "SHEDDABLE_RECORDS",
+    "AlarmEventRecord",
+    "AttestationRecord",
+    "BaselineOverride",
+    "BaselineRecord",
+    "Database",
+    "DatabasePurposeError",
+    "DeviceEventRecord",
+    "DrillMixingError",
+    "FailureKind",
+    "IncidentClosedRecord",
+    "IncidentOpenedRecord",
+    "IncidentSummary",
+    "NaiveTimeError",
+    "NibpIntervalChangeRecord",
+    "NoteRecord",
+    "ObservationRecord",
+    "PhaseTransitionRecord",
+    "ProtocolRunEndedRecord",
+    "ProtocolRunStartedRecord",
+    "ProtocolRunSummary",
+    "ProtocolStepRecord",
+    "SessionEndedRecord",
+    "SessionRepository",
+    "SessionSummary",
+    "StorageError",
+    "StorageFailure",
+    "StorageRecovery",
+    "StorageWriter",
+    "StoredRecord",
+    "ThresholdChangeRecord",
+    "ThresholdSetRecord",
+    "UnknownRecordError",
+    "WriterClosedError",
+    "create_storage_engine",
+    "default_database_url",
+    "migrate_to_head",
+    "open_database",
+]

@@ -1,0 +1,1 @@
+"""Alembic migrations for the storage schema (run by ``storage.open_database``)."""

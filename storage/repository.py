@@ -1,0 +1,396 @@
+"""Reading a session back: on restart (the session so far) and later for export and follow-up.
+
+Everything comes back as the records it was written as (``storage.records``), vitals and device
+events as the drivers' own ``Observation`` and ``DeviceEvent``, in the order they happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from drivers.types import DeviceEvent, DeviceEventKind, Observation, Quality, Stamp, VitalKind
+from storage.database import Database
+from storage.errors import DrillMixingError, UnknownRecordError
+from storage.records import (
+    AlarmEventRecord,
+    AttestationRecord,
+    BaselineOverride,
+    BaselineRecord,
+    IncidentSummary,
+    NibpIntervalChangeRecord,
+    NoteRecord,
+    PhaseTransitionRecord,
+    ProtocolRunStartedRecord,
+    ProtocolRunSummary,
+    ProtocolStepRecord,
+    SessionSummary,
+    ThresholdChangeRecord,
+    ThresholdSetRecord,
+)
+from storage.schema import (
+    AlarmEventRow,
+    AttestationRow,
+    BaselineRow,
+    DeviceEventRow,
+    IncidentRow,
+    NibpIntervalChangeRow,
+    NoteRow,
+    ObservationRow,
+    PhaseTransitionRow,
+    ProtocolRunRow,
+    ProtocolStepRow,
+    SessionRow,
+    ThresholdChangeRow,
+    ThresholdSetRow,
+)
+
+log = logging.getLogger(__name__)
+
+INITIAL_PHASE = "setup"
+
+
+def _summary(row: SessionRow) -> SessionSummary:
+    return SessionSummary(
+        session_id=row.id,
+        started_at=row.started_at,
+        clinician=row.clinician,
+        is_drill=row.is_drill,
+        phase=row.phase,
+        patient_name=row.patient_name,
+        patient_mrn=row.patient_mrn,
+        scenario=row.scenario,
+        ended_at=row.ended_at,
+    )
+
+
+def _incident(row: IncidentRow) -> IncidentSummary:
+    return IncidentSummary(
+        incident_id=row.id,
+        session_id=row.session_id,
+        opened_at=row.opened_at,
+        kind=row.kind,
+        title=row.title,
+        opened_by=row.opened_by,
+        closed_at=row.closed_at,
+        closed_by=row.closed_by,
+    )
+
+
+def _override(item: dict[str, Any]) -> BaselineOverride:
+    return BaselineOverride(
+        field=str(item["field"]),
+        computed=None if item.get("computed") is None else float(item["computed"]),
+        value=float(item["value"]),
+        reason=str(item["reason"]),
+    )
+
+
+class SessionRepository:
+    """Creates sessions and reads back everything recorded in them."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def create_session(
+        self,
+        *,
+        clinician: str,
+        started_at: datetime,
+        patient_name: str = "",
+        patient_mrn: str = "",
+        scenario: str = "",
+        phase: str = INITIAL_PHASE,
+        is_drill: bool | None = None,
+        session_id: str | None = None,
+    ) -> SessionSummary:
+        """Write a new session now (synchronously) and return it; ``is_drill`` defaults to the database's.
+
+        Raises ``DrillMixingError`` when a drill would go into the patient database or the reverse (DRL-1).
+        """
+        drill = self._db.is_drill if is_drill is None else is_drill
+        if drill != self._db.is_drill:
+            kind, target = ("a drill", "the patient") if drill else ("a patient", "the drill")
+            raise DrillMixingError(
+                f"refusing to record {kind} session in {target} database ({self._db.url}): "
+                "open the database for the right purpose (open_database(drill=...))"
+            )
+        row = SessionRow(
+            id=session_id or str(uuid.uuid4()),
+            patient_name=patient_name,
+            patient_mrn=patient_mrn,
+            clinician=clinician,
+            is_drill=drill,
+            scenario=scenario,
+            started_at=started_at,
+            ended_at=None,
+            phase=phase,
+        )
+        with self._db.session() as session:
+            session.add(row)
+        log.info("session %s started (%s)", row.id, "drill" if drill else "patient")
+        return _summary(row)
+
+    def session(self, session_id: str) -> SessionSummary:
+        """One session by id; ``UnknownRecordError`` if there is none."""
+        with self._db.session() as session:
+            row = session.get(SessionRow, session_id)
+            if row is None:
+                raise UnknownRecordError(f"no session {session_id} in {self._db.url}")
+            return _summary(row)
+
+    def sessions(self, *, limit: int | None = None) -> list[SessionSummary]:
+        """Sessions, newest first."""
+        query = select(SessionRow).order_by(SessionRow.started_at.desc(), SessionRow.id).limit(limit)
+        with self._db.session() as session:
+            return [_summary(row) for row in session.scalars(query)]
+
+    def latest_open_session(self, is_drill: bool | None = None) -> SessionSummary | None:
+        """The most recently started session that has not ended (the one to resume after a restart)."""
+        drill = self._db.is_drill if is_drill is None else is_drill
+        query = (
+            select(SessionRow)
+            .where(SessionRow.ended_at.is_(None), SessionRow.is_drill == drill)
+            .order_by(SessionRow.started_at.desc())
+            .limit(1)
+        )
+        with self._db.session() as session:
+            row = session.scalars(query).first()
+            return None if row is None else _summary(row)
+
+    def observations(
+        self,
+        session_id: str,
+        since: datetime | None = None,
+        kinds: Iterable[VitalKind] | None = None,
+    ) -> list[Observation]:
+        """The session's observations in measurement order, optionally from ``since`` and of ``kinds``."""
+        query = select(ObservationRow).where(ObservationRow.session_id == session_id)
+        if since is not None:
+            query = query.where(ObservationRow.measured_at >= since)
+        if kinds is not None:
+            query = query.where(ObservationRow.kind.in_([kind.value for kind in kinds]))
+        query = query.order_by(ObservationRow.measured_at, ObservationRow.id)
+        with self._db.session() as session:
+            return [
+                Observation(
+                    kind=VitalKind(row.kind),
+                    value=row.value,
+                    unit=row.unit,
+                    measured_at=row.measured_at,
+                    received_at=row.received_at,
+                    received_mono=row.received_mono,
+                    source=row.source,
+                    quality=Quality(row.quality),
+                    detail=row.detail,
+                )
+                for row in session.scalars(query)
+            ]
+
+    def device_events(self, session_id: str) -> list[DeviceEvent]:
+        """The session's device link events in order."""
+        query = (
+            select(DeviceEventRow)
+            .where(DeviceEventRow.session_id == session_id)
+            .order_by(DeviceEventRow.at, DeviceEventRow.id)
+        )
+        with self._db.session() as session:
+            return [
+                DeviceEvent(
+                    kind=DeviceEventKind(row.kind),
+                    source=row.source,
+                    at=Stamp(wall=row.at, mono=row.at_mono),
+                    detail=row.detail,
+                    frames_ok=row.frames_ok,
+                    frames_rejected=row.frames_rejected,
+                )
+                for row in session.scalars(query)
+            ]
+
+    def phase_transitions(self, session_id: str) -> list[PhaseTransitionRecord]:
+        """The session's phase changes in order (DOC-1: times of each phase)."""
+        query = (
+            select(PhaseTransitionRow)
+            .where(PhaseTransitionRow.session_id == session_id)
+            .order_by(PhaseTransitionRow.at, PhaseTransitionRow.id)
+        )
+        with self._db.session() as session:
+            return [
+                PhaseTransitionRecord(row.session_id, row.from_phase, row.to_phase, row.at, row.who)
+                for row in session.scalars(query)
+            ]
+
+    def baselines(self, session_id: str) -> list[BaselineRecord]:
+        """Every baseline confirmed in the session, oldest first (the last one is in force)."""
+        query = (
+            select(BaselineRow)
+            .where(BaselineRow.session_id == session_id)
+            .order_by(BaselineRow.confirmed_at, BaselineRow.id)
+        )
+        with self._db.session() as session:
+            return [
+                BaselineRecord(
+                    session_id=row.session_id,
+                    systolic=row.systolic,
+                    diastolic=row.diastolic,
+                    mean=row.mean,
+                    spo2=row.spo2,
+                    pulse=row.pulse,
+                    confirmed_by=row.confirmed_by,
+                    confirmed_at=row.confirmed_at,
+                    overrides=tuple(_override(item) for item in row.overrides),
+                )
+                for row in session.scalars(query)
+            ]
+
+    def threshold_sets(self, session_id: str) -> list[ThresholdSetRecord]:
+        """Threshold sets confirmed in the session, oldest first, as confirmed (changes are separate)."""
+        query = (
+            select(ThresholdSetRow)
+            .where(ThresholdSetRow.session_id == session_id)
+            .order_by(ThresholdSetRow.confirmed_at, ThresholdSetRow.id)
+        )
+        with self._db.session() as session:
+            return [
+                ThresholdSetRecord(
+                    threshold_set_id=row.id,
+                    session_id=row.session_id,
+                    confirmed_by=row.confirmed_by,
+                    confirmed_at=row.confirmed_at,
+                    systolic_ceiling=row.systolic_ceiling,
+                    diastolic_ceiling=row.diastolic_ceiling,
+                    hypotension_floor=row.hypotension_floor,
+                    spo2_floor=row.spo2_floor,
+                    spo2_critical_floor=row.spo2_critical_floor,
+                    pulse_floor=row.pulse_floor,
+                    pulse_ceiling=row.pulse_ceiling,
+                    expected_rise_low=row.expected_rise_low,
+                    expected_rise_high=row.expected_rise_high,
+                )
+                for row in session.scalars(query)
+            ]
+
+    def threshold_changes(self, session_id: str) -> list[ThresholdChangeRecord]:
+        """Threshold changes after confirmation, in order (THR-5)."""
+        query = (
+            select(ThresholdChangeRow)
+            .where(ThresholdChangeRow.session_id == session_id)
+            .order_by(ThresholdChangeRow.at, ThresholdChangeRow.id)
+        )
+        with self._db.session() as session:
+            return [
+                ThresholdChangeRecord(
+                    threshold_set_id=row.threshold_set_id,
+                    session_id=row.session_id,
+                    at=row.at,
+                    who=row.who,
+                    field=row.field,
+                    old=row.old,
+                    new=row.new,
+                    reason=row.reason,
+                )
+                for row in session.scalars(query)
+            ]
+
+    def nibp_interval_changes(self, session_id: str) -> list[NibpIntervalChangeRecord]:
+        """NIBP interval changes in order (MON-3)."""
+        query = (
+            select(NibpIntervalChangeRow)
+            .where(NibpIntervalChangeRow.session_id == session_id)
+            .order_by(NibpIntervalChangeRow.at, NibpIntervalChangeRow.id)
+        )
+        with self._db.session() as session:
+            return [
+                NibpIntervalChangeRecord(
+                    row.session_id, row.at, row.old_interval_s, row.new_interval_s, row.reason, row.who
+                )
+                for row in session.scalars(query)
+            ]
+
+    def alarm_events(self, session_id: str) -> list[AlarmEventRecord]:
+        """Alarm starts, ends, acknowledgements and pauses in order (ALM-3)."""
+        query = (
+            select(AlarmEventRow)
+            .where(AlarmEventRow.session_id == session_id)
+            .order_by(AlarmEventRow.at, AlarmEventRow.id)
+        )
+        with self._db.session() as session:
+            return [
+                AlarmEventRecord(
+                    row.session_id, row.kind, row.condition, row.priority, row.at, row.person, row.message
+                )
+                for row in session.scalars(query)
+            ]
+
+    def incidents(self, session_id: str) -> list[IncidentSummary]:
+        """The session's incidents in the order they were opened (DOC-2)."""
+        query = (
+            select(IncidentRow)
+            .where(IncidentRow.session_id == session_id)
+            .order_by(IncidentRow.opened_at, IncidentRow.id)
+        )
+        with self._db.session() as session:
+            return [_incident(row) for row in session.scalars(query)]
+
+    def protocol_runs(self, session_id: str) -> list[ProtocolRunSummary]:
+        """Every protocol run of the session's incidents, in start order, each with its steps (PRO-6)."""
+        runs_query = (
+            select(ProtocolRunRow)
+            .join(IncidentRow, ProtocolRunRow.incident_id == IncidentRow.id)
+            .where(IncidentRow.session_id == session_id)
+            .order_by(ProtocolRunRow.started_at, ProtocolRunRow.id)
+        )
+        with self._db.session() as session:
+            runs = list(session.scalars(runs_query))
+            steps_query = (
+                select(ProtocolStepRow)
+                .where(ProtocolStepRow.run_id.in_([run.id for run in runs]))
+                .order_by(ProtocolStepRow.run_id, ProtocolStepRow.seq)
+            )
+            steps: dict[str, list[ProtocolStepRecord]] = {run.id: [] for run in runs}
+            for row in session.scalars(steps_query):
+                steps[row.run_id].append(
+                    ProtocolStepRecord(
+                        row.run_id, row.seq, row.at, row.person, row.node_id, row.kind, row.value, row.note
+                    )
+                )
+            return [
+                ProtocolRunSummary(
+                    started=ProtocolRunStartedRecord(
+                        run_id=run.id,
+                        incident_id=run.incident_id,
+                        protocol_id=run.protocol_id,
+                        protocol_version=run.protocol_version,
+                        protocol_hash=run.protocol_hash,
+                        started_at=run.started_at,
+                        started_by=run.started_by,
+                    ),
+                    steps=tuple(steps[run.id]),
+                    ended_at=run.ended_at,
+                    outcome=run.outcome,
+                )
+                for run in runs
+            ]
+
+    def notes(self, session_id: str) -> list[NoteRecord]:
+        """Clinical notes in order (DOC-1)."""
+        query = select(NoteRow).where(NoteRow.session_id == session_id).order_by(NoteRow.at, NoteRow.id)
+        with self._db.session() as session:
+            return [NoteRecord(row.session_id, row.at, row.who, row.text) for row in session.scalars(query)]
+
+    def attestations(self, session_id: str, checklist: str | None = None) -> list[AttestationRecord]:
+        """Checklist attestations in order, optionally of one checklist (PRO-7, DIS-1)."""
+        query = select(AttestationRow).where(AttestationRow.session_id == session_id)
+        if checklist is not None:
+            query = query.where(AttestationRow.checklist == checklist)
+        query = query.order_by(AttestationRow.at, AttestationRow.id)
+        with self._db.session() as session:
+            return [
+                AttestationRecord(row.session_id, row.checklist, row.item, row.who, row.at)
+                for row in session.scalars(query)
+            ]

@@ -1,0 +1,278 @@
+"""The database tables (SQLAlchemy ORM). Every change here ships with an alembic migration.
+
+Kinds, qualities, phases and priorities are stored as their string values, not database enums,
+so a new kind in a lower layer needs no schema change. Times are UTC (``UtcDateTime``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import UniqueConstraint as Unique
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage._utc import UtcDateTime
+
+#: Constraint names fixed up front so later migrations (SQLite batch mode) can find them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-numbers an INTEGER PRIMARY KEY; elsewhere high-rate tables get 64-bit ids.
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+ID_LEN = 36  # a uuid4 in its canonical text form
+NAME_LEN = 200
+
+
+class Base(DeclarativeBase):
+    """Declarative base holding the schema's metadata."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime()}
+
+
+class DatabaseInfo(Base):
+    """Facts about the database itself, e.g. whether it holds patient records or drills (DRL-1)."""
+
+    __tablename__ = "database_info"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(NAME_LEN))
+
+
+class SessionRow(Base):
+    """One monitored session."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_started_at", "started_at"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    patient_name: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+    patient_mrn: Mapped[str] = mapped_column(String(64), default="")
+    clinician: Mapped[str] = mapped_column(String(NAME_LEN))
+    is_drill: Mapped[bool]
+    scenario: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    phase: Mapped[str] = mapped_column(String(32))
+
+
+class PhaseTransitionRow(Base):
+    """A phase change of a session (THR-1)."""
+
+    __tablename__ = "phase_transitions"
+    __table_args__ = (Index("ix_phase_transitions_session_at", "session_id", "at"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    from_phase: Mapped[str] = mapped_column(String(32))
+    to_phase: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    who: Mapped[str] = mapped_column(String(NAME_LEN))
+
+
+class ObservationRow(Base):
+    """One vital value (MON-6: with its source, measurement time and quality)."""
+
+    __tablename__ = "observations"
+    __table_args__ = (Index("ix_observations_session_measured_at", "session_id", "measured_at"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    value: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(32))
+    measured_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    received_mono: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(NAME_LEN))
+    quality: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class DeviceEventRow(Base):
+    """A device link event."""
+
+    __tablename__ = "device_events"
+    __table_args__ = (Index("ix_device_events_session_at", "session_id", "at"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(NAME_LEN))
+    at: Mapped[datetime]
+    at_mono: Mapped[float] = mapped_column(Float)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    frames_ok: Mapped[int] = mapped_column(BigInteger, default=0)
+    frames_rejected: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class BaselineRow(Base):
+    """A confirmed baseline (THR-2); overrides hold each replaced value with its reason."""
+
+    __tablename__ = "baselines"
+    __table_args__ = (Index("ix_baselines_session_at", "session_id", "confirmed_at"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    systolic: Mapped[float | None] = mapped_column(Float)
+    diastolic: Mapped[float | None] = mapped_column(Float)
+    mean: Mapped[float | None] = mapped_column(Float)
+    spo2: Mapped[float | None] = mapped_column(Float)
+    pulse: Mapped[float | None] = mapped_column(Float)
+    confirmed_by: Mapped[str] = mapped_column(String(NAME_LEN))
+    confirmed_at: Mapped[datetime]
+    overrides: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class ThresholdSetRow(Base):
+    """A patient's confirmed thresholds (THR-1, THR-4)."""
+
+    __tablename__ = "threshold_sets"
+    __table_args__ = (Index("ix_threshold_sets_session_at", "session_id", "confirmed_at"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    confirmed_by: Mapped[str] = mapped_column(String(NAME_LEN))
+    confirmed_at: Mapped[datetime]
+    systolic_ceiling: Mapped[float | None] = mapped_column(Float)
+    diastolic_ceiling: Mapped[float | None] = mapped_column(Float)
+    hypotension_floor: Mapped[float | None] = mapped_column(Float)
+    spo2_floor: Mapped[float | None] = mapped_column(Float)
+    spo2_critical_floor: Mapped[float | None] = mapped_column(Float)
+    pulse_floor: Mapped[float | None] = mapped_column(Float)
+    pulse_ceiling: Mapped[float | None] = mapped_column(Float)
+    expected_rise_low: Mapped[float | None] = mapped_column(Float)
+    expected_rise_high: Mapped[float | None] = mapped_column(Float)
+
+
+class ThresholdChangeRow(Base):
+    """A threshold changed after confirmation (THR-5): who, when, old, new, why."""
+
+    __tablename__ = "threshold_changes"
+    __table_args__ = (Index("ix_threshold_changes_session_at", "session_id", "at"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    threshold_set_id: Mapped[str] = mapped_column(ForeignKey("threshold_sets.id"))
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    at: Mapped[datetime]
+    who: Mapped[str] = mapped_column(String(NAME_LEN))
+    field: Mapped[str] = mapped_column(String(64))
+    old: Mapped[float | None] = mapped_column(Float)
+    new: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class NibpIntervalChangeRow(Base):
+    """The NIBP cycle interval changed (MON-3: the change is logged)."""
+
+    __tablename__ = "nibp_interval_changes"
+    __table_args__ = (Index("ix_nibp_interval_changes_session_at", "session_id", "at"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    at: Mapped[datetime]
+    old_interval_s: Mapped[float] = mapped_column(Float)
+    new_interval_s: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    who: Mapped[str] = mapped_column(String(NAME_LEN))
+
+
+class AlarmEventRow(Base):
+    """An alarm start, end, acknowledgement or pause (ALM-3)."""
+
+    __tablename__ = "alarm_events"
+    __table_args__ = (Index("ix_alarm_events_session_at", "session_id", "at"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    condition: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    person: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+
+
+class IncidentRow(Base):
+    """An incident record, separate from the routine session note (DOC-2)."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_session_opened_at", "session_id", "opened_at"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    opened_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(NAME_LEN))
+    opened_by: Mapped[str] = mapped_column(String(NAME_LEN))
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+
+
+class ProtocolRunRow(Base):
+    """A run of one written protocol, pinned to the version and content it ran."""
+
+    __tablename__ = "protocol_runs"
+    __table_args__ = (Index("ix_protocol_runs_incident_started_at", "incident_id", "started_at"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    protocol_id: Mapped[str] = mapped_column(String(NAME_LEN))
+    protocol_version: Mapped[str] = mapped_column(String(64))
+    protocol_hash: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime]
+    started_by: Mapped[str] = mapped_column(String(NAME_LEN))
+    ended_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ProtocolStepRow(Base):
+    """One step of a run (PRO-6). Rows are only ever inserted; a correction is a new row."""
+
+    __tablename__ = "protocol_steps"
+    __table_args__ = (Unique("run_id", "seq", name="uq_protocol_steps_run_seq"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("protocol_runs.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    person: Mapped[str] = mapped_column(String(NAME_LEN))
+    node_id: Mapped[str] = mapped_column(String(NAME_LEN))
+    kind: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class NoteRow(Base):
+    """A clinical note (DOC-1)."""
+
+    __tablename__ = "notes"
+    __table_args__ = (Index("ix_notes_session_at", "session_id", "at"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    at: Mapped[datetime]
+    who: Mapped[str] = mapped_column(String(NAME_LEN))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class AttestationRow(Base):
+    """A checklist item attested by a named clinician (PRO-7, DIS-1)."""
+
+    __tablename__ = "attestations"
+    __table_args__ = (Index("ix_attestations_session_at", "session_id", "at"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    checklist: Mapped[str] = mapped_column(String(64))
+    item: Mapped[str] = mapped_column(String(NAME_LEN))
+    who: Mapped[str] = mapped_column(String(NAME_LEN))
+    at: Mapped[datetime]
