@@ -216,6 +216,12 @@ class _Header:
         parts = raw.split(self.delimiters.component)
         return self.delimiters.unescape(parts[component - 1]) if component <= len(parts) else ""
 
+    def text(self, n: int) -> str:
+        """Field n's first repetition as one unescaped string (for ST fields like MSH-10)."""
+        if n >= len(self.fields):
+            return ""
+        return self.delimiters.unescape(self.fields[n].split(self.delimiters.repetition)[0])
+
     def components(self, n: int) -> list[str]:
         if n >= len(self.fields):
             return []
@@ -461,7 +467,9 @@ class Hl7Pcd01Driver:
         sub_id = _components(obx, 4, d)[0].strip()
         values = _repetitions(obx, 5)
         has_value = any(v.strip() for v in values)
+        errors_before = len(errors)
         own_time = self._optional_time(_components(obx, 14, d)[0], f"{where} OBX-14", errors)
+        bad_time = len(errors) > errors_before
         equipment = _equipment(_components(obx, 18, d))
         if sub_id:
             if own_time is not None:
@@ -481,6 +489,8 @@ class Hl7Pcd01Driver:
         if vital is None:
             return None  # not a vital Bedside tracks (glucose, weight, device context...)
         kind = vital.kind
+        if bad_time:
+            return None  # a vital with an unreadable time of its own is not placed at a guessed time
         if has_value and value_type != "NM":
             errors.append((102, f"{where}: {kind.value} must be NM, not {value_type}"))
             return None
@@ -548,7 +558,7 @@ class Hl7Pcd01Driver:
     def _ack(self, header: _Header | None, code: str, stamp: Stamp, errors: list[tuple[int, str]]) -> bytes:
         """An MLLP-framed ACK (standard delimiters) echoing MSH-10, with MSA-3 and ERR reasons."""
         self._acks_sent += 1
-        control_id = header.get(10) if header else ""
+        control_id = header.text(10) if header else ""
         version = header.get(12) if header else ""
         trigger = header.get(9, 2) if header else ""
         processing = header.get(11) if header else ""
