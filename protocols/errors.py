@@ -1,0 +1,48 @@
+"""What goes wrong with a protocol file or a protocol run, in words a clinic's IT person can act on."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ProtocolProblem:
+    """One problem in one protocol file: where it is (file, 1-based line) and what is wrong."""
+
+    file: Path
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class ProtocolFileError(Exception):
+    """A protocol file was rejected whole; ``problems`` lists every problem found in it."""
+
+    def __init__(self, file: Path, problems: list[ProtocolProblem]) -> None:
+        self.file = file
+        self.problems: tuple[ProtocolProblem, ...] = tuple(sorted(problems))
+        lines = "\n".join(str(p) for p in self.problems)
+        super().__init__(f"{file}: rejected, {len(self.problems)} problem(s):\n{lines}")
+
+    @property
+    def first_line(self) -> int:
+        """The line of the first problem (handy for a one-line summary)."""
+        return self.problems[0].line if self.problems else 1
+
+
+class StepNotAllowed(Exception):
+    """The action does not fit the step the run is on (e.g. answering an instruction)."""
+
+
+class ProtocolNotApproved(Exception):
+    """A flagged protocol (e.g. changed without approval) was started without acknowledging the flag."""
+
+
+class GraphvizMissing(RuntimeError):
+    """The Graphviz ``dot`` program is not installed, so no picture can be drawn."""

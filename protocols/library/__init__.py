@@ -1,0 +1,1 @@
+"""The protocol library shipped with Bedside: YAML templates awaiting the clinic's approval."""
