@@ -161,7 +161,7 @@ def parse_masimo_line(line: bytes) -> MasimoReading:
             raise MasimoLineError(f"field {key} appears twice")
         fields[key] = value
         order.append(key)
-    pulse_key = "BPM" if "BPM" in fields else "PR"  # PR= in the trend output form
+    pulse_key = "PR" if "PR" in fields and "BPM" not in fields else "BPM"  # PR= in the trend form
     for required in ("SPO2", pulse_key, "EXC"):
         if required not in fields:
             raise MasimoLineError(f"no {required}= field")
