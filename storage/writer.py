@@ -250,11 +250,15 @@ class StorageWriter:
                         lambda: self._urgent() or len(self._pending) >= self._batch_max,
                         self._flush_interval_s,
                     )
+                asked = self._flush_requested or self._stopping
                 self._flush_requested = False
                 stopping = self._stopping
+                in_outage = self._outage_since is not None
                 overflow = self._report_overflow_locked()
             if overflow is not None:
                 self._notify_failure(overflow)
+                if in_outage and not asked:
+                    continue  # woken only to report the overflow: the next retry keeps its backoff
             drained = self._drain()
             if stopping:
                 if not drained:
@@ -323,18 +327,17 @@ class StorageWriter:
         rejected: Sequence[tuple[StoredRecord, BaseException]] = (),
         cause: BaseException | None = None,
     ) -> None:
+        """Account for one write attempt: report what changed, then release ``flush`` waiters.
+
+        Reports go out before the written records leave the queue, so a ``flush`` that returns has
+        seen every report its records caused.
+        """
         failure: StorageFailure | None = None
         recovery: StorageRecovery | None = None
+        refused: StorageFailure | None = None
         with self._cond:
-            for _ in range(done):
-                self._pending.popleft()
-            self._written += done - len(rejected)
-            self._rejected += len(rejected)
-            self._in_flight = 0
-            self._attempting = False
-            self._attempts += 1
-            self._last_attempt_ok = ok
             now = self._clock.now()
+            left = len(self._pending) - done
             if ok and self._outage_since is not None:
                 recovery = StorageRecovery(self._outage_since, now, self._outage_dropped)
                 self._outage_since = None
@@ -344,23 +347,22 @@ class StorageWriter:
                 self._outage_since = now
                 failure = StorageFailure(
                     reason=f"cannot write to {self._db.url}: {_first_line(cause)}",
-                    pending_count=len(self._pending),
+                    pending_count=left,
                     at=now,
                 )
             elif not ok:
                 self._retry_s = min(self._retry_s * 2, self._retry_max_s)
-            self._cond.notify_all()
-        if rejected:
-            record, exc = rejected[0]
-            example = f"{type(record).__name__}: {_first_line(exc)}"
-            self._notify_failure(
-                StorageFailure(
+            if rejected:
+                record, exc = rejected[0]
+                example = f"{type(record).__name__}: {_first_line(exc)}"
+                refused = StorageFailure(
                     reason=f"{len(rejected)} record(s) refused by the database, e.g. {example}",
-                    pending_count=self.pending_count,
-                    at=self._clock.now(),
+                    pending_count=left,
+                    at=now,
                     kind=FailureKind.REJECTED,
                 )
-            )
+        if refused is not None:
+            self._notify_failure(refused)
         if failure is not None:
             log.error("storage outage: %s (%d records kept in memory)", failure.reason, failure.pending_count)
             self._notify_failure(failure)
@@ -375,6 +377,16 @@ class StorageWriter:
                     self._on_recovery(recovery)
                 except Exception:
                     log.exception("the storage recovery callback failed")
+        with self._cond:
+            for _ in range(done):
+                self._pending.popleft()
+            self._written += done - len(rejected)
+            self._rejected += len(rejected)
+            self._in_flight = 0
+            self._attempting = False
+            self._attempts += 1
+            self._last_attempt_ok = ok
+            self._cond.notify_all()
 
     def _notify_failure(self, failure: StorageFailure) -> None:
         try:
