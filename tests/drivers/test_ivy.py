@@ -22,7 +22,7 @@ from drivers.ivy import (
     alarm_quality,
     parse_ansar_frame,
 )
-from drivers.types import DecodeResult, Quality, Stamp, VitalKind
+from drivers.types import DecodeResult, DeviceDriver, Quality, Stamp, VitalKind
 
 STAMP = Stamp(wall=datetime(2026, 11, 23, 14, 0, 0, tzinfo=UTC), mono=1000.0)
 CAPTURE = Path(__file__).parent.parent / "fixtures" / "ivy" / "ivy450c-ansar-b.bin"
@@ -293,7 +293,7 @@ def test_framer_waits_on_a_partial_header_and_skips_a_stray_start_byte() -> None
 
 
 def test_cannot_start_nibp() -> None:
-    driver = IvyAnsarDriver("ivy")
+    driver: DeviceDriver = IvyAnsarDriver("ivy")
     assert driver.can_start_nibp is False
     assert driver.start_nibp_command() is None
     assert driver.protocol == "ivy-ansar"

@@ -19,7 +19,7 @@ from drivers.nonin import (
     encode_frame,
     parse_packet,
 )
-from drivers.types import DecodeResult, Quality, Stamp, VitalKind
+from drivers.types import DecodeResult, DeviceDriver, Quality, Stamp, VitalKind
 
 STAMP = Stamp(wall=datetime(2026, 11, 23, 14, 0, 0, tzinfo=UTC), mono=1000.0)
 VECTORS = Path(__file__).parent.parent / "fixtures" / "nonin" / "nonin-df2-frames.txt"
@@ -244,7 +244,7 @@ def test_garbage_is_bounded_and_never_raises() -> None:
 
 
 def test_cannot_start_nibp() -> None:
-    driver = NoninDf2Driver("n")
+    driver: DeviceDriver = NoninDf2Driver("n")
     assert driver.can_start_nibp is False
     assert driver.start_nibp_command() is None
     assert driver.protocol == "nonin-df2"
