@@ -10,8 +10,9 @@ What is read (MON-4, MON-6):
   weight, temperature, device context...) are skipped and do not make the ACK an error.
 - OBX-5 is the number (OBX-2 must be NM); OBX-6 its unit, converted to the canonical unit.
 - ``measured_at``: the row's OBX-14, else the nearest parent row's OBX-14 (PCD-01 nests rows by
-  OBX-4 "mds.vmd.chan.metric", a compound's time covers its parts), else OBR-7, else MSH-7, else
-  the arrival time. A time without a UTC offset is read in ``device_tz`` (default UTC).
+  OBX-4 "mds.vmd.chan.metric", zero-padded or short; a compound's time covers its parts), else
+  OBR-7, else MSH-7, else the arrival time. A time without a UTC offset is read in ``device_tz``
+  (default UTC).
 - Quality: OBX-11 F/R/C/P/U is valid; X (cannot be obtained), D (deleted), W (wrong), a missing
   status and anything else is UNKNOWN with the reason in ``detail``. OBX-8 null flavours (NAV,
   OFF, NAN...), QUES (questionable) and off-scale (< >) also make a value UNKNOWN.
@@ -261,11 +262,13 @@ class _RowContext:
     equipment: dict[str, str] = field(default_factory=dict)
 
     def inherited(self, table: dict[str, Any], sub_id: str) -> Any:
+        """The nearest parent's entry. Parents of 1.1.1.1 are 1.1.1.0, 1.1.0.0, 1.0.0.0 (PCD-01's
+        zero-padded mds.vmd.chan.metric) and 1.1.1, 1.1, 1 (the Continua WAN short form)."""
         parts = sub_id.split(".")
         for n in range(len(parts) - 1, 0, -1):
-            found = table.get(".".join(parts[:n]))
-            if found is not None:
-                return found
+            for parent in (".".join(parts[:n] + ["0"] * (len(parts) - n)), ".".join(parts[:n])):
+                if parent != sub_id and parent in table:
+                    return table[parent]
         return None
 
 
