@@ -238,7 +238,10 @@ def message(*obx: str, cid: str = "1", ver: str = "2.6", eol: str = "\r") -> byt
     return text.replace("\r", eol).encode()
 
 
-SPO2_ROW = "OBX|2|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.1.1.1|97|262688^MDC_DIM_PERCENT^MDC|||||F|||20260105101455+0100"
+SPO2_ROW = (
+    "OBX|2|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.1.1.1|97|262688^MDC_DIM_PERCENT^MDC"
+    "|||||F|||20260105101455+0100"
+)
 PR_ROW = "OBX|3|NM|149530^MDC_PULS_OXIM_PULS_RATE^MDC|1.1.1.2|72|264864^MDC_DIM_BEAT_PER_MIN^MDC|||||F"
 
 
