@@ -11,6 +11,7 @@ from typing import ClassVar
 import pytest
 
 from drivers.clock import FakeClock
+from drivers.transports.base import DeviceLink
 from drivers.transports.pty_pair import PtyPair, open_pty_pair
 from drivers.transports.serial import SerialLink, find_port_by_usb
 from drivers.types import (
@@ -419,3 +420,9 @@ def test_rejects_nonsense_timings(clock: FakeClock) -> None:
     rec = Recorder()
     with pytest.raises(ValueError, match="silence_after_s"):
         make_link("loop://", clock, rec, silence_after_s=0)
+
+
+def test_serial_link_keeps_the_device_link_contract(clock: FakeClock) -> None:
+    link: DeviceLink = make_link("loop://", clock, Recorder())  # mypy checks the Protocol here
+    assert link.source == "dev-1"
+    link.check_silence()  # callable before start, emits nothing yet
