@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from protocols.approval import FlagNote, ProtocolFlag, approval_findings, approval_flags
 from protocols.errors import ProtocolFileError, ProtocolProblem
-from protocols.graph import Finding, check_graph
+from protocols.graph import Finding, check_graph, check_targets
 from protocols.hash import content_hash
 from protocols.model import MAX_NODES, Node, NodeId, NodeType, ProtocolHeader, WrittenProtocol
 from protocols.yaml_source import DataPath, parse_yaml
@@ -134,7 +134,7 @@ def load_protocol_bytes(raw: bytes, path: Path, today: date | None = None) -> Lo
                 path,
                 parsed.source.line_of(()),
                 "the top level must be a mapping of fields "
-                f"(id, title, ..., nodes), not a {_kind(parsed.data)}",
+                f"(id, title, ..., nodes), not {_kind(parsed.data)}",
             )
         )
         raise ProtocolFileError(path, problems)
@@ -212,12 +212,14 @@ def _validate(data: dict[str, Any], file_stem: str) -> list[Finding]:
                 valid_nodes[node_id] = _NODE.validate_python(node_raw)
             except ValidationError as exc:
                 findings.extend(_schema_findings(exc, ("nodes", node_id), node_raw))
+    graph_ok = isinstance(nodes_raw, dict) and bool(nodes_raw) and len(nodes_raw) <= MAX_NODES
+    all_ids = frozenset(map(str, nodes_raw)) if isinstance(nodes_raw, dict) else frozenset()
     if header is not None:
         findings.extend(approval_findings(header, file_stem))
-        if isinstance(nodes_raw, dict) and nodes_raw and len(nodes_raw) <= MAX_NODES:
-            findings.extend(
-                check_graph(header.start, header.severity, valid_nodes, frozenset(map(str, nodes_raw)))
-            )
+        if graph_ok:
+            findings.extend(check_graph(header.start, header.severity, valid_nodes, all_ids))
+    elif graph_ok:
+        findings.extend(check_targets(valid_nodes, all_ids))
     return findings
 
 
@@ -271,7 +273,14 @@ def _schema_findings(exc: ValidationError, prefix: DataPath, raw: object = None)
 
 
 def _kind(value: object) -> str:
-    names = {dict: "mapping", list: "list", str: "text", int: "number", float: "number", bool: "yes/no"}
+    names = {
+        dict: "a mapping",
+        list: "a list",
+        str: "text",
+        int: "a number",
+        float: "a number",
+        bool: "yes/no",
+    }
     if value is None:
         return "nothing"
     return names.get(type(value), type(value).__name__)

@@ -122,13 +122,15 @@ class _Builder:
         self.issues: list[YamlIssue] = []
         self._constructor = SafeConstructor()
         self._count = 0
+        # Aliased nodes carry the line of their anchor; blame the top-level entry being read.
+        self._entry_line = 1
 
     def build(self, node: yaml.Node, path: DataPath) -> object:
         self._count += 1
         line = node.start_mark.line + 1
         if self._count > MAX_VALUES:
             raise _TooBig(
-                line,
+                self._entry_line,
                 f"the file expands to more than {MAX_VALUES} values (aliases or sheer size); "
                 "a protocol file is a short document",
             )
@@ -177,6 +179,8 @@ class _Builder:
                 )
                 continue
             first_line[key] = key_line
+            if not path:
+                self._entry_line = key_line
             self.source.lines[(*path, key)] = key_line
             result[key] = self.build(value_node, (*path, key))
         return result
