@@ -156,7 +156,12 @@ class StorageWriter:
                 self._cond.notify_all()
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Write everything put so far now; True once it is committed, False on failure or timeout."""
+        """Write everything put so far now; True once it is committed, False on failure or timeout.
+
+        Blocks the caller up to ``timeout``: for shutdown and tests, not for the GUI thread.
+        """
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("flush() called from a storage callback would wait for itself")
         with self._cond:
             target = self._next_seq - 1
             # An attempt already under way may have taken its batch before our records arrived.
