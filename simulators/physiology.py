@@ -26,8 +26,6 @@ log = logging.getLogger(__name__)
 
 #: Scenario seconds between two independent noise draws for the oximeter (devices average ~4-8 s).
 OXIMETER_NOISE_SLOT_S = 4.0
-#: Relative perfusion index variation (PI wanders with vasomotor tone).
-PERFUSION_NOISE_FRACTION = 0.05
 
 # Noise streams: each quantity draws from its own seeded sequence so adding one never shifts another.
 _SPO2, _PULSE, _PI, _JITTER, _SYSTOLIC, _DIASTOLIC, _MEAN = range(7)
@@ -165,7 +163,7 @@ class ScenarioPlayer:
         track = self._tracks.get("pi")
         if track is None:
             return None
-        value = track.at(t) * (1 + PERFUSION_NOISE_FRACTION * self._smooth_noise(_PI, t))
+        value = track.at(t) * (1 + self.scenario.noise.pi * self._smooth_noise(_PI, t))
         return round(max(0.0, value), 2)
 
     # --- NIBP -------------------------------------------------------------------------------------
@@ -239,16 +237,19 @@ class ScenarioPlayer:
                 systolic=None, diastolic=None, mean=None, measured_at=measured_at, error=reason
             )
         seed, spread = self.scenario.seed, self.scenario.noise.nibp
-        systolic = self._tracks["systolic"].at(completed_at) + spread * _draw(seed, _SYSTOLIC, cycle)
-        diastolic = self._tracks["diastolic"].at(completed_at) + spread * _draw(seed, _DIASTOLIC, cycle)
+        systolic = round(self._tracks["systolic"].at(completed_at) + spread * _draw(seed, _SYSTOLIC, cycle))
+        diastolic = round(
+            self._tracks["diastolic"].at(completed_at) + spread * _draw(seed, _DIASTOLIC, cycle)
+        )
         diastolic = min(diastolic, systolic - 10)  # noise never inverts a pulse pressure
         if "mean" in self._tracks:
             mean = self._tracks["mean"].at(completed_at) + spread * _draw(seed, _MEAN, cycle)
         else:
+            # From the whole numbers the device reports, so anyone recomputing MAP agrees.
             mean = diastolic + (systolic - diastolic) / 3
         return NibpSnapshot(
-            systolic=float(round(systolic)),
-            diastolic=float(round(diastolic)),
+            systolic=float(systolic),
+            diastolic=float(diastolic),
             mean=float(round(mean)),
             measured_at=measured_at,
         )

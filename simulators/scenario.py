@@ -124,6 +124,8 @@ class Noise(_Strict):
     spo2: float = Field(default=1.0, ge=0, le=5)
     pulse: float = Field(default=2.0, ge=0, le=10)
     nibp: float = Field(default=3.0, ge=0, le=15)
+    #: Perfusion index wanders with vasomotor tone: a fraction of its value, not a fixed width.
+    pi: float = Field(default=0.05, ge=0, le=0.5)
 
 
 class _Window(_Strict):
