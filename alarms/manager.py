@@ -337,7 +337,9 @@ class AlarmManager:
             if alarm is not None:
                 alarm.message = raw.message
                 if not alarm.present:
+                    # A latched alarm whose condition returns: record the new onset.
                     alarm.present = True
+                    out.append(self._record(AlarmEventKind.STARTED, alarm, raw.message, None))
                 if raw.priority > alarm.priority:
                     alarm.priority = raw.priority
                     out.append(self._record(AlarmEventKind.ESCALATED, alarm, raw.message, None))

@@ -358,3 +358,16 @@ def test_every_condition_has_a_spec(condition: ConditionId) -> None:
         ConditionId.BP_LOW,
     }
     assert spec.technical is (condition not in physiological)
+
+
+@pytest.mark.req("ALM-3")
+def test_a_latched_alarm_whose_condition_returns_is_recorded_as_started(
+    manager: AlarmManager, clock: FakeClock
+) -> None:
+    feed_spo2(manager, clock, 80, 11)
+    feed_spo2(manager, clock, 97, 1)
+    assert manager.active()[0].latched
+    events = feed_spo2(manager, clock, 80, 1)
+    assert events == [(K.STARTED, "spo2_low", 0)]
+    [alarm] = manager.active()
+    assert alarm.present and not alarm.latched and alarm.priority is AlarmPriority.HIGH
