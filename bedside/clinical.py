@@ -1,0 +1,541 @@
+"""The clinical session wired for the monitor: the pure engine in ``alarms/`` fed by the core.
+
+Qt-free and single-threaded: everything here runs on the GUI thread (from ``MonitorCore.pump``
+listeners, the 1 Hz tick and clinician actions). Each state change is mapped to a storage record
+and handed to ``record``; listeners registered with ``add_listener`` are told something changed
+so the view can re-render. The rules themselves live in ``alarms/``; this module only wires them.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from alarms import (
+    ActiveAlarm,
+    AlarmEvent,
+    AlarmManager,
+    AlarmPriority,
+    Baseline,
+    BaselineCalculator,
+    BaselineField,
+    BpClass,
+    BpTrend,
+    ChecklistItem,
+    ClinicalConfig,
+    ConfirmRemeasure,
+    DischargeAttestation,
+    DischargeCriteria,
+    DischargeStatus,
+    ExpectedRiseBand,
+    InfusionSession,
+    IntervalChange,
+    NibpAction,
+    NibpAssembler,
+    NibpJudgement,
+    NibpReading,
+    NibpScheduler,
+    PhaseTransition,
+    PromptClinician,
+    SessionPhase,
+    StartCycle,
+    ThresholdBook,
+    ThresholdChange,
+    ThresholdField,
+    ThresholdSet,
+)
+from drivers.clock import Clock
+from drivers.types import DeviceEvent, Observation, VitalKind
+from storage import (
+    AlarmEventRecord,
+    AttestationRecord,
+    BaselineOverride,
+    BaselineRecord,
+    NibpIntervalChangeRecord,
+    PhaseTransitionRecord,
+    SessionEndedRecord,
+    ThresholdChangeRecord,
+    ThresholdSetRecord,
+)
+
+log = logging.getLogger(__name__)
+
+#: Phases whose NIBP readings build the baseline (before the IV starts).
+PRE_INFUSION = (SessionPhase.SETUP, SessionPhase.BASELINE, SessionPhase.READY)
+#: Phases whose NIBP readings are judged against the band and thresholds.
+JUDGED_PHASES = (SessionPhase.INFUSION, SessionPhase.RECOVERY)
+#: Phases in which the NIBP countdown runs by itself.
+CYCLING_PHASES = (SessionPhase.BASELINE, SessionPhase.READY, SessionPhase.INFUSION, SessionPhase.RECOVERY)
+#: Checklist names used in AttestationRecord.
+READINESS_CHECKLIST = "readiness"
+DISCHARGE_CHECKLIST = "discharge"
+
+Record = Callable[[object], None]
+Listener = Callable[[], None]
+
+
+class PromptKind(enum.StrEnum):
+    """What a prompt asks the clinician to do."""
+
+    START_CYCLE = "start_cycle"
+    CONFIRM_REMEASURE = "confirm_remeasure"
+    SEND_FAILED = "send_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """A visible request to the clinician; cleared when the next NIBP reading arrives."""
+
+    kind: PromptKind
+    at: datetime
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedProtocol:
+    """A written protocol the engine offers (e.g. bp-spike on a meaningful spike, THR-4)."""
+
+    protocol_id: str
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifiedReading:
+    """An NIBP reading with its band class (None when it was not judged), for colouring."""
+
+    reading: NibpReading
+    band_class: BpClass | None
+
+    @property
+    def label(self) -> str:
+        """The class in words, or "not judged"."""
+        return "not judged" if self.band_class is None else self.band_class.label
+
+
+@dataclass(frozen=True, slots=True)
+class BandView:
+    """What the trend draws on the pressure axis: baseline lines, the band and the thresholds."""
+
+    baseline_systolic: float
+    baseline_diastolic: float
+    systolic_band: tuple[float, float]
+    diastolic_band: tuple[float, float]
+    thresholds: ThresholdSet | None
+
+
+class ClinicalSession:
+    """One patient's infusion session on the monitor: engine, NIBP cycling, alarms and records."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        config: ClinicalConfig,
+        *,
+        session_id: str,
+        record: Record,
+        nibp_link_send: Callable[[bytes], None] | None,
+        nibp_start_command: bytes | None,
+    ) -> None:
+        """``nibp_link_send``/``nibp_start_command`` start a cycle on a device that accepts a remote
+        start; with either missing the session prompts the clinician instead."""
+        self._clock = clock
+        self.config = config
+        self.session_id = session_id
+        self._record = record
+        self._send = nibp_link_send
+        self._start_command = nibp_start_command
+        self.thresholds = ThresholdBook(config, clock)
+        self.session = InfusionSession(clock, self.thresholds)
+        self.baseline_calculator = BaselineCalculator(config)
+        self.assembler = NibpAssembler()
+        self.trend = BpTrend(config)
+        self.scheduler = NibpScheduler(
+            clock, config, device_can_start=nibp_link_send is not None and nibp_start_command is not None
+        )
+        self.alarms = AlarmManager(clock, config, self._thresholds_in_force)
+        self.discharge = DischargeCriteria(config, clock)
+        self._band: ExpectedRiseBand | None = None
+        self._threshold_set_id = ""
+        self._threshold_sets = 0
+        self._readings: list[ClassifiedReading] = []
+        self._judged: list[NibpReading] = []
+        self._prompts: list[Prompt] = []
+        self._offered: list[OfferedProtocol] = []
+        self._last_spo2: Observation | None = None
+        self._last_pulse: Observation | None = None
+        self._listeners: list[Listener] = []
+
+    # -- observers --------------------------------------------------------------------------------
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener()`` after every change the view may want to re-render."""
+        self._listeners.append(listener)
+
+    # -- inputs from the core ---------------------------------------------------------------------
+
+    def on_observation(self, obs: Observation) -> None:
+        """Take one observation (a ``MonitorCore`` observation listener)."""
+        self._alarm_events(self.alarms.observe(obs))
+        if obs.is_valid and obs.kind is VitalKind.SPO2:
+            self._last_spo2 = obs
+        elif obs.is_valid and obs.kind in (VitalKind.PULSE_RATE, VitalKind.HEART_RATE):
+            self._last_pulse = obs
+        if self.phase in PRE_INFUSION:
+            self.baseline_calculator.add_observation(obs)
+        for reading in self.assembler.add(obs):
+            self._on_reading(reading)
+        self._changed()
+
+    def on_device_event(self, event: DeviceEvent) -> None:
+        """Take one link event (a ``MonitorCore`` event listener)."""
+        self._alarm_events(self.alarms.device_event(event))
+        self._changed()
+
+    def tick(self) -> None:
+        """Advance time-based rules; call about once a second on the GUI thread."""
+        self._alarm_events(self.alarms.tick())
+        if self.phase in CYCLING_PHASES:
+            for action in self.scheduler.tick():
+                self._act(action)
+        self._changed()
+
+    # -- clinician actions: phases ----------------------------------------------------------------
+
+    def begin_baseline(self, who: str) -> None:
+        """Start the pre-infusion readings: the first NIBP cycle starts now and the countdown runs."""
+        self._phase_record(self.session.begin_baseline(who))
+        self._act(self.scheduler.measure_now(who))
+        self._changed()
+
+    def confirm_baseline(
+        self, who: str, overrides: Mapping[BaselineField, tuple[float, str]] | None = None
+    ) -> Baseline:
+        """Confirm the proposed baseline, each override given as ``field: (value, reason)`` (THR-2).
+
+        Raises ``BaselineNotReadyError`` while the readings do not allow one. Moves the session to
+        ready (through baseline when it was still in setup).
+        """
+        proposed = self.baseline_calculator.propose()
+        now = self._clock.now()
+        for field, (value, reason) in (overrides or {}).items():
+            proposed = proposed.with_override(field, value, reason, who, now)
+        baseline = proposed.confirm(who, now)
+        self.session.set_baseline(baseline)
+        self._band = ExpectedRiseBand.from_baseline(baseline, self.config)
+        assert baseline.confirmed_by is not None and baseline.confirmed_at is not None
+        self._record(
+            BaselineRecord(
+                session_id=self.session_id,
+                systolic=baseline.systolic,
+                diastolic=baseline.diastolic,
+                mean=baseline.mean,
+                spo2=baseline.spo2,
+                pulse=baseline.pulse,
+                confirmed_by=baseline.confirmed_by,
+                confirmed_at=baseline.confirmed_at,
+                overrides=tuple(
+                    BaselineOverride(o.field.value, o.old, o.new, o.reason) for o in baseline.overrides
+                ),
+            )
+        )
+        if self.phase is SessionPhase.SETUP:
+            self._phase_record(self.session.begin_baseline(who))
+        if self.phase is SessionPhase.BASELINE:
+            self._phase_record(self.session.mark_ready(who))
+        self._changed()
+        return baseline
+
+    def confirm_thresholds(self, who: str, thresholds: ThresholdSet) -> ThresholdSet:
+        """Enter and confirm the patient's own thresholds before the IV starts (THR-1, THR-4)."""
+        self.thresholds.enter(thresholds)
+        confirmed = self.thresholds.confirm(who)
+        self._threshold_sets += 1
+        self._threshold_set_id = f"{self.session_id}/thresholds/{self._threshold_sets}"
+        assert confirmed.confirmed_by is not None and confirmed.confirmed_at is not None
+        self._record(
+            ThresholdSetRecord(
+                threshold_set_id=self._threshold_set_id,
+                session_id=self.session_id,
+                confirmed_by=confirmed.confirmed_by,
+                confirmed_at=confirmed.confirmed_at,
+                systolic_ceiling=confirmed.systolic_ceiling,
+                diastolic_ceiling=confirmed.diastolic_ceiling,
+                hypotension_floor=confirmed.hypotension_floor,
+                spo2_floor=confirmed.spo2_floor,
+                spo2_critical_floor=min(self.config.spo2.high_priority_below, confirmed.spo2_floor),
+                pulse_floor=confirmed.pulse_floor,
+                pulse_ceiling=confirmed.pulse_ceiling,
+                expected_rise_low=self.config.band.low_factor,
+                expected_rise_high=self.config.band.high_factor,
+            )
+        )
+        self._changed()
+        return confirmed
+
+    def attest(self, item: ChecklistItem | DischargeAttestation, who: str) -> None:
+        """A named clinician attests a readiness item (PRO-7) or a discharge criterion (DIS-1)."""
+        if isinstance(item, ChecklistItem):
+            done = self.session.attest(item, who)
+            checklist, by, at = READINESS_CHECKLIST, done.by, done.at
+        else:
+            attested = self.discharge.attest(item, who)
+            checklist, by, at = DISCHARGE_CHECKLIST, attested.by, attested.at
+        self._record(AttestationRecord(self.session_id, checklist, item.value, by, at))
+        self._changed()
+
+    def start_infusion(self, who: str) -> None:
+        """Start the infusion; refused until baseline, thresholds and checklist are done (THR-1)."""
+        self._phase_record(self.session.start_infusion(who))
+        self._changed()
+
+    def end_infusion(self, who: str) -> None:
+        """The infusion is over: recovery begins."""
+        self._phase_record(self.session.end_infusion(who))
+        self._changed()
+
+    def discharge_patient(self, who: str) -> None:
+        """Discharge; refused with every unmet criterion while DIS-1 is not met."""
+        transition = self.session.discharge(who, self.discharge_status())
+        self._phase_record(transition)
+        self._record(SessionEndedRecord(self.session_id, transition.at))
+        self._changed()
+
+    def end_early(self, who: str, reason: str) -> None:
+        """End the session early from any phase, with a reason."""
+        transition = self.session.end_early(who, reason)
+        self._phase_record(transition)
+        self._record(SessionEndedRecord(self.session_id, transition.at))
+        self._changed()
+
+    # -- clinician actions: thresholds, NIBP, alarms ------------------------------------------------
+
+    def change_threshold(
+        self, field: ThresholdField, new: float | None, reason: str, who: str
+    ) -> ThresholdChange:
+        """Change one threshold, with a reason and a named clinician; recorded (THR-5)."""
+        change = self.thresholds.change(field, new, reason, who)
+        self._record(
+            ThresholdChangeRecord(
+                threshold_set_id=self._threshold_set_id,
+                session_id=self.session_id,
+                at=change.when,
+                who=change.who,
+                field=change.field.value,
+                old=change.old,
+                new=change.new,
+                reason=change.reason,
+            )
+        )
+        self._changed()
+        return change
+
+    def set_interval(self, minutes: int, who: str) -> None:
+        """Set the session's NIBP interval (one of the allowed intervals, MON-2)."""
+        self._interval_record(self.scheduler.set_interval(minutes, who))
+        self._changed()
+
+    def measure_now(self, who: str) -> None:
+        """Start an NIBP cycle now (or prompt for it when the device has no remote start)."""
+        self._act(self.scheduler.measure_now(who))
+        self._changed()
+
+    def acknowledge(self, key: str, who: str) -> None:
+        """Acknowledge one alarm by its key (ALM-3)."""
+        self._alarm_events([self.alarms.acknowledge(key, who)])
+        self._changed()
+
+    def pause_audio(self, who: str, duration_s: float | None = None) -> None:
+        """Pause the audio of the alarms active now for a bounded time (ALM-3)."""
+        self._alarm_events([self.alarms.pause_audio(who, duration_s)])
+        self._changed()
+
+    def resume_audio(self, who: str) -> None:
+        """End an audio pause early."""
+        event = self.alarms.resume_audio(who)
+        if event is not None:
+            self._alarm_events([event])
+        self._changed()
+
+    def dismiss_prompt(self, kind: PromptKind) -> None:
+        """Remove the prompts of one kind (the clinician saw them)."""
+        self._prompts = [p for p in self._prompts if p.kind is not kind]
+        self._changed()
+
+    # -- read-only views for the UI ---------------------------------------------------------------
+
+    @property
+    def phase(self) -> SessionPhase:
+        """Where the session is."""
+        return self.session.phase
+
+    def active_alarms(self) -> list[ActiveAlarm]:
+        """Alarms to show, most urgent first."""
+        return self.alarms.active()
+
+    def audio_state(self) -> AlarmPriority | None:
+        """The priority whose tone sounds now, or None."""
+        return self.alarms.audio_state()
+
+    @property
+    def audio_paused(self) -> bool:
+        """True while an audio pause runs."""
+        return self.alarms.audio_paused
+
+    def pause_remaining_s(self) -> float:
+        """Seconds left in the audio pause."""
+        return self.alarms.pause_remaining_s()
+
+    def seconds_to_next_nibp(self) -> float | None:
+        """Countdown to the next NIBP cycle; None while the countdown is not running."""
+        if self.phase not in CYCLING_PHASES:
+            return None
+        return self.scheduler.seconds_to_next()
+
+    @property
+    def interval_min(self) -> int:
+        """The NIBP interval in force now."""
+        return self.scheduler.interval_min
+
+    @property
+    def prompts(self) -> tuple[Prompt, ...]:
+        """Prompts waiting for the clinician, oldest first."""
+        return tuple(self._prompts)
+
+    @property
+    def offered_protocols(self) -> tuple[OfferedProtocol, ...]:
+        """Protocols offered so far, oldest first."""
+        return tuple(self._offered)
+
+    @property
+    def alarm_events(self) -> tuple[AlarmEvent, ...]:
+        """Every alarm event so far, oldest first."""
+        return self.alarms.events
+
+    def readings(self) -> tuple[ClassifiedReading, ...]:
+        """Every NIBP reading with its band class, oldest first (for colouring the trend)."""
+        return tuple(self._readings)
+
+    def last_reading(self) -> ClassifiedReading | None:
+        """The latest NIBP reading with its class."""
+        return self._readings[-1] if self._readings else None
+
+    def band_for_display(self) -> BandView | None:
+        """The baseline, band limits and thresholds to draw; None before a baseline is confirmed."""
+        band = self._band
+        if band is None:
+            return None
+        return BandView(
+            band.baseline_systolic,
+            band.baseline_diastolic,
+            band.systolic_limits,
+            band.diastolic_limits,
+            self._thresholds_in_force(),
+        )
+
+    def discharge_status(self) -> DischargeStatus:
+        """Whether discharge is allowed now, with each unmet criterion (DIS-1)."""
+        last = self._judged[-1] if self._judged else None
+        return self.discharge.evaluate(self.session.baseline, last, self._last_spo2, self._last_pulse)
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _thresholds_in_force(self) -> ThresholdSet | None:
+        return self.thresholds.current if self.thresholds.has_confirmed_set else None
+
+    def _on_reading(self, reading: NibpReading) -> None:
+        # A new reading answers any waiting "start the cycle" or "re-measure" prompt.
+        self._prompts = [p for p in self._prompts if p.kind is PromptKind.SEND_FAILED]
+        band = self._band
+        if self.phase in PRE_INFUSION or band is None or not self.thresholds.has_confirmed_set:
+            self.baseline_calculator.add_nibp(reading)
+            self._readings.append(ClassifiedReading(reading, None))
+            return
+        judgement = self.thresholds.judge_nibp(reading, band)
+        self._readings.append(ClassifiedReading(reading, judgement.band_class))
+        self._alarm_events(self.alarms.nibp_judgement(judgement))
+        trend = None
+        if judgement.judged:
+            self._judged.append(reading)
+            trend = self.trend.assess(
+                self._judged, self.scheduler.next_cycle_at(), self.thresholds.current, band
+            )
+        actions, change = self.scheduler.on_reading(judgement, trend)
+        if change is not None:
+            self._interval_record(change)
+        for action in actions:
+            self._act(action)
+        self._offer_protocol(judgement)
+
+    def _offer_protocol(self, judgement: NibpJudgement) -> None:
+        if judgement.meaningful_spike and judgement.offered_protocol is not None:
+            offer = OfferedProtocol(judgement.offered_protocol, self._clock.now(), judgement.summary())
+            self._offered.append(offer)
+            log.info("offering protocol %s: %s", offer.protocol_id, offer.reason)
+
+    def _act(self, action: NibpAction) -> None:
+        if isinstance(action, StartCycle):
+            send, command = self._send, self._start_command
+            assert send is not None and command is not None  # device_can_start implies both
+            try:
+                send(command)
+            except Exception as exc:  # a broken link must not lose the cycle silently
+                log.exception("sending the NIBP start command failed")
+                self._prompts.append(
+                    Prompt(
+                        PromptKind.SEND_FAILED,
+                        action.at,
+                        f"The NIBP start could not be sent ({exc}): start the cycle on the monitor now.",
+                    )
+                )
+        elif isinstance(action, PromptClinician):
+            self._prompts.append(Prompt(PromptKind.START_CYCLE, action.at, action.message))
+        elif isinstance(action, ConfirmRemeasure):
+            self._prompts.append(Prompt(PromptKind.CONFIRM_REMEASURE, action.at, action.message))
+
+    def _alarm_events(self, events: list[AlarmEvent]) -> None:
+        for event in events:
+            self._record(
+                AlarmEventRecord(
+                    session_id=self.session_id,
+                    kind=event.kind.value,
+                    condition=event.condition.value if event.condition is not None else "audio",
+                    priority=event.priority.text.lower() if event.priority is not None else "",
+                    at=event.at,
+                    person=event.person or "",
+                    message=f"{event.key}: {event.message}" if event.key else event.message,
+                )
+            )
+
+    def _phase_record(self, transition: PhaseTransition) -> None:
+        self._record(
+            PhaseTransitionRecord(
+                self.session_id,
+                transition.from_phase.value,
+                transition.to_phase.value,
+                transition.at,
+                transition.by,
+            )
+        )
+
+    def _interval_record(self, change: IntervalChange) -> None:
+        self._record(
+            NibpIntervalChangeRecord(
+                session_id=self.session_id,
+                at=change.at,
+                old_interval_s=change.old_min * 60.0,
+                new_interval_s=change.new_min * 60.0,
+                reason=change.reason,
+                who=change.by or "",
+            )
+        )
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            try:
+                listener()
+            except Exception:  # a broken view must not stop the clinical engine
+                log.exception("clinical session listener failed")
