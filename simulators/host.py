@@ -81,6 +81,7 @@ class _Pty:
         os.set_blocking(self.master_fd, False)
         self.path = os.ttyname(self._slave_fd)
         self.bytes_dropped = 0
+        self.backlog_flushes = 0
 
     def write(self, data: bytes) -> int:
         """Write ``data``; bytes nobody drains are dropped like a serial line with no listener."""
@@ -96,6 +97,7 @@ class _Pty:
                     break
                 # No reader: discard the stale backlog so a driver that opens later sees live data.
                 termios.tcflush(self._slave_fd, termios.TCIFLUSH)
+                self.backlog_flushes += 1
                 flushed = True
                 continue
             view = view[written:]
@@ -174,6 +176,11 @@ class PtyHost(_PacedHost):
     def port_path(self) -> str:
         """The pty's device path, e.g. ``/dev/pts/7``: give it to the driver as its serial port."""
         return self._require().path
+
+    @property
+    def backlog_flushes(self) -> int:
+        """Times unread bytes were discarded because nobody had the port open (0 when unopened)."""
+        return self._pty.backlog_flushes if self._pty is not None else 0
 
     def _require(self) -> _Pty:
         if self._pty is None:
