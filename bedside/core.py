@@ -12,11 +12,10 @@ import queue
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bedside.vitals_board import VitalsBoard
 from drivers.clock import Clock
 from drivers.transports.base import DeviceLink
 from drivers.types import DecodeResult, DeviceEvent, DeviceEventKind, Observation
-
-from bedside.vitals_board import VitalsBoard
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +52,19 @@ class MonitorCore:
         self.board = VitalsBoard(clock.monotonic(), no_valid_after_s, stale_after_s)
         self.links: dict[str, DeviceLink] = {}
         self.health: dict[str, LinkHealth] = {}
-        self._inbox: queue.SimpleQueue[DecodeResult | DeviceEvent] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[tuple[str, DecodeResult] | DeviceEvent] = queue.SimpleQueue()
         self._observation_listeners: list[ObservationListener] = []
         self._event_listeners: list[DeviceEventListener] = []
 
     # --- called from link threads -------------------------------------------------------
-    def on_result(self, result: DecodeResult) -> None:
+    def on_result(self, result: DecodeResult, source: str = "") -> None:
         """Thread-safe intake of a driver's output."""
-        if result.observations or result.rejections:
-            self._inbox.put(result)
+        if result.frames or result.observations or result.rejections:
+            self._inbox.put((source, result))
+
+    def result_sink(self, source: str) -> Callable[[DecodeResult], None]:
+        """A sink for one link, so frame counts are kept per device."""
+        return lambda result: self.on_result(result, source)
 
     def on_event(self, event: DeviceEvent) -> None:
         """Thread-safe intake of a link event."""
@@ -92,8 +95,13 @@ class MonitorCore:
                 report.events += 1
                 self._apply_event(item)
             else:
-                report.rejections += len(item.rejections)
-                for obs in item.observations:
+                source, result = item
+                report.rejections += len(result.rejections)
+                if source:
+                    health = self.health.setdefault(source, LinkHealth(source))
+                    health.frames_rejected += len(result.rejections)
+                    health.frames_ok += result.frames
+                for obs in result.observations:
                     report.observations += 1
                     report.newest.append(obs)
                     self._apply_observation(obs)
@@ -128,9 +136,7 @@ class MonitorCore:
 
     def _apply_event(self, event: DeviceEvent) -> None:
         health = self.health.setdefault(event.source, LinkHealth(event.source))
-        if event.kind is DeviceEventKind.FRAME_ERRORS:
-            health.frames_ok, health.frames_rejected = event.frames_ok, event.frames_rejected
-        elif event.kind in (
+        if event.kind in (
             DeviceEventKind.CONNECTED,
             DeviceEventKind.DISCONNECTED,
             DeviceEventKind.SILENT,

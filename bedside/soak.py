@@ -39,10 +39,22 @@ def run(frames: int, points_per_frame: int) -> int:
             board.add(_obs(VitalKind.PULSE_RATE, 70 + (frame % 9), mono))
         if frame % 50 == 0:
             t_at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-            for kind, v in ((VitalKind.NIBP_SYSTOLIC, 120.0), (VitalKind.NIBP_DIASTOLIC, 80.0),
-                            (VitalKind.NIBP_MEAN, 93.0)):
-                board.add(Observation(kind, v, "mm[Hg]", t_at.replace(second=frame % 60, minute=frame // 60 % 60),
-                                      t_at, mono, "soak-nibp"))
+            for kind, v in (
+                (VitalKind.NIBP_SYSTOLIC, 120.0),
+                (VitalKind.NIBP_DIASTOLIC, 80.0),
+                (VitalKind.NIBP_MEAN, 93.0),
+            ):
+                board.add(
+                    Observation(
+                        kind,
+                        v,
+                        "mm[Hg]",
+                        t_at.replace(second=frame % 60, minute=frame // 60 % 60),
+                        t_at,
+                        mono,
+                        "soak-nibp",
+                    )
+                )
         view.refresh(board, mono)
         view.repaint()
         app.processEvents()

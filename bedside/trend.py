@@ -10,9 +10,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from drivers.types import VitalKind
-
 from bedside.vitals_board import VitalsBoard
+from drivers.types import VitalKind
 
 SPO2_COLOUR = "#00e5ff"
 PULSE_COLOUR = "#3ddc84"
@@ -48,7 +47,9 @@ class TrendView(QWidget):
             p.setXLink(self.spo2_plot)
         for p in (self.spo2_plot, self.pulse_plot, self.nibp_plot):
             layout.addWidget(p, 1)
-        self.spo2_curve = self.spo2_plot.getPlotItem().plot(pen=pg.mkPen(SPO2_COLOUR, width=2), connect="finite")
+        self.spo2_curve = self.spo2_plot.getPlotItem().plot(
+            pen=pg.mkPen(SPO2_COLOUR, width=2), connect="finite"
+        )
         self.pulse_curve = self.pulse_plot.getPlotItem().plot(
             pen=pg.mkPen(PULSE_COLOUR, width=2), connect="finite"
         )
@@ -68,8 +69,10 @@ class TrendView(QWidget):
         self.pulse_curve.setData(pulse.t / 60.0, pulse.v)
         if board.nibp_points:
             pts = np.asarray(
-                [(t, np.nan if s is None else s, np.nan if d is None else d, np.nan if m is None else m)
-                 for t, s, d, m in board.nibp_points],
+                [
+                    (t, np.nan if s is None else s, np.nan if d is None else d, np.nan if m is None else m)
+                    for t, s, d, m in board.nibp_points
+                ],
                 dtype=np.float64,
             )
             x = pts[:, 0] / 60.0

@@ -96,7 +96,9 @@ class VitalsBoard:
 
     CONTINUOUS = (VitalKind.SPO2, VitalKind.PULSE_RATE, VitalKind.HEART_RATE, VitalKind.PERFUSION_INDEX)
 
-    def __init__(self, session_start_mono: float, no_valid_after_s: float = 10.0, stale_after_s: float = 30.0):
+    def __init__(
+        self, session_start_mono: float, no_valid_after_s: float = 10.0, stale_after_s: float = 30.0
+    ):
         self.session_start_mono = session_start_mono
         self.no_valid_after_s = no_valid_after_s
         self.stale_after_s = stale_after_s

@@ -5,11 +5,10 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
 
-from drivers.types import DeviceEventKind, VitalKind
-
 from bedside.core import MonitorCore
 from bedside.trend import NIBP_COLOUR, PULSE_COLOUR, SPO2_COLOUR, TrendView
 from bedside.widgets import NumericTile, SimulationBanner
+from drivers.types import DeviceEventKind, VitalKind
 
 _LINK_COLOURS = {
     DeviceEventKind.CONNECTED: "#3ddc84",

@@ -60,3 +60,29 @@ class FakeClock:
         with self._lock:
             self._wall += timedelta(seconds=seconds)
             self._mono += seconds
+
+
+class ScaledClock:
+    """A clock that runs ``speed`` times faster than another from the moment it is made.
+
+    Drills and demos run the whole app on one accelerated clock, so alarm delays, NIBP
+    intervals and the simulated patient all speed up together and stay consistent.
+    """
+
+    def __init__(self, base: Clock, speed: float) -> None:
+        if not speed > 0:
+            raise ValueError(f"speed must be positive, got {speed}")
+        self.base = base
+        self.speed = speed
+        self._wall0 = base.now()
+        self._mono0 = base.monotonic()
+
+    def monotonic(self) -> float:
+        return self._mono0 + (self.base.monotonic() - self._mono0) * self.speed
+
+    def now(self) -> datetime:
+        return self._wall0 + timedelta(seconds=self.monotonic() - self._mono0)
+
+    def stamp(self) -> Stamp:
+        mono = self.monotonic()
+        return Stamp(wall=self._wall0 + timedelta(seconds=mono - self._mono0), mono=mono)

@@ -321,7 +321,9 @@ class Hl7Pcd01Driver:
             else:
                 self.counters.frames_ok += 1
         self.counters.bytes_discarded += self._framer.counters.bytes_discarded - before
-        return DecodeResult(tuple(observations), tuple(replies), tuple(rejections), len(items))
+        return DecodeResult(
+            tuple(observations), tuple(replies), tuple(rejections), len(items) - len(rejections)
+        )
 
     def _count_rejection(self, rejections: list[FrameRejection], reason: str, raw: bytes) -> None:
         self.counters.frames_rejected += 1

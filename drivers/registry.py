@@ -30,9 +30,7 @@ DRIVERS: dict[str, DriverEntry] = {
     ),
     "nonin-df2": DriverEntry("drivers.nonin", "NoninDf2Driver", "Nonin OEM III serial Data Format #2"),
     "ivy-ansar": DriverEntry("drivers.ivy", "IvyAnsarDriver", "CPC / Ivy 450C ANSAR-B serial frames"),
-    "hl7-pcd01": DriverEntry(
-        "drivers.hl7_pcd01", "Hl7Pcd01Driver", "HL7 v2 ORU^R01 (IHE PCD-01) over MLLP"
-    ),
+    "hl7-pcd01": DriverEntry("drivers.hl7_pcd01", "Hl7Pcd01Driver", "HL7 v2 ORU^R01 (IHE PCD-01) over MLLP"),
     "suntech-advantage": DriverEntry(
         "drivers.suntech", "SuntechAdvantageDriver", "SunTech Advantage OEM NIBP module (remote start)"
     ),

@@ -118,7 +118,10 @@ class FrameRejection:
 
 @dataclass(frozen=True, slots=True)
 class DecodeResult:
-    """What one ``feed`` produced: observations, replies to send back (e.g. HL7 ACKs), rejections."""
+    """What one ``feed`` produced: observations, replies to send back (e.g. HL7 ACKs), rejections.
+
+    ``frames`` counts the frames that decoded; rejected ones are counted by ``rejections``.
+    """
 
     observations: tuple[Observation, ...] = ()
     replies: tuple[bytes, ...] = ()

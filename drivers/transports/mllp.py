@@ -239,7 +239,7 @@ class MllpListener:
 
     def _deliver(self, result: DecodeResult) -> None:
         with self._lock:
-            self._ok_total += result.frames - len(result.rejections)
+            self._ok_total += result.frames
             self._rejected_total += len(result.rejections)
         if result.observations or result.rejections:
             try:

@@ -11,8 +11,13 @@ from drivers.clock import FakeClock
 from drivers.types import Observation, Quality, VitalKind
 
 
-def _obs(clock: FakeClock, kind: VitalKind, value: float | None, quality: Quality = Quality.VALID,
-         source: str = "ox1") -> Observation:
+def _obs(
+    clock: FakeClock,
+    kind: VitalKind,
+    value: float | None,
+    quality: Quality = Quality.VALID,
+    source: str = "ox1",
+) -> Observation:
     s = clock.stamp()
     return Observation(kind, value, "%", s.wall, s.wall, s.mono, source, quality)
 
@@ -42,7 +47,9 @@ def test_a_reading_older_than_the_stale_limit_is_never_current_even_with_a_long_
 
 
 @pytest.mark.req("MON-6")
-def test_probe_off_replaces_the_number_with_its_quality_and_leaves_a_gap_in_the_trend(clock: FakeClock) -> None:
+def test_probe_off_replaces_the_number_with_its_quality_and_leaves_a_gap_in_the_trend(
+    clock: FakeClock,
+) -> None:
     board = VitalsBoard(clock.monotonic())
     board.add(_obs(clock, VitalKind.SPO2, 96))
     clock.advance(1)
@@ -66,7 +73,11 @@ def test_an_invalid_value_with_a_number_is_not_plotted_as_valid(clock: FakeClock
 @pytest.mark.req("MON-5")
 def test_nibp_parts_from_one_measurement_become_one_point(clock: FakeClock) -> None:
     board = VitalsBoard(clock.monotonic())
-    for kind, v in ((VitalKind.NIBP_SYSTOLIC, 121), (VitalKind.NIBP_DIASTOLIC, 75), (VitalKind.NIBP_MEAN, 92)):
+    for kind, v in (
+        (VitalKind.NIBP_SYSTOLIC, 121),
+        (VitalKind.NIBP_DIASTOLIC, 75),
+        (VitalKind.NIBP_MEAN, 92),
+    ):
         board.add(_obs(clock, kind, v, source="nibp"))
     clock.advance(65)
     assert board.nibp_points == [(0.0, 121, 75, 92)]

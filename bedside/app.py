@@ -1,0 +1,170 @@
+"""Composition root for `bedside monitor`: devices (or simulators), core, storage, window."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bedside.core import MonitorCore
+from drivers.clock import Clock, ScaledClock, SystemClock
+from drivers.registry import DRIVERS, make_driver
+from drivers.transports.base import DeviceLink
+from drivers.transports.mllp import MllpListener
+from drivers.transports.serial import SerialLink
+
+log = logging.getLogger(__name__)
+
+
+class DeviceSpecError(ValueError):
+    """A --device argument that cannot be used, with what to write instead."""
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """A device to connect: its wire protocol and where (serial URL or mllp://host:port to listen on)."""
+
+    protocol: str
+    url: str
+
+    @classmethod
+    def parse(cls, text: str) -> DeviceSpec:
+        protocol, sep, url = text.partition("=")
+        if not sep or not url:
+            raise DeviceSpecError(f"--device {text!r}: write PROTOCOL=URL, e.g. masimo-ascii=/dev/ttyUSB0")
+        if protocol not in DRIVERS:
+            raise DeviceSpecError(f"--device {text!r}: unknown protocol; known: {', '.join(sorted(DRIVERS))}")
+        if protocol == "hl7-pcd01" and not url.startswith("mllp://"):
+            raise DeviceSpecError(
+                f"--device {text!r}: HL7 listens on mllp://HOST:PORT (e.g. mllp://127.0.0.1:2575)"
+            )
+        return cls(protocol, url)
+
+
+def make_link(spec: DeviceSpec, source: str, clock: Clock, core: MonitorCore) -> DeviceLink:
+    """The transport for a device: a serial link, or an MLLP listener for HL7."""
+    if spec.protocol == "hl7-pcd01":
+        where = urlsplit(spec.url)
+        return MllpListener(
+            source,
+            lambda src: make_driver("hl7-pcd01", src),
+            clock,
+            core.result_sink(source),
+            core.on_event,
+            host=where.hostname or "127.0.0.1",
+            port=where.port or 0,
+        )
+    driver = make_driver(spec.protocol, source)
+    return SerialLink(source, spec.url, driver, clock, core.result_sink(source), core.on_event)
+
+
+@dataclass
+class MonitorParts:
+    """Everything `bedside monitor` wires together, so tests and screenshots can build the same app."""
+
+    clock: Clock
+    core: MonitorCore
+    rig: object | None
+    scenario: str | None
+    nibp_links: list[tuple[DeviceLink, bytes]]
+
+
+def build_monitor(
+    devices: list[DeviceSpec],
+    clock: Clock,
+    *,
+    scenario: str = "full-session",
+    sim_devices: tuple[str, ...] = ("masimo-ascii", "suntech-advantage"),
+    seed: int | None = None,
+) -> MonitorParts:
+    """Build links for real devices, or start simulators when none are given (DRL-1)."""
+    core = MonitorCore(clock)
+    rig = None
+    specs = list(devices)
+    if not specs:
+        from bedside.simulation import SimulationRig
+
+        rig = SimulationRig(scenario, clock, seed=seed)
+        for protocol in sim_devices:
+            if protocol == "hl7-pcd01":
+                continue
+            specs.append(DeviceSpec(protocol, rig.add_serial(protocol).url))
+    nibp_links: list[tuple[DeviceLink, bytes]] = []
+    counts: dict[str, int] = {}
+    for spec in specs:
+        counts[spec.protocol] = counts.get(spec.protocol, 0) + 1
+        source = f"{'sim-' if rig else ''}{spec.protocol}-{counts[spec.protocol]}"
+        link = make_link(spec, source, clock, core)
+        core.add_link(link)
+        command = make_driver(spec.protocol, source).start_nibp_command()
+        if command is not None:
+            nibp_links.append((link, command))
+    if rig is not None and "hl7-pcd01" in sim_devices:
+        listener = make_link(DeviceSpec("hl7-pcd01", "mllp://127.0.0.1:0"), "sim-hl7-pcd01-1", clock, core)
+        core.add_link(listener)
+        listener.start()
+        assert isinstance(listener, MllpListener)
+        rig.add_mllp(listener.port)
+    return MonitorParts(clock, core, rig, scenario if rig else None, nibp_links)
+
+
+def run_monitor(args: argparse.Namespace) -> int:
+    """Open the window; returns the process exit code."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from bedside.recorder import SessionRecorder
+    from bedside.window import MonitorWindow
+    from storage import open_database
+
+    try:
+        devices = [DeviceSpec.parse(d) for d in args.device]
+    except DeviceSpecError as exc:
+        print(f"bedside monitor: {exc}", file=sys.stderr)
+        return 2
+    base = SystemClock()
+    clock: Clock = ScaledClock(base, args.speed) if args.speed != 1.0 else base
+    if devices and args.speed != 1.0:
+        print("bedside monitor: --speed applies to simulators only", file=sys.stderr)
+        return 2
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    sim_devices = tuple(args.sim_device) or ("masimo-ascii", "suntech-advantage")
+    parts = build_monitor(devices, clock, scenario=args.scenario, sim_devices=sim_devices, seed=args.seed)
+    drill = parts.rig is not None
+    db = open_database(args.db, drill=drill)
+    recorder = SessionRecorder(db, clock, clinician="unassigned", scenario=parts.scenario or "")
+    recorder.attach(parts.core)
+    window = MonitorWindow(parts.core, parts.scenario)
+    window.show()
+    parts.core.start()
+    if parts.rig is not None:
+        parts.rig.start()  # type: ignore[attr-defined]
+    window.start_timers()
+    # Ctrl-C in the terminal closes the window cleanly (Qt would otherwise swallow SIGINT).
+    signal.signal(signal.SIGINT, lambda *_: app.quit())
+    keepalive = QTimer()
+    keepalive.start(250)
+    keepalive.timeout.connect(lambda: None)
+    if args.quit_after is not None:
+
+        def finish() -> None:
+            if args.screenshot is not None:
+                window.refresh()
+                Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
+                window.grab().save(str(args.screenshot))
+                log.info("screenshot saved to %s", args.screenshot)
+            app.quit()
+
+        QTimer.singleShot(int(args.quit_after * 1000), finish)
+    try:
+        return app.exec()
+    finally:
+        window.stop_timers()
+        parts.core.stop()  # links first, so closing the simulators is not seen as an unplug
+        if parts.rig is not None:
+            parts.rig.stop()  # type: ignore[attr-defined]
+        recorder.close(end_session=True)

@@ -1,0 +1,87 @@
+"""Connects the core to storage: every observation and device event is queued for the writer,
+and a restarted monitor replays the open session so the trend shows the session so far."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import timedelta
+
+from bedside.core import MonitorCore
+from drivers.clock import Clock
+from drivers.types import DeviceEvent, Observation
+from storage import (
+    Database,
+    DeviceEventRecord,
+    ObservationRecord,
+    SessionEndedRecord,
+    SessionRepository,
+    SessionSummary,
+    StorageFailure,
+    StorageRecovery,
+    StorageWriter,
+)
+
+log = logging.getLogger(__name__)
+
+#: An open session older than this is not resumed on start (it was abandoned, not interrupted).
+RESUME_WITHIN = timedelta(hours=12)
+
+
+class SessionRecorder:
+    """Owns the session row and the writer; subscribes to the core."""
+
+    def __init__(
+        self, db: Database, clock: Clock, *, clinician: str, scenario: str = "", resume: bool = True
+    ):
+        self.db = db
+        self.clock = clock
+        self.repo = SessionRepository(db)
+        self.failures: list[StorageFailure] = []
+        self.writer = StorageWriter(db, clock, self._on_failure, on_recovery=self._on_recovery)
+        now = clock.now()
+        previous = self.repo.latest_open_session(is_drill=db.is_drill) if resume else None
+        if previous is not None and now - previous.started_at <= RESUME_WITHIN:
+            self.session: SessionSummary = previous
+            self.resumed = True
+            log.info("resuming open session %s started %s", previous.session_id, previous.started_at)
+        else:
+            self.session = self.repo.create_session(clinician=clinician, started_at=now, scenario=scenario)
+            self.resumed = False
+
+    @property
+    def session_id(self) -> str:
+        return self.session.session_id
+
+    def attach(self, core: MonitorCore) -> int:
+        """Replay the stored session into the board, then record everything new; returns the replay count."""
+        now_wall, now_mono = self.clock.now(), self.clock.monotonic()
+        core.board.session_start_mono = now_mono - (now_wall - self.session.started_at).total_seconds()
+        replayed = 0
+        if self.resumed:
+            for obs in self.repo.observations(self.session_id):
+                mono = now_mono - (now_wall - obs.received_at).total_seconds()
+                core.board.add(dataclasses.replace(obs, received_mono=mono))
+                replayed += 1
+        core.subscribe(on_observation=self._observation, on_event=self._event)
+        return replayed
+
+    def _observation(self, obs: Observation) -> None:
+        self.writer.put(ObservationRecord(self.session_id, obs))
+
+    def _event(self, event: DeviceEvent) -> None:
+        self.writer.put(DeviceEventRecord(self.session_id, event))
+
+    def _on_failure(self, failure: StorageFailure) -> None:
+        # Called on the writer thread; the app polls ``failures`` on its tick to raise the alarm.
+        log.error("storage failure: %s", failure)
+        self.failures.append(failure)
+
+    def _on_recovery(self, recovery: StorageRecovery) -> None:
+        log.warning("storage recovered: %s", recovery)
+
+    def close(self, *, end_session: bool) -> None:
+        if end_session:
+            self.writer.put(SessionEndedRecord(self.session_id, self.clock.now()))
+        self.writer.close()
+        self.db.close()
