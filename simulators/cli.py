@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import textwrap
 import threading
 from collections.abc import Sequence
 
@@ -61,7 +62,10 @@ def _host_port(text: str) -> tuple[str, int]:
 
 def _print_scenarios() -> int:
     for scenario in list_scenarios():
-        print(f"{scenario.name}\n    {scenario.description}\n")
+        description = textwrap.fill(
+            scenario.description, width=100, initial_indent="    ", subsequent_indent="    "
+        )
+        print(f"{scenario.name}\n{description}\n")
     return 0
 
 
