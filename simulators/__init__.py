@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from simulators.encoders import encoder_for
-from simulators.host import MllpClientHost, PtyHost, SuntechHost
+from simulators.host import MllpClientHost, PtyHost, SimulatorHost, SuntechHost, make_host
 from simulators.physiology import ScenarioPlayer
 from simulators.scenario import Scenario, ScenarioError, list_scenarios, load_scenario
 
@@ -13,8 +13,10 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "ScenarioPlayer",
+    "SimulatorHost",
     "SuntechHost",
     "encoder_for",
     "list_scenarios",
     "load_scenario",
+    "make_host",
 ]

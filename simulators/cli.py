@@ -8,28 +8,25 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import textwrap
 import threading
 from collections.abc import Sequence
 
 from drivers.clock import SystemClock
-from simulators.encoders import encoder_for, encoder_protocols
-from simulators.host import MllpClientHost, PtyHost, SuntechHost
-from simulators.physiology import ScenarioPlayer
+from simulators.encoders import encoder_protocols
+from simulators.host import MLLP_PROTOCOL, SUNTECH_PROTOCOL, make_host
 from simulators.scenario import ScenarioError, list_scenarios, load_scenario
 
 log = logging.getLogger(__name__)
 
-#: The command-driven NIBP module (answers a remote start) besides the streaming encoders.
-SUNTECH = "suntech-advantage"
-MLLP_PROTOCOL = "hl7-pcd01"
 DEFAULT_MLLP = "127.0.0.1:2575"
 
 
 def simulated_devices() -> tuple[str, ...]:
     """Every device name ``--device`` accepts."""
-    return (*encoder_protocols(), SUNTECH)
+    return (*encoder_protocols(), SUNTECH_PROTOCOL)
 
 
 def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +45,7 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         "--mllp",
         default=None,
         metavar="HOST:PORT",
-        help=f"where an hl7-pcd01 simulator sends its messages (default {DEFAULT_MLLP})",
+        help=f"where an {MLLP_PROTOCOL} simulator sends its messages (default {DEFAULT_MLLP})",
     )
     parser.add_argument("--list", action="store_true", help="list the shipped scenarios and exit")
 
@@ -76,7 +73,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     if args.device is None:
         print("bedside simulate: --device is required (or --list)", file=sys.stderr)
         return 2
-    if args.speed <= 0:
+    if not math.isfinite(args.speed) or args.speed <= 0:
         print(f"bedside simulate: --speed must be positive, not {args.speed}", file=sys.stderr)
         return 2
     try:
@@ -85,24 +82,11 @@ def run_simulate(args: argparse.Namespace) -> int:
     except (ScenarioError, ValueError) as exc:
         print(f"bedside simulate: {exc}", file=sys.stderr)
         return 2
-    clock = SystemClock()
-    player = ScenarioPlayer(scenario, clock, speed=args.speed, remote_nibp_only=args.device == SUNTECH)
-    host: PtyHost | MllpClientHost | SuntechHost
-    if args.device == SUNTECH:
-        from simulators.suntech import SuntechAdvantageSimulator
-
-        device = SuntechAdvantageSimulator(
-            clock, scenario.nibp.measurement / args.speed, vitals=player.measure_nibp_now
-        )
-        host = SuntechHost(device, player, clock)
-    elif args.device == MLLP_PROTOCOL:
-        host = MllpClientHost(encoder_for(args.device), player, clock, *mllp)
-    else:
-        host = PtyHost(encoder_for(args.device), player, clock)
+    host = make_host(args.device, scenario, SystemClock(), speed=args.speed, mllp=mllp)
     stop = threading.Event()
     with host:
         print(host.open(), flush=True)
-        log.info("playing %s on %s at %gx", scenario.name, args.device, args.speed)
+        log.info("playing %s as %s at %gx", scenario.name, args.device, args.speed)
         try:
             host.run_forever(stop)
         except KeyboardInterrupt:

@@ -23,8 +23,10 @@ from typing import Protocol, Self
 
 from drivers.clock import Clock
 from drivers.mllp import CARRIAGE_RETURN, END_BLOCK, START_BLOCK
+from simulators.encoders import encoder_for
 from simulators.model import WireEncoder
 from simulators.physiology import ScenarioPlayer
+from simulators.scenario import Scenario
 
 log = logging.getLogger(__name__)
 
@@ -436,3 +438,40 @@ class SuntechHost(_PacedHost):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+#: The command-driven NIBP module, served by ``SuntechHost`` rather than a streaming encoder.
+SUNTECH_PROTOCOL = "suntech-advantage"
+#: The protocol sent over MLLP by ``MllpClientHost`` rather than written to a pty.
+MLLP_PROTOCOL = "hl7-pcd01"
+
+SimulatorHost = PtyHost | MllpClientHost | SuntechHost
+
+
+def make_host(
+    protocol: str,
+    scenario: Scenario,
+    clock: Clock,
+    *,
+    speed: float = 1.0,
+    mllp: tuple[str, int] = ("127.0.0.1", 2575),
+) -> SimulatorHost:
+    """The right host for a simulated device, with its scenario player (not yet opened).
+
+    ``hl7-pcd01`` sends to the MLLP listener at ``mllp``; ``suntech-advantage`` measures only
+    when started remotely; every other protocol streams its encoder's bytes on a pty.
+    """
+    if protocol == SUNTECH_PROTOCOL:
+        from simulators.suntech import SuntechAdvantageSimulator
+
+        player = ScenarioPlayer(scenario, clock, speed=speed, remote_nibp_only=True)
+        # The module times its own cycle in clock seconds; the player's is in scenario seconds.
+        device = SuntechAdvantageSimulator(
+            clock, scenario.nibp.measurement / speed, vitals=player.measure_nibp_now
+        )
+        return SuntechHost(device, player, clock)
+    encoder = encoder_for(protocol)
+    player = ScenarioPlayer(scenario, clock, speed=speed)
+    if protocol == MLLP_PROTOCOL:
+        return MllpClientHost(encoder, player, clock, *mllp)
+    return PtyHost(encoder, player, clock)

@@ -19,7 +19,15 @@ from drivers.suntech import SuntechAdvantageDriver
 from drivers.transports.mllp import MllpListener
 from drivers.types import DecodeResult, DeviceEvent, Observation, Quality, Stamp, VitalKind
 from simulators.encoders import ENCODERS, UnknownEncoderError, encoder_for, encoder_protocols
-from simulators.host import HostNotOpenError, MllpClientHost, PtyHost, SuntechHost, ack_code, unframe_mllp
+from simulators.host import (
+    HostNotOpenError,
+    MllpClientHost,
+    PtyHost,
+    SuntechHost,
+    ack_code,
+    make_host,
+    unframe_mllp,
+)
 from simulators.model import VitalsSnapshot
 from simulators.physiology import ScenarioPlayer
 from simulators.scenario import Scenario, load_scenario, parse_scenario
@@ -421,3 +429,19 @@ def test_shipped_scenarios_play_through_every_encoder() -> None:
         for _ in range(5):
             clock.advance(1.0)
             assert encoder.encode(player.snapshot()), f"{protocol} encoded nothing"
+
+
+def test_make_host_picks_the_host_each_device_needs() -> None:
+    clock = FakeClock(start=START)
+    scenario = load_scenario("baseline")
+    hosts = {p: make_host(p, scenario, clock, speed=4.0, mllp=("127.0.0.1", 9)) for p in encoder_protocols()}
+    assert (
+        isinstance(hosts["hl7-pcd01"], MllpClientHost) and hosts["hl7-pcd01"].address == "mllp://127.0.0.1:9"
+    )
+    for protocol in ("masimo-ascii", "nonin-df2", "ivy-ansar"):
+        host = hosts[protocol]
+        assert isinstance(host, PtyHost) and host.encoder.protocol == protocol and host.player.speed == 4.0
+    suntech = make_host("suntech-advantage", scenario, clock, speed=4.0)
+    assert isinstance(suntech, SuntechHost) and suntech.player.remote_nibp_only
+    clock.advance(3600)
+    assert suntech.player.snapshot().nibp is None  # the module measures only when started
