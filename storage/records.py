@@ -218,7 +218,8 @@ class ProtocolStepRecord:
     """One step shown, taken, skipped or answered in a run (PRO-6).
 
     ``seq`` numbers the run's steps from 1 and is unique per run: a correction is a new step with
-    the next number, never an edit of an old one.
+    the next number, never an edit of an old one, and ``corrects`` names the seq it corrects.
+    ``occurred_at`` is when a medication was given or a reading measured, if not ``at``.
     """
 
     run_id: str
@@ -229,6 +230,8 @@ class ProtocolStepRecord:
     kind: str
     value: str = ""
     note: str = ""
+    corrects: int | None = None
+    occurred_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -356,7 +356,16 @@ class SessionRepository:
             for row in session.scalars(steps_query):
                 steps[row.run_id].append(
                     ProtocolStepRecord(
-                        row.run_id, row.seq, row.at, row.person, row.node_id, row.kind, row.value, row.note
+                        row.run_id,
+                        row.seq,
+                        row.at,
+                        row.person,
+                        row.node_id,
+                        row.kind,
+                        row.value,
+                        row.note,
+                        corrects=row.corrects,
+                        occurred_at=row.occurred_at,
                     )
                 )
             return [

@@ -249,6 +249,10 @@ class ProtocolStepRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     value: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")
+    # Added in revision 0002: the seq a correction points at, and when a medication was given or a
+    # reading measured if that differs from ``at`` (when it was recorded).
+    corrects: Mapped[int | None] = mapped_column(Integer)
+    occurred_at: Mapped[datetime | None]
 
 
 class NoteRow(Base):
