@@ -68,12 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_simulate_arguments(sub.add_parser("simulate", help="run a simulated device on a pty or MLLP"))
 
-    try:
-        from protocols.cli import add_protocols_arguments
-    except ModuleNotFoundError:  # TEMP until protocols.cli lands
-        pass
-    else:
-        add_protocols_arguments(sub)
+    from protocols.cli import add_protocols_arguments
+
+    add_protocols_arguments(sub)
     return parser
 
 

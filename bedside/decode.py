@@ -54,11 +54,13 @@ def observation_json(obs: Observation) -> str:
 def decode_file(
     protocol: str,
     path: Path,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
     clock: Clock | None = None,
 ) -> int:
     """Decode ``path`` with the driver for ``protocol``; 0 when every frame decoded, 1 otherwise."""
+    out = out or sys.stdout
+    err = err or sys.stderr
     clock = clock or SystemClock()
     data = path.read_bytes()
     if protocol == "hl7-pcd01":
