@@ -339,8 +339,12 @@ class ClinicalSession:
         self._changed()
 
     def measure_now(self, who: str) -> None:
-        """Start an NIBP cycle now (or prompt for it when the device has no remote start)."""
-        self._act(self.scheduler.measure_now(who))
+        """Start an NIBP cycle now (or prompt for it when the device has no remote start).
+
+        This is the clinician's answer to a re-measure prompt, so that prompt is cleared."""
+        action = self.scheduler.measure_now(who)
+        self._prompts = [p for p in self._prompts if p.kind is not PromptKind.CONFIRM_REMEASURE]
+        self._act(action)
         self._changed()
 
     def acknowledge(self, key: str, who: str) -> None:
