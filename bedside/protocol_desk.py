@@ -1,0 +1,301 @@
+"""The app's side of written protocols: offers, incidents, runs, and every step stored as it happens.
+
+``ProtocolDesk`` is Qt-free. It is the engine's ``LiveVitals`` (latest values and "start NIBP now"
+come from the monitor through two callables), owns a ``ProtocolRunner``, and maps each engine
+``StepRecord`` into a storage ``ProtocolStepRecord`` handed to ``put`` the moment it is recorded,
+so a crash or restart loses no step (PRO-6). Drive it from one thread (the GUI's).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from drivers.clock import Clock
+from drivers.types import Observation, VitalKind
+from protocols import (
+    HandoffPatient,
+    LibraryLoad,
+    LoadedProtocol,
+    ProtocolNotApproved,
+    ProtocolRun,
+    ProtocolRunner,
+    RunHistory,
+    StepKind,
+    StepNotAllowed,
+    StepRecord,
+    TimerPrompt,
+    build_ems_handoff,
+    handoff_text,
+)
+from protocols.handoff import HANDOFF_VITALS_WINDOW
+from storage import (
+    IncidentOpenedRecord,
+    ProtocolRunEndedRecord,
+    ProtocolRunStartedRecord,
+    ProtocolStepRecord,
+)
+
+log = logging.getLogger(__name__)
+
+#: Step kinds after which a run is over (the end record is stored with them).
+_END_KINDS = (StepKind.ENDED, StepKind.ABANDONED)
+
+
+class ProtocolNotLoaded(LookupError):
+    """A protocol id that is not in the loaded library (missing, or its file was rejected)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolOffer:
+    """A protocol an alarm offered (e.g. the BP-spike alarm offers ``bp-spike``), not yet started."""
+
+    protocol_id: str
+    title: str
+    reason: str
+    offered_at: datetime
+
+    @property
+    def button_text(self) -> str:
+        """What the start button says, e.g. ``Start BP spike protocol``."""
+        return f"Start {self.protocol_id.replace('-', ' ').replace('bp ', 'BP ')} protocol"
+
+
+class ProtocolDesk:
+    """Offers, starts and records protocol runs for one monitored session (PRO-2..PRO-6)."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        library: LibraryLoad,
+        *,
+        session_id: str,
+        put: Callable[[object], None],
+        latest: Callable[[VitalKind], Observation | None],
+        request_nibp: Callable[[], bool],
+    ) -> None:
+        self._clock = clock
+        self.library = library
+        self.session_id = session_id
+        self._put = put
+        self._latest = latest
+        self._request_nibp = request_nibp
+        self._runner = ProtocolRunner(clock, self, self._on_step)
+        self._offers: list[ProtocolOffer] = []
+        self._recent: deque[Observation] = deque()
+        self._listeners: list[Callable[[], None]] = []
+        # While a run is starting the runner does not know it yet: listeners hear once it does.
+        self._starting = False
+
+    # -- LiveVitals (what the engine reads) ----------------------------------------------------
+
+    def latest(self, kind: VitalKind) -> Observation | None:
+        """The monitor's most recent observation of ``kind``."""
+        return self._latest(kind)
+
+    def request_nibp(self) -> bool:
+        """Start an NIBP cycle on the monitor; False when the clinician must start it by hand."""
+        return self._request_nibp()
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def offers(self) -> tuple[ProtocolOffer, ...]:
+        """Protocols offered and not yet started, oldest first."""
+        return tuple(self._offers)
+
+    def protocols(self) -> tuple[LoadedProtocol, ...]:
+        """Every protocol in the library, by title (for "Start protocol...")."""
+        return tuple(sorted(self.library.protocols.values(), key=lambda p: p.protocol.title))
+
+    def run(self, run_id: str) -> ProtocolRun:
+        """The run with this id (KeyError if none)."""
+        return self._runner.run(run_id)
+
+    def runs(self) -> tuple[ProtocolRun, ...]:
+        """Every run started this session, oldest first."""
+        return self._runner.runs()
+
+    def active_runs(self) -> tuple[ProtocolRun, ...]:
+        """Runs still in progress, oldest first."""
+        return self._runner.active()
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every offer and every recorded step (the panel repaints)."""
+        self._listeners.append(listener)
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def offer(self, protocol_id: str, reason: str) -> ProtocolOffer | None:
+        """Offer a protocol (by id, or by an alarm condition listed in a protocol's ``offered_for``).
+
+        An offer already waiting for the same protocol is kept, not repeated. Returns None (and
+        logs why) when no loaded protocol matches: the alarm itself still shows.
+        """
+        protocol = self._resolve(protocol_id)
+        if protocol is None:
+            log.error("cannot offer protocol %r (%s): it is not in the loaded library", protocol_id, reason)
+            return None
+        for waiting in self._offers:
+            if waiting.protocol_id == protocol.id:
+                return waiting
+        offer = ProtocolOffer(protocol.id, protocol.protocol.title, reason, self._clock.now())
+        self._offers.append(offer)
+        log.info("protocol %s offered: %s", protocol.id, reason)
+        self._changed()
+        return offer
+
+    def dismiss_offer(self, protocol_id: str) -> None:
+        """Take an offer off the list without starting it."""
+        self._offers = [o for o in self._offers if o.protocol_id != protocol_id]
+        self._changed()
+
+    def start(
+        self,
+        protocol_id: str,
+        person: str,
+        *,
+        incident_title: str = "",
+        from_offer: bool = True,
+        acknowledge_flags: bool = False,
+    ) -> ProtocolRun:
+        """Open an incident and start a run of the protocol; every record is stored as it happens.
+
+        With ``from_offer`` the protocol must be on the offer list (the offer is consumed). Raises
+        ProtocolNotLoaded, StepNotAllowed (no such offer, no name) or ProtocolNotApproved, in which
+        case nothing is stored.
+        """
+        protocol = self._resolve(protocol_id)
+        if protocol is None:
+            raise ProtocolNotLoaded(
+                f"protocol {protocol_id!r} is not loaded; check the protocol folder and its errors"
+            )
+        offer = next((o for o in self._offers if o.protocol_id == protocol.id), None)
+        if from_offer and offer is None:
+            raise StepNotAllowed(f"protocol {protocol.id} has not been offered; start it from the list")
+        who = person.strip()
+        if not who:
+            raise StepNotAllowed("starting a protocol needs the name of the person starting it")
+        if protocol.needs_acknowledgement and not acknowledge_flags:
+            # Checked before anything is stored so a refused start leaves no empty incident.
+            raise ProtocolNotApproved(
+                f"protocol {protocol.id} is flagged ({', '.join(sorted(protocol.flags))}); "
+                "a clinician must acknowledge this before running it"
+            )
+        now = self._clock.now()
+        incident_id = str(uuid.uuid4())
+        run_id = str(uuid.uuid4())
+        title = incident_title.strip() or protocol.protocol.title
+        if offer is not None and not incident_title.strip():
+            title = f"{title}: {offer.reason}"
+        self._put(
+            IncidentOpenedRecord(
+                incident_id=incident_id,
+                session_id=self.session_id,
+                opened_at=now,
+                kind=protocol.id,
+                title=title,
+                opened_by=who,
+            )
+        )
+        # The run row goes before its first step (steps reference it).
+        self._put(
+            ProtocolRunStartedRecord(
+                run_id=run_id,
+                incident_id=incident_id,
+                protocol_id=protocol.id,
+                protocol_version=protocol.protocol.version,
+                protocol_hash=protocol.content_hash,
+                started_at=now,
+                started_by=who,
+            )
+        )
+        if offer is not None:
+            self._offers.remove(offer)
+        self._starting = True
+        try:
+            run = self._runner.start(
+                protocol, who, incident_id, acknowledge_flags=acknowledge_flags, run_id=run_id
+            )
+        finally:
+            self._starting = False
+        self._changed()
+        return run
+
+    def on_observation(self, obs: Observation) -> None:
+        """A new observation from the monitor: kept for the hand-off, given to runs waiting for NIBP."""
+        self._recent.append(obs)
+        self._prune()
+        self._runner.vital_recorded((obs,))
+
+    def tick(self) -> list[TimerPrompt]:
+        """Check every active run's timer; returns the prompts that have just fallen due."""
+        return self._runner.tick()
+
+    def call_911(self, run_id: str, who: str) -> None:
+        """Stop managing in clinic: the run jumps to its call-911 end (recorded)."""
+        self._runner.run(run_id).call_911(who)
+
+    def ems_handoff(
+        self, run_id: str, patient_name: str, observations: Iterable[Observation] | None = None
+    ) -> str:
+        """The EMS hand-off text for the run's incident, with every run of this session.
+
+        ``observations`` defaults to what the desk was given through ``on_observation``; only the
+        last 30 minutes are shown.
+        """
+        called = self._runner.run(run_id)
+        others = [r for r in self._runner.runs() if r.run_id != run_id]
+        histories = [RunHistory.of(r) for r in (called, *others)]
+        obs = tuple(self._recent) if observations is None else tuple(observations)
+        handoff = build_ems_handoff(
+            HandoffPatient(name=patient_name), called.incident_id, histories, obs, self._clock.now()
+        )
+        return handoff_text(handoff)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _resolve(self, protocol_id: str) -> LoadedProtocol | None:
+        found = self.library.protocols.get(protocol_id)
+        if found is not None:
+            return found
+        matches = self.library.offered_for(protocol_id)
+        return matches[0] if matches else None
+
+    def _on_step(self, rec: StepRecord) -> None:
+        self._put(
+            ProtocolStepRecord(
+                run_id=rec.run_id,
+                seq=rec.seq,
+                at=rec.at,
+                person=rec.person,
+                node_id=rec.node_id,
+                kind=str(rec.kind),
+                value=rec.value,
+                note=rec.note,
+                corrects=rec.corrects,
+                occurred_at=rec.occurred_at,
+            )
+        )
+        if rec.kind in _END_KINDS:
+            outcome = rec.value if rec.kind is StepKind.ENDED else str(StepKind.ABANDONED)
+            self._put(ProtocolRunEndedRecord(run_id=rec.run_id, ended_at=rec.at, outcome=outcome))
+        if not self._starting:
+            self._changed()
+
+    def _prune(self) -> None:
+        since = self._clock.now() - HANDOFF_VITALS_WINDOW
+        while self._recent and self._recent[0].measured_at < since:
+            self._recent.popleft()
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            try:
+                listener()
+            except Exception:
+                # A view failing to repaint must not stop the record being kept.
+                log.exception("protocol desk listener failed")
