@@ -1,0 +1,185 @@
+"""The alarm bar and the NIBP panel render the session's words and emit their signals (ALM-1, MON-2).
+
+The NibpPanel tests live here too: this file is the widgets' test module in this change.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from alarms import (
+    PRIORITY_LOOK,
+    ActiveAlarm,
+    AlarmPriority,
+    BpClass,
+    ChecklistItem,
+    ConditionId,
+    ThresholdSet,
+    load_config,
+)
+from bedside.alarm_bar import AlarmBar, alarm_text, mm_ss
+from bedside.clinical import ClinicalSession
+from bedside.nibp_panel import NibpPanel
+from drivers.clock import FakeClock
+from drivers.types import VitalKind
+from tests.alarms.helpers import nibp_obs, obs
+
+AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def alarm(
+    key: str,
+    condition: ConditionId,
+    priority: AlarmPriority,
+    title: str,
+    message: str,
+    *,
+    latched: bool = False,
+    sounding: bool = True,
+) -> ActiveAlarm:
+    return ActiveAlarm(
+        key=key,
+        condition=condition,
+        source="",
+        priority=priority,
+        title=title,
+        message=message,
+        started_at=AT,
+        present=not latched,
+        latched=latched,
+        acknowledged_by=None,
+        sounding=sounding,
+        technical=False,
+    )
+
+
+SPO2_LOW = alarm(
+    "spo2_low", ConditionId.SPO2_LOW, AlarmPriority.HIGH, "SpO2 low", "SpO2 84 % below floor 90 %"
+)
+BP_HIGH = alarm(
+    "bp_high", ConditionId.BP_HIGH, AlarmPriority.MEDIUM, "BP high", "NIBP 166/100: above expected"
+)
+PROBE = alarm(
+    "spo2_probe_off@ox", ConditionId.SPO2_PROBE_OFF, AlarmPriority.LOW, "SpO2 probe off", "ox: probe off"
+)
+
+
+@pytest.mark.req("ALM-1")
+def test_each_alarm_shows_symbol_priority_and_words(qtbot: QtBot) -> None:
+    bar = AlarmBar()
+    qtbot.addWidget(bar)
+    bar.show_alarms([SPO2_LOW, BP_HIGH, PROBE], paused=False, pause_remaining_s=0)
+    assert bar.row_texts() == [
+        "!!! HIGH SpO2 low: SpO2 84 % below floor 90 %",
+        "!! MEDIUM BP high: NIBP 166/100: above expected",
+        "! LOW SpO2 probe off: ox: probe off",
+    ]
+    assert bar.none_label.isHidden()
+    bar.show_alarms([], paused=False, pause_remaining_s=0)
+    assert bar.row_texts() == [] and not bar.none_label.isHidden()
+
+
+@pytest.mark.req("ALM-1")
+def test_high_and_medium_flash_at_the_standard_rates_low_is_steady(qtbot: QtBot) -> None:
+    bar = AlarmBar()
+    qtbot.addWidget(bar)
+    bar.show_alarms([SPO2_LOW, BP_HIGH, PROBE], paused=False, pause_remaining_s=0)
+    assert bar.is_flashing(AlarmPriority.HIGH) and bar.is_flashing(AlarmPriority.MEDIUM)
+    assert not bar.is_flashing(AlarmPriority.LOW)
+    for priority in (AlarmPriority.HIGH, AlarmPriority.MEDIUM):
+        on_ms, off_ms = bar.flash_intervals_ms(priority)
+        hz = 1000 / (on_ms + off_ms)
+        low, high = PRIORITY_LOOK[priority].flash.allowed_frequency_hz
+        assert low <= hz <= high
+    # The high row really toggles: after one on-time it is drawn dark, then lit again.
+    row_style = bar._rows[0].styleSheet()
+    qtbot.waitUntil(lambda: bar._rows[0].styleSheet() != row_style, timeout=1000)
+    bar.show_alarms([PROBE], paused=False, pause_remaining_s=0)
+    assert not bar.is_flashing(AlarmPriority.HIGH)
+
+
+@pytest.mark.req("ALM-3")
+def test_latched_and_silenced_alarms_are_marked(qtbot: QtBot) -> None:
+    bar = AlarmBar()
+    qtbot.addWidget(bar)
+    latched = alarm(
+        "bp_high", ConditionId.BP_HIGH, AlarmPriority.HIGH, "BP high", "NIBP 185/100", latched=True
+    )
+    bar.show_alarms([latched], paused=True, pause_remaining_s=95)
+    [text] = bar.row_texts()
+    assert "LATCHED" in text
+    assert bar.pause_label.text() == "Audio paused 1:35"
+    assert "audio silenced" in alarm_text(
+        alarm("k", ConditionId.BP_HIGH, AlarmPriority.LOW, "t", "m", sounding=False)
+    )
+
+
+@pytest.mark.req("ALM-3")
+def test_buttons_emit_acknowledge_with_the_key_and_pause(qtbot: QtBot) -> None:
+    bar = AlarmBar(pause_s=120)
+    qtbot.addWidget(bar)
+    bar.show_alarms([SPO2_LOW, BP_HIGH], paused=False, pause_remaining_s=0)
+    assert bar.pause_button.text() == "Pause audio 2 min"
+    with qtbot.waitSignal(bar.acknowledge_requested) as ack:
+        bar.acknowledge_buttons()[1].click()
+    assert ack.args == ["bp_high"]
+    with qtbot.waitSignal(bar.pause_requested):
+        bar.pause_button.click()
+
+
+def test_mm_ss_rounds_up() -> None:
+    assert [mm_ss(s) for s in (0, 0.2, 59.5, 60, 299.9)] == ["0:00", "0:01", "1:00", "1:00", "5:00"]
+
+
+@pytest.mark.req("MON-2")
+def test_nibp_panel_shows_interval_countdown_prompt_and_class(qtbot: QtBot) -> None:
+    panel = NibpPanel()
+    qtbot.addWidget(panel)
+    panel.show_state(5, 252.3, "Confirm with a re-measure now.", "166/100", BpClass.ABOVE_EXPECTED)
+    assert panel.interval_label.text() == "NIBP every 5 min"
+    assert panel.countdown_label.text() == "Next cycle in 4:13"
+    assert panel.prompt_label.text() == "Confirm with a re-measure now." and not panel.prompt_label.isHidden()
+    assert panel.last_label.text() == "Last NIBP 166/100: above expected"
+    panel.show_state(2, None, "", "", None)
+    assert panel.countdown_label.text() == "Next cycle: not cycling"
+    assert panel.prompt_label.isHidden()
+    assert panel.last_label.text() == "No NIBP reading yet"
+    with qtbot.waitSignal(panel.measure_now_requested):
+        panel.measure_button.click()
+
+
+@pytest.mark.req("MON-3")
+@pytest.mark.req("THR-4")
+def test_widgets_render_a_live_session_spike(qtbot: QtBot, clock: FakeClock) -> None:
+    session = ClinicalSession(
+        clock,
+        load_config(),
+        session_id="s",
+        record=lambda _r: None,
+        nibp_link_send=None,
+        nibp_start_command=None,
+    )
+    session.begin_baseline("RN Diaz")
+    for o in [*nibp_obs(clock, 120, 78, 92), obs(clock, VitalKind.SPO2, 98)]:
+        session.on_observation(o)
+    clock.advance(150)
+    for o in nibp_obs(clock, 120, 78, 92):
+        session.on_observation(o)
+    session.confirm_baseline("RN Diaz")
+    session.confirm_thresholds("RN Diaz", ThresholdSet(180, 110, 90, 45, 130, 85))
+    for item in ChecklistItem:
+        session.attest(item, "RN Diaz")
+    session.start_infusion("Dr Okafor")
+    for o in nibp_obs(clock, 166, 100, 122):
+        session.on_observation(o)
+    panel, bar = NibpPanel(), AlarmBar()
+    qtbot.addWidget(panel)
+    qtbot.addWidget(bar)
+    panel.show_session(session)
+    bar.show_session(session)
+    assert panel.last_label.text() == "Last NIBP 166/100: above expected"
+    assert "re-measure" in panel.prompt_label.text()
+    assert bar.row_texts()[0].startswith("!! MEDIUM BP high: NIBP 166/100: above expected")
