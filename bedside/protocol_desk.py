@@ -108,6 +108,10 @@ class ProtocolDesk:
         """Protocols offered and not yet started, oldest first."""
         return tuple(self._offers)
 
+    def now(self) -> datetime:
+        """The desk clock's wall time (a medication given "now")."""
+        return self._clock.now()
+
     def protocols(self) -> tuple[LoadedProtocol, ...]:
         """Every protocol in the library, by title (for "Start protocol...")."""
         return tuple(sorted(self.library.protocols.values(), key=lambda p: p.protocol.title))

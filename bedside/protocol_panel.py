@@ -1,0 +1,387 @@
+"""The protocol panel: offered protocols, the current step in large type, big answer buttons.
+
+A view only: every click becomes a call on the ``ProtocolDesk``/``ProtocolRun`` with the name of
+the clinician at the monitor; what happens next is decided by the engine and read back from it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bedside.protocol_desk import ProtocolDesk, ProtocolNotLoaded
+from drivers.types import VitalKind
+from protocols import NodeType, NodeView, ProtocolNotApproved, ProtocolRun, StepNotAllowed, StepRecord
+
+log = logging.getLogger(__name__)
+
+#: Asks a reason (title) and returns it, or None when the clinician cancels.
+ReasonAsker = Callable[[str], "str | None"]
+
+_BIG_BUTTON = "font-size: 20px; font-weight: bold; min-height: 56px; padding: 6px 14px;"
+_CALL_911_STYLE = (
+    "QPushButton { background: #c62828; color: white; font-size: 26px; font-weight: bold;"
+    " min-height: 64px; border-radius: 6px; }"
+)
+
+
+def ask_reason_dialog(parent: QWidget) -> ReasonAsker:
+    """A reason asker that shows a QInputDialog over ``parent``."""
+
+    def ask(title: str) -> str | None:
+        text, ok = QInputDialog.getText(parent, title, "Reason (recorded with your name):")
+        return text if ok else None
+
+    return ask
+
+
+def record_line(rec: StepRecord) -> str:
+    """One line of the path so far, e.g. ``09:00:10  RN Okafor  answered  emergency_signs  no``."""
+    parts = [rec.at.strftime("%H:%M:%S"), rec.person, str(rec.kind), rec.node_id]
+    if rec.value:
+        parts.append(rec.value)
+    if rec.note:
+        parts.append(f"({rec.note})")
+    return "  ".join(parts)
+
+
+def countdown_text(remaining_s: float) -> str:
+    """``4:59`` for 299 s; ``DUE`` once it has run out."""
+    if remaining_s <= 0:
+        return "DUE"
+    whole = int(remaining_s + 0.999)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+class ProtocolPanel(QWidget):
+    """Offers, "Start protocol...", and the selected run's step, actions, path, timers and 911."""
+
+    #: A run was started from this panel (run id).
+    run_started = Signal(str)
+    #: 911 was called from this panel (run id); the hand-off text is then shown.
+    called_911 = Signal(str)
+    #: A run's timer fell due (run id, the step's text).
+    timer_due = Signal(str, str)
+    #: An action was refused (the engine's message, also shown in the panel).
+    action_failed = Signal(str)
+
+    def __init__(
+        self,
+        desk: ProtocolDesk,
+        clinician: Callable[[], str],
+        *,
+        patient_name: Callable[[], str] = lambda: "",
+        ask_reason: ReasonAsker | None = None,
+        tick_ms: int = 1000,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._desk = desk
+        self._clinician = clinician
+        self._patient_name = patient_name
+        self._ask_reason = ask_reason or ask_reason_dialog(self)
+        self._handoffs: dict[str, str] = {}
+        self._shown_key: tuple[str, str, int] | None = None
+        self._action_buttons: list[QPushButton] = []
+        self._offer_buttons: list[QPushButton] = []
+
+        layout = QVBoxLayout(self)
+        self.offers_box = QVBoxLayout()
+        layout.addLayout(self.offers_box)
+
+        start_row = QHBoxLayout()
+        self.protocol_combo = QComboBox()
+        for p in desk.protocols():
+            self.protocol_combo.addItem(p.protocol.title, p.id)
+        self.start_button = QPushButton("Start protocol...")
+        self.start_button.clicked.connect(self._start_chosen)
+        start_row.addWidget(self.protocol_combo, 1)
+        start_row.addWidget(self.start_button)
+        layout.addLayout(start_row)
+
+        self.run_combo = QComboBox()
+        self.run_combo.currentIndexChanged.connect(lambda _i: self.refresh())
+        layout.addWidget(self.run_combo)
+
+        self.step_label = QLabel("No protocol running.")
+        self.step_label.setWordWrap(True)
+        self.step_label.setStyleSheet("font-size: 28px; font-weight: bold;")
+        self.detail_label = QLabel("")
+        self.detail_label.setWordWrap(True)
+        self.detail_label.setStyleSheet("font-size: 16px;")
+        self.info_label = QLabel("")
+        self.info_label.setWordWrap(True)
+        self.info_label.setStyleSheet("font-size: 18px;")
+        for w in (self.step_label, self.detail_label, self.info_label):
+            layout.addWidget(w)
+
+        self.actions_box = QHBoxLayout()
+        layout.addLayout(self.actions_box)
+
+        self.status_label = QLabel("")
+        self.status_label.setWordWrap(True)
+        self.status_label.setStyleSheet("color: #c62828; font-size: 16px; font-weight: bold;")
+        layout.addWidget(self.status_label)
+
+        self.timers_label = QLabel("")
+        self.timers_label.setStyleSheet("font-size: 20px; font-weight: bold;")
+        layout.addWidget(self.timers_label)
+
+        self.call_911_button = QPushButton("CALL 911")
+        self.call_911_button.setStyleSheet(_CALL_911_STYLE)
+        self.call_911_button.clicked.connect(self._call_911)
+        layout.addWidget(self.call_911_button)
+
+        self.path_list = QListWidget()
+        layout.addWidget(self.path_list, 1)
+
+        self.handoff_text = QPlainTextEdit()
+        self.handoff_text.setReadOnly(True)
+        layout.addWidget(self.handoff_text, 1)
+
+        desk.add_listener(self.refresh)
+        self._timer = QTimer(self)
+        self._timer.setInterval(tick_ms)
+        self._timer.timeout.connect(self.tick)
+        if tick_ms > 0:
+            self._timer.start()
+        self.refresh()
+
+    # -- public --------------------------------------------------------------------------------
+
+    def selected_run(self) -> ProtocolRun | None:
+        """The run the panel shows (None before any run starts)."""
+        run_id = self.run_combo.currentData()
+        return self._desk.run(run_id) if isinstance(run_id, str) else None
+
+    def select_run(self, run_id: str) -> None:
+        """Show this run."""
+        self._sync_runs()
+        index = self.run_combo.findData(run_id)
+        if index >= 0:
+            self.run_combo.setCurrentIndex(index)
+
+    def action_buttons(self) -> dict[str, QPushButton]:
+        """The current step's action buttons by their text (for the window's shortcuts and tests)."""
+        return {b.text(): b for b in self._action_buttons}
+
+    def offer_buttons(self) -> dict[str, QPushButton]:
+        """The offered protocols' start buttons by their text."""
+        return {b.text(): b for b in self._offer_buttons}
+
+    def tick(self) -> None:
+        """Tick the desk's timers (prompts become ``timer_due``) and update the countdowns."""
+        for prompt in self._desk.tick():
+            self.timer_due.emit(prompt.run_id, prompt.text)
+        self._show_timers()
+
+    def refresh(self) -> None:
+        """Read the desk and runs again and repaint."""
+        self._show_offers()
+        self._sync_runs()
+        run = self.selected_run()
+        self.call_911_button.setVisible(run is not None and run.called_911_at is None and run.is_active)
+        self._show_timers()
+        if run is None:
+            self.step_label.setText("No protocol running.")
+            self._set_actions([])
+            return
+        view = run.current()
+        key = (run.run_id, view.node_id, len(run.records))
+        self.path_list.clear()
+        self.path_list.addItems([record_line(r) for r in run.records])
+        self.path_list.scrollToBottom()
+        self.step_label.setText(view.text)
+        self.detail_label.setText(view.detail or "")
+        self.info_label.setText(self._info(view))
+        if key != self._shown_key:
+            self._shown_key = key
+            self._set_actions(self._actions(run, view) if run.is_active else [])
+        if run.called_911_at is not None and run.run_id not in self._handoffs:
+            self._handoffs[run.run_id] = self._desk.ems_handoff(run.run_id, self._patient_name())
+        self.handoff_text.setVisible(run.run_id in self._handoffs)
+        self.handoff_text.setPlainText(self._handoffs.get(run.run_id, ""))
+
+    # -- building ------------------------------------------------------------------------------
+
+    def _show_offers(self) -> None:
+        for b in self._offer_buttons:
+            self.offers_box.removeWidget(b)
+            b.setParent(None)
+            b.deleteLater()
+        self._offer_buttons = []
+        for offer in self._desk.offers:
+            button = QPushButton(offer.button_text)
+            button.setToolTip(offer.reason)
+            button.setStyleSheet(_BIG_BUTTON + "background: #f9a825;")
+            button.clicked.connect(lambda _c=False, pid=offer.protocol_id: self._start(pid, from_offer=True))
+            self.offers_box.addWidget(button)
+            self._offer_buttons.append(button)
+
+    def _sync_runs(self) -> None:
+        runs = self._desk.runs()
+        labels = [(f"{r.protocol.protocol.title} - {_state(r)}", r.run_id) for r in runs]
+        current = [
+            (self.run_combo.itemText(i), self.run_combo.itemData(i)) for i in range(self.run_combo.count())
+        ]
+        if labels == current:
+            return
+        selected = self.run_combo.currentData()
+        self.run_combo.blockSignals(True)
+        self.run_combo.clear()
+        for text, run_id in labels:
+            self.run_combo.addItem(text, run_id)
+        index = self.run_combo.findData(selected)
+        self.run_combo.setCurrentIndex(index if index >= 0 else len(labels) - 1)
+        self.run_combo.blockSignals(False)
+
+    def _info(self, view: NodeView) -> str:
+        lines = [v.text for v in view.vitals]
+        if view.waiting_for_nibp:
+            lines.append("Waiting for the NIBP reading...")
+        if view.medication is not None:
+            lines.append(view.medication.text)
+        if view.timer is not None:
+            lines.append(f"Timer: {countdown_text(view.timer.remaining)}")
+        return "\n".join(lines)
+
+    def _show_timers(self) -> None:
+        parts = []
+        for run in self._desk.active_runs():
+            state = run.current().timer
+            if state is not None:
+                parts.append(f"{run.protocol.protocol.title}: {countdown_text(state.remaining)}")
+        self.timers_label.setText("\n".join(parts))
+
+    def _actions(self, run: ProtocolRun, view: NodeView) -> list[tuple[str, Callable[[], None]]]:
+        def who() -> str:
+            return self._clinician()
+
+        actions: list[tuple[str, Callable[[], None]]] = []
+        match view.type:
+            case NodeType.QUESTION:
+                actions = [(o, partial(self._answer, run, o)) for o in view.options]
+            case NodeType.DECISION:
+                actions = [
+                    (o.replace("_", " ").capitalize(), partial(self._decide, run, o)) for o in view.options
+                ]
+            case NodeType.MEDICATION:
+                actions = [
+                    ("Medication given (time now)", lambda: run.confirm_medication(who(), self._now(), True)),
+                    (
+                        "Not given",
+                        lambda: self._with_reason("Medication not given", run.confirm_medication, False),
+                    ),
+                ]
+            case NodeType.INSTRUCTION | NodeType.VITAL_CHECK | NodeType.TIMER:
+                if view.type is NodeType.VITAL_CHECK and any(
+                    v.kind is VitalKind.NIBP_SYSTOLIC for v in view.vitals
+                ):
+                    actions.append(("Request NIBP", lambda: self._request_nibp(run)))
+                if view.type is NodeType.TIMER:
+                    actions.append(("Restart timer", lambda: run.start_timer(who())))
+                actions += [("Done", lambda: run.done(who())), ("Skip", lambda: self._skip(run))]
+            case _:
+                actions = []
+        return actions
+
+    def _set_actions(self, actions: list[tuple[str, Callable[[], None]]]) -> None:
+        for b in self._action_buttons:
+            self.actions_box.removeWidget(b)
+            b.setParent(None)
+            b.deleteLater()
+        self._action_buttons = []
+        for text, action in actions:
+            button = QPushButton(text)
+            button.setStyleSheet(_BIG_BUTTON)
+            button.clicked.connect(lambda _c=False, a=action: self._do(a))
+            self.actions_box.addWidget(button)
+            self._action_buttons.append(button)
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def _do(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except (StepNotAllowed, ProtocolNotApproved, ProtocolNotLoaded) as exc:
+            self._refuse(str(exc))
+            return
+        self.status_label.setText("")
+        self.refresh()
+
+    def _refuse(self, message: str) -> None:
+        log.info("protocol action refused: %s", message)
+        self.status_label.setText(message)
+        self.action_failed.emit(message)
+
+    def _now(self) -> datetime:
+        return self._desk.now()
+
+    def _answer(self, run: ProtocolRun, choice: str) -> None:
+        run.answer(self._clinician(), choice)
+
+    def _decide(self, run: ProtocolRun, decision: str) -> None:
+        run.decide(self._clinician(), decision)
+
+    def _skip(self, run: ProtocolRun) -> None:
+        reason = self._ask_reason("Skip this step")
+        if reason is None:
+            return
+        run.skip(self._clinician(), reason)
+
+    def _with_reason(self, title: str, confirm: Callable[..., None], given: bool) -> None:
+        reason = self._ask_reason(title)
+        if reason is None:
+            return
+        confirm(self._clinician(), None, given, reason)
+
+    def _request_nibp(self, run: ProtocolRun) -> None:
+        if not run.request_nibp(self._clinician()):
+            self.status_label.setText("This monitor cannot be started remotely: start the NIBP cycle on it.")
+
+    def _start(self, protocol_id: str, *, from_offer: bool) -> None:
+        def start() -> None:
+            run = self._desk.start(protocol_id, self._clinician(), from_offer=from_offer)
+            self.select_run(run.run_id)
+            self.run_started.emit(run.run_id)
+
+        self._do(start)
+
+    def _start_chosen(self) -> None:
+        protocol_id = self.protocol_combo.currentData()
+        if isinstance(protocol_id, str):
+            offered = any(o.protocol_id == protocol_id for o in self._desk.offers)
+            self._start(protocol_id, from_offer=offered)
+
+    def _call_911(self) -> None:
+        run = self.selected_run()
+        if run is None:
+            return
+
+        def call() -> None:
+            self._desk.call_911(run.run_id, self._clinician())
+            self._handoffs[run.run_id] = self._desk.ems_handoff(run.run_id, self._patient_name())
+            self.called_911.emit(run.run_id)
+
+        self._do(call)
+
+
+def _state(run: ProtocolRun) -> str:
+    if run.is_active:
+        return "in progress"
+    return str(run.outcome) if run.outcome is not None else "stopped"
