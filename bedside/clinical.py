@@ -57,6 +57,7 @@ from storage import (
     NibpIntervalChangeRecord,
     PhaseTransitionRecord,
     SessionEndedRecord,
+    StoredRecord,
     ThresholdChangeRecord,
     ThresholdSetRecord,
 )
@@ -73,7 +74,7 @@ CYCLING_PHASES = (SessionPhase.BASELINE, SessionPhase.READY, SessionPhase.INFUSI
 READINESS_CHECKLIST = "readiness"
 DISCHARGE_CHECKLIST = "discharge"
 
-Record = Callable[[object], None]
+Record = Callable[[StoredRecord], None]
 Listener = Callable[[], None]
 
 
