@@ -8,9 +8,14 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bedside.core import MonitorCore
+
+if TYPE_CHECKING:
+    from bedside.clinical import ClinicalSession
+    from bedside.window import MonitorWindow
 from drivers.clock import Clock, ScaledClock, SystemClock
 from drivers.registry import DRIVERS, make_driver
 from drivers.transports.base import DeviceLink
@@ -59,7 +64,12 @@ def make_link(spec: DeviceSpec, source: str, clock: Clock, core: MonitorCore) ->
             port=where.port or 0,
         )
     driver = make_driver(spec.protocol, source)
-    return SerialLink(source, spec.url, driver, clock, core.result_sink(source), core.on_event)
+    # A command-driven NIBP module is quiet between cycles by design: quiet is not "silent" there;
+    # a dead module shows as a disconnect or as a cycle that never reports back.
+    quiet_limit = float("inf") if driver.can_start_nibp else 10.0
+    return SerialLink(
+        source, spec.url, driver, clock, core.result_sink(source), core.on_event, silence_after_s=quiet_limit
+    )
 
 
 @dataclass
@@ -112,13 +122,25 @@ def build_monitor(
     return MonitorParts(clock, core, rig, scenario if rig else None, nibp_links)
 
 
+def _measure_now(clinical: ClinicalSession, window: MonitorWindow) -> bool:
+    """A protocol's "recheck BP" step: start a cycle now; False when the clinician must start it."""
+    who = window.session_controls.who() or "protocol recheck"
+    clinical.measure_now(who)
+    return clinical.scheduler.device_can_start
+
+
 def run_monitor(args: argparse.Namespace) -> int:
     """Open the window; returns the process exit code."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from alarms import load_config
+    from bedside.autopilot import AUTOPILOT, DrillAutopilot
+    from bedside.clinical import ClinicalSession
+    from bedside.protocol_desk import ProtocolDesk
     from bedside.recorder import SessionRecorder
     from bedside.window import MonitorWindow
+    from protocols import LIBRARY_DIR, load_library
     from storage import open_database
 
     try:
@@ -139,6 +161,34 @@ def run_monitor(args: argparse.Namespace) -> int:
     recorder = SessionRecorder(db, clock, clinician="unassigned", scenario=parts.scenario or "")
     recorder.attach(parts.core)
     window = MonitorWindow(parts.core, parts.scenario)
+    config = load_config(args.clinic_config)
+    send, command = (
+        (parts.nibp_links[0][0].send, parts.nibp_links[0][1]) if parts.nibp_links else (None, None)
+    )
+    clinical = ClinicalSession(
+        clock, config, session_id=recorder.session_id, record=recorder.put,
+        nibp_link_send=send, nibp_start_command=command,
+    )  # fmt: skip
+    window.attach_clinical(clinical, recorder.session.started_at)
+    board = parts.core.board
+    desk = ProtocolDesk(
+        clock,
+        load_library(args.protocols or LIBRARY_DIR, today=clock.now().date()),
+        session_id=recorder.session_id,
+        put=recorder.put,
+        latest=board.latest,
+        request_nibp=lambda: _measure_now(clinical, window),
+    )
+    window.attach_protocols(desk)
+    if args.drill_autopilot:
+        if not drill:
+            print("bedside monitor: --drill-autopilot is for simulation only", file=sys.stderr)
+            return 2
+        autopilot = DrillAutopilot(clinical)
+        window.session_controls.clinician.setText(AUTOPILOT)
+        pilot_timer = QTimer()
+        pilot_timer.timeout.connect(autopilot.tick)
+        pilot_timer.start(1000)
     window.show()
     parts.core.start()
     if parts.rig is not None:
@@ -167,4 +217,6 @@ def run_monitor(args: argparse.Namespace) -> int:
         parts.core.stop()  # links first, so closing the simulators is not seen as an unplug
         if parts.rig is not None:
             parts.rig.stop()  # type: ignore[attr-defined]
-        recorder.close(end_session=True)
+        # A patient session stays open when the window closes (a restart resumes it); it ends by
+        # discharge or "end early". A drill ends with its window.
+        recorder.close(end_session=drill and clinical.phase.value not in ("discharged", "ended_early"))

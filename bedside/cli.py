@@ -46,6 +46,12 @@ def _monitor_arguments(p: argparse.ArgumentParser) -> None:
         "--protocols", type=Path, default=None, help="protocol library folder (default: shipped templates)"
     )
     p.add_argument(
+        "--drill-autopilot",
+        action="store_true",
+        help="simulation only: take the routine steps (baseline, thresholds, checklist, infusion) "
+        "as 'Drill autopilot'",
+    )
+    p.add_argument(
         "--screenshot", type=Path, default=None, help="save a screenshot after --quit-after seconds"
     )
     p.add_argument(

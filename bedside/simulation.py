@@ -54,7 +54,7 @@ class SimulationRig:
         """Start a serial device simulator on a new pty; returns its port path."""
         host: PtyHost | SuntechHost
         if protocol == "suntech-advantage":
-            module = SuntechAdvantageSimulator(self.clock, vitals=self.nibp_player.snapshot)
+            module = SuntechAdvantageSimulator(self.clock, vitals=self.nibp_player.measure_nibp_now)
             host = SuntechHost(module, self.nibp_player, self.clock)
         else:
             host = PtyHost(encoder_for(protocol), self.player, self.clock)

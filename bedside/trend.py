@@ -6,16 +6,27 @@ the PlotItem (``addItem`` would overwrite a curve's own settings), so a full day
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from bedside.clinical import BandView, ClassifiedReading
 from bedside.vitals_board import VitalsBoard
 from drivers.types import VitalKind
 
 SPO2_COLOUR = "#00e5ff"
 PULSE_COLOUR = "#3ddc84"
 NIBP_COLOUR = "#ff5c5c"
+#: NIBP point colours by band class; size and the legend text carry the class too (never colour alone).
+CLASS_COLOURS = {
+    "at baseline": "#9be39b",
+    "expected rise": "#ffb000",
+    "above expected": "#ff2a2a",
+    "not judged": "#9aa7b4",
+}
 
 
 def _plot(title: str, y_range: tuple[float, float]) -> pg.PlotWidget:
@@ -58,6 +69,61 @@ class TrendView(QWidget):
         self.dia_points = nibp_item.plot(pen=None, symbol="t1", symbolSize=12, symbolBrush=NIBP_COLOUR)
         self.mean_points = nibp_item.plot(pen=None, symbol="o", symbolSize=6, symbolBrush="#ffb0b0")
         self.window_min = 30.0
+        # Baseline, expected band and thresholds on the same axes as the readings (MON-5).
+        band_pen = pg.mkPen("#ffb000", width=1)
+        self.sys_band = pg.LinearRegionItem(
+            orientation="horizontal", movable=False, brush=pg.mkBrush(255, 176, 0, 40), pen=band_pen
+        )
+        self.dia_band = pg.LinearRegionItem(
+            orientation="horizontal", movable=False, brush=pg.mkBrush(255, 176, 0, 28), pen=band_pen
+        )
+        self.sys_baseline = pg.InfiniteLine(
+            angle=0,
+            pen=pg.mkPen("#e0e0e0", width=1, style=Qt.PenStyle.DashLine),
+            label="baseline SBP {value:.0f}",
+            labelOpts={"position": 0.03},
+        )
+        self.dia_baseline = pg.InfiniteLine(
+            angle=0,
+            pen=pg.mkPen("#e0e0e0", width=1, style=Qt.PenStyle.DashLine),
+            label="baseline DBP {value:.0f}",
+            labelOpts={"position": 0.03},
+        )
+        threshold_pen = pg.mkPen("#ff3030", width=2, style=Qt.PenStyle.DashLine)
+        self.sys_ceiling = pg.InfiniteLine(
+            angle=0,
+            pen=threshold_pen,
+            label="SBP limit {value:.0f}",
+            labelOpts={"position": 0.97, "color": "#ff6060"},
+        )
+        self.dia_ceiling = pg.InfiniteLine(
+            angle=0,
+            pen=threshold_pen,
+            label="DBP limit {value:.0f}",
+            labelOpts={"position": 0.97, "color": "#ff6060"},
+        )
+        self.spo2_floor = pg.InfiniteLine(
+            angle=0,
+            pen=threshold_pen,
+            label="SpO2 floor {value:.0f}",
+            labelOpts={"position": 0.97, "color": "#ff6060"},
+        )
+        self._band_items = (
+            self.sys_band,
+            self.dia_band,
+            self.sys_baseline,
+            self.dia_baseline,
+            self.sys_ceiling,
+            self.dia_ceiling,
+        )
+        for item in self._band_items:
+            item.setVisible(False)
+            nibp_item.addItem(item)
+        self.spo2_floor.setVisible(False)
+        self.spo2_plot.getPlotItem().addItem(self.spo2_floor)
+        self._classified = False
+        self.classified_points = pg.ScatterPlotItem(pen=pg.mkPen("#000000"))
+        nibp_item.addItem(self.classified_points)
 
     def refresh(self, board: VitalsBoard, now_s: float) -> None:
         """Redraw from the board; the visible window follows the newest data."""
@@ -67,7 +133,7 @@ class TrendView(QWidget):
             pulse = board.trends[VitalKind.HEART_RATE]
         self.spo2_curve.setData(spo2.t / 60.0, spo2.v)
         self.pulse_curve.setData(pulse.t / 60.0, pulse.v)
-        if board.nibp_points:
+        if board.nibp_points and not self._classified:
             pts = np.asarray(
                 [
                     (t, np.nan if s is None else s, np.nan if d is None else d, np.nan if m is None else m)
@@ -82,3 +148,46 @@ class TrendView(QWidget):
         now_min = now_s / 60.0
         left = max(0.0, now_min - self.window_min)
         self.spo2_plot.setXRange(left, max(now_min, left + 1.0), padding=0.01)
+
+    def show_band(self, band: BandView | None) -> None:
+        """Draw the patient's baseline, expected-rise band and thresholds (or hide them)."""
+        for item in (*self._band_items, self.spo2_floor):
+            item.setVisible(band is not None)
+        if band is None:
+            return
+        self.sys_band.setRegion(band.systolic_band)
+        self.dia_band.setRegion(band.diastolic_band)
+        self.sys_baseline.setValue(band.baseline_systolic)
+        self.dia_baseline.setValue(band.baseline_diastolic)
+        t = band.thresholds
+        for line, value in (
+            (self.sys_ceiling, t.systolic_ceiling if t else None),
+            (self.dia_ceiling, t.diastolic_ceiling if t else None),
+            (self.spo2_floor, t.spo2_floor if t else None),
+        ):
+            line.setVisible(value is not None)
+            if value is not None:
+                line.setValue(value)
+
+    def show_classified(self, readings: tuple[ClassifiedReading, ...], session_start: datetime) -> None:
+        """NIBP points coloured by class (baseline / expected rise / above expected), with a symbol too."""
+        judged = [r for r in readings if r.reading.systolic is not None and r.reading.diastolic is not None]
+        if not judged:
+            return
+        if not self._classified:
+            self._classified = True
+            for item in (self.sys_points, self.dia_points):
+                item.setData([], [])
+        # A ScatterPlotItem, not a curve: per-point brushes must survive the plot's clip-to-view.
+        spots = []
+        for r in judged:
+            x = (r.reading.measured_at - session_start).total_seconds() / 60.0
+            colour = CLASS_COLOURS.get(r.label, NIBP_COLOUR)
+            size = 18 if r.label == "above expected" else 12
+            for y, symbol in ((r.reading.systolic, "t"), (r.reading.diastolic, "t1")):
+                spots.append({"pos": (x, y), "brush": pg.mkBrush(colour), "symbol": symbol, "size": size})
+        self.classified_points.setData(spots=spots)
+        x_mean = np.asarray([(r.reading.measured_at - session_start).total_seconds() / 60.0 for r in judged])
+        self.mean_points.setData(
+            x_mean, [np.nan if r.reading.mean is None else r.reading.mean for r in judged]
+        )

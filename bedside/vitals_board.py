@@ -144,6 +144,10 @@ class VitalsBoard:
         if len(self._nibp_pending) > 16:  # readings without a mean never complete: keep it bounded
             self._nibp_pending.pop(next(iter(self._nibp_pending)))
 
+    def latest(self, kind: VitalKind) -> Observation | None:
+        """The newest observation of a kind, valid or not (protocol steps show it with its quality)."""
+        return self._last.get(kind)
+
     def numeric(self, kind: VitalKind, now_mono: float) -> Numeric:
         """What the tile for ``kind`` may show at ``now_mono``."""
         last = self._last.get(kind)

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
 
+from bedside.alarm_bar import AlarmBar
+from bedside.clinical import ClinicalSession
 from bedside.core import MonitorCore
+from bedside.nibp_panel import NibpPanel
+from bedside.protocol_desk import ProtocolDesk
+from bedside.protocol_panel import ProtocolPanel
+from bedside.session_controls import SessionControls
 from bedside.trend import NIBP_COLOUR, PULSE_COLOUR, SPO2_COLOUR, TrendView
 from bedside.widgets import NumericTile, SimulationBanner
 from drivers.types import DeviceEventKind, VitalKind
@@ -29,7 +38,7 @@ class MonitorWindow(QMainWindow):
         super().__init__()
         self.core = core
         self.setWindowTitle("Bedside — SIMULATION" if simulation_scenario else "Bedside")
-        self.resize(1480, 900)
+        self.resize(1600, 1000)
         root = QWidget()
         root.setStyleSheet("background: #0b0f14; color: #d8dee9;")
         self.setCentralWidget(root)
@@ -45,8 +54,17 @@ class MonitorWindow(QMainWindow):
         outer.addLayout(body, 1)
         self.trend = TrendView()
         body.addWidget(self.trend, 3)
-        column = QVBoxLayout()
-        body.addLayout(column, 1)
+        side = QWidget()
+        side.setMaximumWidth(400)
+        column = QVBoxLayout(side)
+        column.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(side, 1)
+        self.protocol_column = QWidget()
+        self.protocol_column.setMaximumWidth(380)
+        self.protocol_slot = QVBoxLayout(self.protocol_column)
+        self.protocol_slot.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self.protocol_column, 1)
+        self.protocol_column.hide()
         self.spo2_tile = NumericTile("SpO2", "%", SPO2_COLOUR)
         self.pulse_tile = NumericTile("Pulse", "/min", PULSE_COLOUR)
         self.nibp_tile = NumericTile("NIBP", "mmHg", NIBP_COLOUR)
@@ -60,12 +78,60 @@ class MonitorWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.link_label, 1)
         self.statusBar().setStyleSheet("background: #11161c; color: #d8dee9;")
 
+        self.clinical: ClinicalSession | None = None
+        self.desk: ProtocolDesk | None = None
+        self._offers_forwarded = 0
         self._pump_timer = QTimer(self)
         self._pump_timer.timeout.connect(self._pump)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.timeout.connect(self.refresh)
         self._tick_timer = QTimer(self)
         self._tick_timer.timeout.connect(self.core.tick)
+
+    def attach_clinical(self, clinical: ClinicalSession, session_started_at: datetime) -> None:
+        """Show the clinical engine: alarm bar on top, NIBP cycling and session steps at the side."""
+        self.clinical = clinical
+        self.session_started_at = session_started_at
+        self.alarm_bar = AlarmBar(pause_s=clinical.config.audio_pause.default_s)
+        self.top_slot.addWidget(self.alarm_bar)
+        self.nibp_panel = NibpPanel()
+        self.side_slot.addWidget(self.nibp_panel)
+        self.session_controls = SessionControls(clinical)
+        self.side_slot.addWidget(self.session_controls)
+        self.alarm_bar.acknowledge_requested.connect(
+            lambda key: self._as_clinician(lambda who: clinical.acknowledge(key, who))
+        )
+        self.alarm_bar.pause_requested.connect(lambda: self._as_clinician(clinical.pause_audio))
+        self.nibp_panel.measure_now_requested.connect(lambda: self._as_clinician(clinical.measure_now))
+        self.core.subscribe(on_observation=clinical.on_observation, on_event=clinical.on_device_event)
+        self._tick_timer.timeout.connect(clinical.tick)
+
+    def attach_protocols(self, desk: ProtocolDesk) -> None:
+        """The protocol panel beside the monitor; alarms' offers reach the desk on every refresh."""
+        self.desk = desk
+        self.protocol_panel = ProtocolPanel(desk, clinician=self.session_controls.who)
+        self.protocol_slot.addWidget(self.protocol_panel)
+        self.protocol_column.show()
+        self.core.subscribe(on_observation=desk.on_observation)
+
+    def _forward_offers(self) -> None:
+        if self.clinical is None or self.desk is None:
+            return
+        offered = self.clinical.offered_protocols
+        for offer in offered[self._offers_forwarded :]:
+            self.desk.offer(offer.protocol_id, offer.reason)
+        self._offers_forwarded = len(offered)
+
+    def _as_clinician(self, action: Callable[[str], object]) -> None:
+        who = self.session_controls.who()
+        if not who:
+            self.session_controls.message.setText("Enter your name first: actions are recorded by person.")
+            return
+        try:
+            action(who)
+        except Exception as exc:
+            self.session_controls.message.setText(str(exc))
+        self.refresh()
 
     def start_timers(self) -> None:
         self._pump_timer.start(self.PUMP_MS)
@@ -97,3 +163,10 @@ class MonitorWindow(QMainWindow):
                 f" <span style='color:#7a8894'>frames {h.frames_ok} ok / {h.frames_rejected} rejected</span>"
             )
         self.link_label.setText("&nbsp;&nbsp;&nbsp;".join(parts))
+        if self.clinical is not None:
+            self.alarm_bar.show_session(self.clinical)
+            self.nibp_panel.show_session(self.clinical)
+            self.session_controls.refresh()
+            self.trend.show_band(self.clinical.band_for_display())
+            self._forward_offers()
+            self.trend.show_classified(self.clinical.readings(), self.session_started_at)

@@ -1,0 +1,46 @@
+"""Drill autopilot: plays the clinician's routine steps so a drill or demo reaches the infusion.
+
+Only for simulation (DRL-1): every action is recorded under the name "Drill autopilot", so the
+drill log shows plainly that no person confirmed anything.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from alarms import BaselineNotReadyError, ChecklistItem, SessionError, SessionPhase, ThresholdSet
+from bedside.clinical import ClinicalSession
+
+log = logging.getLogger(__name__)
+
+AUTOPILOT = "Drill autopilot"
+
+
+class DrillAutopilot:
+    """Moves a simulated session setup -> baseline -> ready -> infusion as soon as the rules allow."""
+
+    def __init__(self, clinical: ClinicalSession) -> None:
+        self.clinical = clinical
+        self.done = False
+
+    def tick(self) -> None:
+        if self.done:
+            return
+        c = self.clinical
+        try:
+            if c.phase is SessionPhase.SETUP:
+                c.begin_baseline(AUTOPILOT)
+            elif c.phase is SessionPhase.BASELINE:
+                try:
+                    c.confirm_baseline(AUTOPILOT)
+                except BaselineNotReadyError:
+                    return
+            elif c.phase is SessionPhase.READY:
+                c.confirm_thresholds(AUTOPILOT, ThresholdSet.clinic_default(c.config))
+                for item in ChecklistItem:
+                    c.attest(item, AUTOPILOT)
+                c.start_infusion(AUTOPILOT)
+                self.done = True
+        except SessionError as exc:
+            log.warning("drill autopilot stopped: %s", exc)
+            self.done = True

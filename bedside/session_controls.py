@@ -1,0 +1,99 @@
+"""The session's routine steps: who is at the bedside, baseline, thresholds, checklist, infusion.
+
+A view: every button calls a ClinicalSession action with the named clinician and shows the
+engine's refusal (e.g. "baseline not confirmed") instead of deciding anything itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QWidget,
+)
+
+from alarms import ChecklistItem, ThresholdSet
+from bedside.clinical import ClinicalSession
+
+log = logging.getLogger(__name__)
+
+
+class SessionControls(QGroupBox):
+    """Clinician name, phase, and the buttons that move the session forward."""
+
+    def __init__(self, clinical: ClinicalSession, parent: QWidget | None = None) -> None:
+        super().__init__("Session", parent)
+        self.clinical = clinical
+        self.setStyleSheet(
+            "QGroupBox { font-size: 15px; font-weight: bold; color: #d8dee9; }"
+            "QPushButton { font-size: 14px; padding: 6px; }"
+        )
+        grid = QGridLayout(self)
+        self.clinician = QLineEdit()
+        self.clinician.setPlaceholderText("your name (recorded with every action)")
+        self.phase_label = QLabel("")
+        self.phase_label.setWordWrap(True)
+        self.phase_label.setStyleSheet("font-size: 16px; font-weight: bold; color: #9be39b;")
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #ff8080;")
+        grid.addWidget(QLabel("Clinician"), 0, 0)
+        grid.addWidget(self.clinician, 0, 1, 1, 2)
+        grid.addWidget(self.phase_label, 1, 0, 1, 3)
+        self.buttons: dict[str, QPushButton] = {}
+        actions: list[tuple[str, Callable[[str], object]]] = [
+            ("Begin baseline", clinical.begin_baseline),
+            ("Confirm baseline", clinical.confirm_baseline),
+            ("Confirm thresholds",
+             lambda who: clinical.confirm_thresholds(who, ThresholdSet.clinic_default(clinical.config))),
+            ("Readiness checklist", self._checklist),
+            ("Start infusion", clinical.start_infusion),
+            ("End infusion", clinical.end_infusion),
+        ]  # fmt: skip
+        for i, (text, action) in enumerate(actions):
+            button = QPushButton(text)
+            button.clicked.connect(lambda _=False, a=action, t=text: self._run(t, a))
+            self.buttons[text] = button
+            grid.addWidget(button, 2 + i // 2, i % 2)
+        grid.addWidget(self.message, 5, 0, 1, 3)
+        self.refresh()
+
+    def who(self) -> str:
+        return self.clinician.text().strip()
+
+    def _run(self, text: str, action: Callable[[str], object]) -> None:
+        who = self.who()
+        if not who:
+            self.message.setText("Enter your name first: every step is recorded with the person who took it.")
+            return
+        try:
+            action(who)
+        except Exception as exc:  # the engine's refusal is shown to the clinician, never swallowed
+            log.info("%s refused: %s", text, exc)
+            self.message.setText(f"{text}: {exc}")
+        else:
+            self.message.setText("")
+        self.refresh()
+
+    def _checklist(self, who: str) -> None:
+        missing = [item for item in ChecklistItem if item in self.clinical.session.checklist_missing()]
+        if not missing:
+            return
+        text = "\n".join(f"• {item.words}" for item in missing)
+        answer = QMessageBox.question(self, "Readiness checklist", f"Confirm these are in the room:\n{text}")
+        if answer == QMessageBox.StandardButton.Yes:
+            for item in missing:
+                self.clinical.attest(item, who)
+
+    def refresh(self) -> None:
+        c = self.clinical
+        missing = c.session.infusion_missing() if c.phase.value in ("setup", "baseline", "ready") else []
+        extra = f" — before infusion: {'; '.join(missing)}" if missing else ""
+        self.phase_label.setText(f"Phase: {c.phase.value}{extra}")
