@@ -16,7 +16,11 @@ def test_thousands_of_trend_repaints_do_not_crash_the_process() -> None:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     proc = subprocess.run(
         [sys.executable, "-m", "bedside.soak", "--frames", "2000"],
-        capture_output=True, text=True, env=env, timeout=280, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=280,
+        check=False,
     )
     assert proc.returncode == 0, f"soak crashed (rc {proc.returncode}): {proc.stderr[-2000:]}"
     assert "soak ok: frames 2000, points 4000" in proc.stdout
