@@ -145,16 +145,18 @@ class NibpScheduler:
                     f"{judgement.summary()}. Confirm with a re-measure now.",
                 )
             )
-        change = None if trend is None else self._follow_trend(trend)
+        # While a reading is still a meaningful spike, keep the short interval even if the rise flattened.
+        still_spiking = judgement.judged and judgement.meaningful_spike
+        change = None if trend is None else self._follow_trend(trend, still_spiking)
         return actions, change
 
-    def _follow_trend(self, trend: TrendAssessment) -> IntervalChange | None:
+    def _follow_trend(self, trend: TrendAssessment, still_spiking: bool = False) -> IntervalChange | None:
         short = self._rules.shortened_interval_min
         if trend.rising_toward_threshold and not self._shortened and short < self._session_min:
             old = self._current_min
             self._shortened, self._current_min = True, short
             return self._record(old, short, f"trend: {trend.reason}", None)
-        if not trend.rising_toward_threshold and self._shortened:
+        if not trend.rising_toward_threshold and self._shortened and not still_spiking:
             old = self._current_min
             self._shortened, self._current_min = False, self._session_min
             return self._record(old, self._session_min, f"trend settled: {trend.reason}", None)

@@ -27,7 +27,7 @@ class Shot:
 SHOTS = (
     Shot("monitor-simulation.png", "probe-off", 4.0, 25.0),
     Shot("monitor-expected-rise.png", "ketamine-expected-rise", 30.0, 60.0, ("--drill-autopilot",)),
-    Shot("monitor-bp-spike.png", "bp-spike", 30.0, 75.0, ("--drill-autopilot",)),
+    Shot("monitor-bp-spike.png", "bp-spike", 30.0, 58.0, ("--drill-autopilot",)),
 )
 
 

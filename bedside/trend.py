@@ -81,13 +81,13 @@ class TrendView(QWidget):
             angle=0,
             pen=pg.mkPen("#e0e0e0", width=1, style=Qt.PenStyle.DashLine),
             label="baseline SBP {value:.0f}",
-            labelOpts={"position": 0.03},
+            labelOpts={"position": 0.12},
         )
         self.dia_baseline = pg.InfiniteLine(
             angle=0,
             pen=pg.mkPen("#e0e0e0", width=1, style=Qt.PenStyle.DashLine),
             label="baseline DBP {value:.0f}",
-            labelOpts={"position": 0.03},
+            labelOpts={"position": 0.12},
         )
         threshold_pen = pg.mkPen("#ff3030", width=2, style=Qt.PenStyle.DashLine)
         self.sys_ceiling = pg.InfiniteLine(

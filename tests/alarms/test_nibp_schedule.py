@@ -99,3 +99,19 @@ def test_single_reading_above_band_prompts_a_remeasure(clock: FakeClock) -> None
     assert prompt.message == "NIBP 168/100: above expected. Confirm with a re-measure now."
     expected = judge_nibp(reading(clock, 144, 96), LIMITS, BAND, load_config())
     assert s.on_reading(expected) == ([], None)
+
+
+@pytest.mark.req("MON-3")
+def test_a_flattened_trend_does_not_restore_the_interval_while_readings_are_still_above_the_band(
+    clock: FakeClock,
+) -> None:
+    s = NibpScheduler(clock, load_config(), device_can_start=True)
+    rising = judge_nibp(reading(clock, 150, 95), LIMITS, BAND, load_config())
+    s.on_reading(rising, TrendAssessment(True, "systolic rising"))
+    assert s.interval_min == 2
+    spike = judge_nibp(reading(clock, 168, 100), LIMITS, BAND, load_config())
+    _, change = s.on_reading(spike, TrendAssessment(False, "flat at 168"))
+    assert change is None and s.interval_min == 2  # still a meaningful spike: keep measuring often
+    settled = judge_nibp(reading(clock, 144, 92), LIMITS, BAND, load_config())
+    _, back = s.on_reading(settled, TrendAssessment(False, "flat in the band"))
+    assert back is not None and (back.old_min, back.new_min) == (2, 5)
