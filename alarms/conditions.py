@@ -30,6 +30,7 @@ class ConditionId(enum.StrEnum):
     DEVICE_SILENT = "device_silent"
     CLOCK_IMPLAUSIBLE = "clock_implausible"
     DATA_IMPLAUSIBLE = "data_implausible"
+    RECORDING_FAILED = "recording_failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,8 @@ CONDITIONS: dict[ConditionId, ConditionSpec] = {
             ConditionId.CLOCK_IMPLAUSIBLE, AlarmPriority.LOW, True, "Device clock implausible", True
         ),
         ConditionSpec(ConditionId.DATA_IMPLAUSIBLE, AlarmPriority.LOW, True, "Implausible value", True),
+        # Storage cannot write (disk full, database locked): the record is at risk, not the patient.
+        ConditionSpec(ConditionId.RECORDING_FAILED, AlarmPriority.MEDIUM, True, "Recording failed"),
     )
 }
 

@@ -148,6 +148,7 @@ class AlarmManager:
         self._probe_off: set[str] = set()
         self._nibp_failed: set[str] = set()
         self._disconnected: set[str] = set()
+        self._recording_problem: str | None = None
         self._silent: set[str] = set()
         self._clock_bad: set[str] = set()
         self._data_bad: dict[str, set[VitalKind]] = {}
@@ -201,6 +202,11 @@ class AlarmManager:
             self._silent.discard(source)
         elif kind is DeviceEventKind.NIBP_FAILED:
             self._nibp_failed.add(source)
+        return self._evaluate()
+
+    def recording_failed(self, failed: bool, reason: str = "") -> list[AlarmEvent]:
+        """Storage cannot write (True) or has recovered (False): a technical alarm, never silent."""
+        self._recording_problem = reason if failed else None
         return self._evaluate()
 
     def nibp_judgement(self, judgement: NibpJudgement) -> list[AlarmEvent]:
@@ -453,6 +459,14 @@ class AlarmManager:
         else:
             raws.append(_Raw(ConditionId.SPO2_NO_SIGNAL, False, AlarmPriority.MEDIUM))
 
+        raws.append(
+            _Raw(
+                ConditionId.RECORDING_FAILED,
+                self._recording_problem is not None,
+                CONDITIONS[ConditionId.RECORDING_FAILED].priority,
+                f"records are held in memory: {self._recording_problem}" if self._recording_problem else "",
+            )
+        )
         per_device: list[tuple[ConditionId, set[str], str]] = [
             (ConditionId.SPO2_PROBE_OFF, self._probe_off, "the oximeter reports the probe off"),
             (ConditionId.NIBP_FAILED, self._nibp_failed, "the NIBP cycle failed (cuff or measurement error)"),

@@ -170,6 +170,11 @@ def run_monitor(args: argparse.Namespace) -> int:
         nibp_link_send=send, nibp_start_command=command,
     )  # fmt: skip
     window.attach_clinical(clinical, recorder.session.started_at)
+    storage_watch = QTimer()
+    storage_watch.timeout.connect(
+        lambda: clinical.recording_failed(recorder.outage is not None, recorder.outage or "")
+    )
+    storage_watch.start(1000)
     board = parts.core.board
     desk = ProtocolDesk(
         clock,

@@ -169,6 +169,7 @@ class ClinicalSession:
         self._last_spo2: Observation | None = None
         self._last_pulse: Observation | None = None
         self._listeners: list[Listener] = []
+        self._recording_failed = False
 
     # -- observers --------------------------------------------------------------------------------
 
@@ -195,6 +196,13 @@ class ClinicalSession:
         """Take one link event (a ``MonitorCore`` event listener)."""
         self._alarm_events(self.alarms.device_event(event))
         self._changed()
+
+    def recording_failed(self, failed: bool, reason: str = "") -> None:
+        """Storage could not write (or recovered): raise or end the technical alarm."""
+        if failed != self._recording_failed:
+            self._recording_failed = failed
+            self._alarm_events(self.alarms.recording_failed(failed, reason))
+            self._changed()
 
     def tick(self) -> None:
         """Advance time-based rules; call about once a second on the GUI thread."""

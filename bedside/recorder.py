@@ -81,6 +81,13 @@ class SessionRecorder:
         log.error("storage failure: %s", failure)
         self.failures.append(failure)
 
+    @property
+    def outage(self) -> str | None:
+        """The reason writes are failing now, or None (polled by the GUI tick: no cross-thread calls)."""
+        if not self.writer.in_outage:
+            return None
+        return self.failures[-1].reason if self.failures else "storage is not writing"
+
     def _on_recovery(self, recovery: StorageRecovery) -> None:
         log.warning("storage recovered: %s", recovery)
 

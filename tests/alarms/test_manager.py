@@ -371,3 +371,18 @@ def test_a_latched_alarm_whose_condition_returns_is_recorded_as_started(
     assert events == [(K.STARTED, "spo2_low", 0)]
     [alarm] = manager.active()
     assert alarm.present and not alarm.latched and alarm.priority is AlarmPriority.HIGH
+
+
+@pytest.mark.req("ALM-2")
+def test_a_storage_outage_is_a_technical_alarm_until_it_recovers(
+    manager: AlarmManager, clock: FakeClock
+) -> None:
+    """A full disk must raise a technical alarm, not hang or go unnoticed (brief: bad input)."""
+    [started] = manager.recording_failed(True, "database or disk is full")
+    assert started.kind is AlarmEventKind.STARTED and started.condition is ConditionId.RECORDING_FAILED
+    assert started.priority is AlarmPriority.MEDIUM
+    [active] = manager.active()
+    assert active.technical and "database or disk is full" in active.message
+    clock.advance(5)
+    [ended] = manager.recording_failed(False)
+    assert ended.kind is AlarmEventKind.ENDED and manager.active() == []

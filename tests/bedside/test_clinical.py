@@ -379,3 +379,15 @@ def test_listeners_hear_every_change(clock: FakeClock) -> None:
     room.session.tick()
     room.session.on_observation(obs(clock, VitalKind.SPO2, 97))
     assert len(heard) == 2
+
+
+@pytest.mark.req("ALM-2")
+def test_a_storage_outage_raises_and_records_a_technical_alarm_once(clock: FakeClock) -> None:
+    room = make_room(clock)
+    room.session.recording_failed(True, "database or disk is full")
+    room.session.recording_failed(True, "database or disk is full")  # polled every second: no repeats
+    [alarm] = room.session.active_alarms()
+    assert alarm.technical and alarm.title == "Recording failed"
+    room.session.recording_failed(False)
+    kinds = [(r.kind, r.condition) for r in room.records if isinstance(r, AlarmEventRecord)]
+    assert kinds == [("started", "recording_failed"), ("ended", "recording_failed")]
