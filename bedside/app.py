@@ -170,6 +170,7 @@ def run_monitor(args: argparse.Namespace) -> int:
         nibp_link_send=send, nibp_start_command=command,
     )  # fmt: skip
     window.attach_clinical(clinical, recorder.session.started_at)
+    autopilot: DrillAutopilot | None = None
     storage_watch = QTimer()
     storage_watch.timeout.connect(
         lambda: clinical.recording_failed(recorder.outage is not None, recorder.outage or "")
@@ -189,7 +190,7 @@ def run_monitor(args: argparse.Namespace) -> int:
         if not drill:
             print("bedside monitor: --drill-autopilot is for simulation only", file=sys.stderr)
             return 2
-        autopilot = DrillAutopilot(clinical)
+        autopilot = DrillAutopilot(clinical, desk)
         window.session_controls.clinician.setText(AUTOPILOT)
         pilot_timer = QTimer()
         pilot_timer.timeout.connect(autopilot.tick)

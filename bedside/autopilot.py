@@ -10,6 +10,7 @@ import logging
 
 from alarms import BaselineNotReadyError, ChecklistItem, SessionError, SessionPhase, ThresholdSet
 from bedside.clinical import ClinicalSession
+from bedside.protocol_desk import ProtocolDesk
 
 log = logging.getLogger(__name__)
 
@@ -19,11 +20,14 @@ AUTOPILOT = "Drill autopilot"
 class DrillAutopilot:
     """Moves a simulated session setup -> baseline -> ready -> infusion as soon as the rules allow."""
 
-    def __init__(self, clinical: ClinicalSession) -> None:
+    def __init__(self, clinical: ClinicalSession, desk: ProtocolDesk | None = None) -> None:
         self.clinical = clinical
+        self.desk = desk
         self.done = False
+        self._started: set[str] = set()
 
     def tick(self) -> None:
+        self._accept_offers()
         if self.done:
             return
         c = self.clinical
@@ -44,3 +48,18 @@ class DrillAutopilot:
         except SessionError as exc:
             log.warning("drill autopilot stopped: %s", exc)
             self.done = True
+
+    def _accept_offers(self) -> None:
+        """A drill's autopilot also starts each offered protocol once, so the panel shows it walking."""
+        if self.desk is None:
+            return
+        for offer in self.desk.offers:
+            if offer.protocol_id in self._started:
+                continue
+            self._started.add(offer.protocol_id)
+            try:
+                self.desk.start(
+                    offer.protocol_id, AUTOPILOT, incident_title=offer.reason, acknowledge_flags=True
+                )
+            except Exception as exc:  # a drill must go on: show why in the log
+                log.warning("drill autopilot could not start %s: %s", offer.protocol_id, exc)

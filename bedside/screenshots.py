@@ -28,6 +28,7 @@ SHOTS = (
     Shot("monitor-simulation.png", "probe-off", 4.0, 25.0),
     Shot("monitor-expected-rise.png", "ketamine-expected-rise", 30.0, 60.0, ("--drill-autopilot",)),
     Shot("monitor-bp-spike.png", "bp-spike", 30.0, 58.0, ("--drill-autopilot",)),
+    Shot("monitor-protocol.png", "bp-spike", 30.0, 64.0, ("--drill-autopilot",)),
 )
 
 
