@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from alarms import ChecklistItem, ThresholdSet
 from bedside.clinical import ClinicalSession
+from bedside.threshold_dialog import ThresholdDialog
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,7 @@ class SessionControls(QGroupBox):
         actions: list[tuple[str, Callable[[str], object]]] = [
             ("Begin baseline", clinical.begin_baseline),
             ("Confirm baseline", clinical.confirm_baseline),
-            ("Confirm thresholds",
-             lambda who: clinical.confirm_thresholds(who, ThresholdSet.clinic_default(clinical.config))),
+            ("Set thresholds", self._thresholds),
             ("Readiness checklist", self._checklist),
             ("Start infusion", clinical.start_infusion),
             ("End infusion", clinical.end_infusion),
@@ -81,6 +81,14 @@ class SessionControls(QGroupBox):
         else:
             self.message.setText("")
         self.refresh()
+
+    def _thresholds(self, who: str) -> None:
+        start = ThresholdSet.clinic_default(self.clinical.config)
+        if self.clinical.thresholds.has_confirmed_set:
+            start = self.clinical.thresholds.current
+        dialog = ThresholdDialog(start, self)
+        if dialog.exec() == ThresholdDialog.DialogCode.Accepted:
+            self.clinical.confirm_thresholds(who, dialog.threshold_set())
 
     def _checklist(self, who: str) -> None:
         missing = [item for item in ChecklistItem if item in self.clinical.session.checklist_missing()]
