@@ -9,6 +9,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from bedside.alarm_bar import AlarmBar
+from bedside.alarm_sound import AlarmSound
 from bedside.clinical import ClinicalSession
 from bedside.core import MonitorCore
 from bedside.nibp_panel import NibpPanel
@@ -104,6 +105,9 @@ class MonitorWindow(QMainWindow):
         self.alarm_bar.pause_requested.connect(lambda: self._as_clinician(clinical.pause_audio))
         self.nibp_panel.measure_now_requested.connect(lambda: self._as_clinician(clinical.measure_now))
         self.core.subscribe(on_observation=clinical.on_observation, on_event=clinical.on_device_event)
+        self.alarm_sound = AlarmSound()
+        if not self.alarm_sound.available:
+            self.statusBar().showMessage("ALARM SOUND UNAVAILABLE (Qt Multimedia / libpulse0 missing)")
         self._tick_timer.timeout.connect(clinical.tick)
 
     def attach_protocols(self, desk: ProtocolDesk) -> None:
@@ -165,6 +169,7 @@ class MonitorWindow(QMainWindow):
         self.link_label.setText("&nbsp;&nbsp;&nbsp;".join(parts))
         if self.clinical is not None:
             self.alarm_bar.show_session(self.clinical)
+            self.alarm_sound.update(self.clinical.audio_state())
             self.nibp_panel.show_session(self.clinical)
             self.session_controls.refresh()
             self.trend.show_band(self.clinical.band_for_display())
