@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from alarms import ChecklistItem, ThresholdSet
+from alarms import ChecklistItem, DischargeAttestation, ThresholdSet
 from bedside.clinical import ClinicalSession
 from bedside.threshold_dialog import ThresholdDialog
 
@@ -56,13 +56,19 @@ class SessionControls(QGroupBox):
             ("Readiness checklist", self._checklist),
             ("Start infusion", clinical.start_infusion),
             ("End infusion", clinical.end_infusion),
+            ("Attest discharge criteria", self._discharge_attest),
+            ("Discharge", clinical.discharge_patient),
         ]  # fmt: skip
         for i, (text, action) in enumerate(actions):
             button = QPushButton(text)
             button.clicked.connect(lambda _=False, a=action, t=text: self._run(t, a))
             self.buttons[text] = button
             grid.addWidget(button, 2 + i // 2, i % 2)
-        grid.addWidget(self.message, 5, 0, 1, 3)
+        self.discharge_label = QLabel("")
+        self.discharge_label.setWordWrap(True)
+        self.discharge_label.setStyleSheet("color: #f5c400;")
+        grid.addWidget(self.discharge_label, 6, 0, 1, 3)
+        grid.addWidget(self.message, 7, 0, 1, 3)
         self.refresh()
 
     def who(self) -> str:
@@ -90,6 +96,17 @@ class SessionControls(QGroupBox):
         if dialog.exec() == ThresholdDialog.DialogCode.Accepted:
             self.clinical.confirm_thresholds(who, dialog.threshold_set())
 
+    def _discharge_attest(self, who: str) -> None:
+        attested = {a.item for a in self.clinical.discharge.attestations}
+        missing = [item for item in DischargeAttestation if item not in attested]
+        if not missing:
+            return
+        text = "\n".join(f"• {item.words}" for item in missing)
+        answer = QMessageBox.question(self, "Discharge criteria", f"I have checked that:\n{text}")
+        if answer == QMessageBox.StandardButton.Yes:
+            for item in missing:
+                self.clinical.attest(item, who)
+
     def _checklist(self, who: str) -> None:
         missing = [item for item in ChecklistItem if item in self.clinical.session.checklist_missing()]
         if not missing:
@@ -105,3 +122,10 @@ class SessionControls(QGroupBox):
         missing = c.session.infusion_missing() if c.phase.value in ("setup", "baseline", "ready") else []
         extra = f" — before infusion: {'; '.join(missing)}" if missing else ""
         self.phase_label.setText(f"Phase: {c.phase.value}{extra}")
+        if c.phase.value == "recovery":
+            status = c.discharge_status()
+            self.discharge_label.setText(
+                "Discharge allowed." if status.allowed else "Discharge blocked: " + "; ".join(status.unmet)
+            )
+        else:
+            self.discharge_label.setText("")

@@ -47,3 +47,57 @@ def test_no_step_is_taken_without_a_named_clinician_and_refusals_are_shown(
     controls.buttons["Begin baseline"].click()
     assert controls.message.text() == ""
     assert "baseline" in controls.phase_label.text()
+
+
+@pytest.mark.req("DIS-1")
+def test_discharge_is_refused_in_recovery_with_every_unmet_reason_shown(
+    qtbot: QtBot, clock: FakeClock
+) -> None:
+    from alarms import ChecklistItem, DischargeAttestation
+    from drivers.types import Observation, Quality, VitalKind
+
+    records: list[object] = []
+    clinical = _session(clock, records)
+    controls = SessionControls(clinical)
+    qtbot.addWidget(controls)
+    nurse = "M. Peterson, CRNA"
+
+    def nibp(sys_: float, dia: float) -> None:
+        s = clock.stamp()
+        for kind, v in (
+            (VitalKind.NIBP_SYSTOLIC, sys_),
+            (VitalKind.NIBP_DIASTOLIC, dia),
+            (VitalKind.NIBP_MEAN, dia + (sys_ - dia) / 3),
+        ):
+            clinical.on_observation(
+                Observation(kind, v, "mm[Hg]", s.wall, s.wall, s.mono, "nibp", Quality.VALID)
+            )
+        for kind, v in ((VitalKind.SPO2, 98.0), (VitalKind.PULSE_RATE, 72.0)):
+            clinical.on_observation(Observation(kind, v, "%", s.wall, s.wall, s.mono, "ox", Quality.VALID))
+
+    clinical.begin_baseline(nurse)
+    nibp(120, 78)
+    clock.advance(180)
+    nibp(122, 80)
+    clinical.confirm_baseline(nurse)
+    clinical.confirm_thresholds(nurse, ThresholdSet.clinic_default(clinical.config))
+    for item in ChecklistItem:
+        clinical.attest(item, nurse)
+    clinical.start_infusion(nurse)
+    clock.advance(1200)
+    clinical.end_infusion(nurse)
+    nibp(121, 79)
+    controls.refresh()
+    shown = controls.discharge_label.text()
+    assert shown.startswith("Discharge blocked:")
+    for item in DischargeAttestation:
+        assert item.words in shown
+    controls.clinician.setText(nurse)
+    controls.buttons["Discharge"].click()
+    assert controls.message.text().startswith("Discharge:") and clinical.phase.value == "recovery"
+    for item in DischargeAttestation:
+        clinical.attest(item, nurse)
+    controls.refresh()
+    assert controls.discharge_label.text() == "Discharge allowed."
+    controls.buttons["Discharge"].click()
+    assert clinical.phase.value == "discharged"
