@@ -81,8 +81,8 @@ def test_discharge_is_refused_in_recovery_with_every_unmet_reason_shown(
     nibp(122, 80)
     clinical.confirm_baseline(nurse)
     clinical.confirm_thresholds(nurse, ThresholdSet.clinic_default(clinical.config))
-    for item in ChecklistItem:
-        clinical.attest(item, nurse)
+    for check in ChecklistItem:
+        clinical.attest(check, nurse)
     clinical.start_infusion(nurse)
     clock.advance(1200)
     clinical.end_infusion(nurse)
