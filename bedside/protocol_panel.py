@@ -153,6 +153,9 @@ class ProtocolPanel(QWidget):
         self.handoff_text = QPlainTextEdit()
         self.handoff_text.setReadOnly(True)
         layout.addWidget(self.handoff_text, 1)
+        self.print_handoff_button = QPushButton("Print EMS hand-off…")
+        self.print_handoff_button.clicked.connect(self._print_handoff)
+        layout.addWidget(self.print_handoff_button)
 
         desk.add_listener(self.refresh)
         self._timer = QTimer(self)
@@ -215,7 +218,26 @@ class ProtocolPanel(QWidget):
         if run.called_911_at is not None and run.run_id not in self._handoffs:
             self._handoffs[run.run_id] = self._desk.ems_handoff(run.run_id, self._patient_name())
         self.handoff_text.setVisible(run.run_id in self._handoffs)
+        self.print_handoff_button.setVisible(run.run_id in self._handoffs)
         self.handoff_text.setPlainText(self._handoffs.get(run.run_id, ""))
+
+    def save_handoff_pdf(self, path: str) -> None:
+        """Write the shown EMS hand-off sheet to a PDF file (for printing or attaching)."""
+        from PySide6.QtPrintSupport import QPrinter
+
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        printer.setOutputFileName(path)
+        self.handoff_text.document().print_(printer)
+
+    def _print_handoff(self) -> None:
+        from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        dialog = QPrintDialog(printer, self)
+        dialog.setWindowTitle("Print the EMS hand-off sheet")
+        if dialog.exec() == QPrintDialog.DialogCode.Accepted:
+            self.handoff_text.document().print_(printer)
 
     # -- building ------------------------------------------------------------------------------
 

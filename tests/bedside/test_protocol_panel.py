@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -157,6 +158,16 @@ def test_call_911_button_from_any_step_emits_and_shows_the_handoff(bench: Bench)
     text = bench.panel.handoff_text.toPlainText()
     assert "RN Okafor: 911 called" in text
     assert bench.panel.call_911_button.isHidden()
+
+
+@pytest.mark.req("PRO-6")
+def test_the_ems_handoff_sheet_is_printable_to_pdf(bench: Bench, tmp_path: Path) -> None:
+    bench.start_bp_spike()
+    bench.panel.call_911_button.click()
+    assert bench.panel.print_handoff_button.isVisibleTo(bench.panel)
+    out = tmp_path / "handoff.pdf"
+    bench.panel.save_handoff_pdf(str(out))
+    assert out.read_bytes().startswith(b"%PDF") and out.stat().st_size > 1000
 
 
 def test_refused_actions_are_shown_not_raised(bench: Bench) -> None:
