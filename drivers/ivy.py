@@ -306,11 +306,8 @@ class IvyAnsarDriver:
                 continue
             frames += 1
             observations.extend(self._observations(frame, stamp))
-        self.counters.frames_ok += frames
-        self.counters.frames_rejected += len(rejections)
-        self.counters.bytes_discarded = self._framer.bytes_discarded
+        self.counters.tally(frames, rejections, self._framer.bytes_discarded)
         if rejections:
-            self.counters.last_rejection = rejections[-1].reason
             log.debug("%s: %d ANSAR-B rejection(s): %s", self.source, len(rejections), rejections[-1])
         return DecodeResult(tuple(observations), (), tuple(rejections), frames)
 

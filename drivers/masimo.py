@@ -225,11 +225,8 @@ class MasimoAsciiDriver:
                 continue
             frames += 1
             observations.extend(self._observations(reading, stamp))
-        self.counters.frames_ok += frames
-        self.counters.frames_rejected += len(rejections)
-        self.counters.bytes_discarded = self._framer.bytes_discarded
+        self.counters.tally(frames, rejections, self._framer.bytes_discarded)
         if rejections:
-            self.counters.last_rejection = rejections[-1].reason
             log.debug("%s: %d Masimo line(s) rejected: %s", self.source, len(rejections), rejections[-1])
         return DecodeResult(tuple(observations), (), tuple(rejections), frames)
 

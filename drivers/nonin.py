@@ -253,11 +253,8 @@ class NoninDf2Driver:
                     rejections.append(FrameRejection(packet))
                 else:
                     observations.extend(self._observations(packet, stamp))
-        self.counters.frames_ok += frames
-        self.counters.frames_rejected += len(rejections)
-        self.counters.bytes_discarded = self._framer.bytes_discarded
+        self.counters.tally(frames, rejections, self._framer.bytes_discarded)
         if rejections:
-            self.counters.last_rejection = rejections[-1].reason
             log.debug("%s: %d Nonin rejection(s): %s", self.source, len(rejections), rejections[-1])
         return DecodeResult(tuple(observations), (), tuple(rejections), frames)
 

@@ -7,6 +7,7 @@ received, can be fanned out to storage, alarms and the view without anyone chang
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Protocol
@@ -157,6 +158,14 @@ class FrameCounters:
     frames_rejected: int = 0
     bytes_discarded: int = 0
     last_rejection: str = field(default="")
+
+    def tally(self, frames_ok: int, rejections: Sequence[FrameRejection], bytes_discarded: int) -> None:
+        """Add one feed's counts; ``bytes_discarded`` is the framer's running total."""
+        self.frames_ok += frames_ok
+        self.frames_rejected += len(rejections)
+        self.bytes_discarded = bytes_discarded
+        if rejections:
+            self.last_rejection = rejections[-1].reason
 
 
 class DeviceDriver(Protocol):
