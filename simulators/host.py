@@ -135,6 +135,21 @@ class _PacedHost:
     player: ScenarioPlayer
     clock: Clock
 
+    def open(self) -> str:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
     def step(self) -> int:
         raise NotImplementedError
 
@@ -219,15 +234,6 @@ class PtyHost(_PacedHost):
         if self._pty is not None:
             self._pty.close()
             self._pty = None
-
-    def __enter__(self) -> Self:
-        self.open()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 class MessageSender(Protocol):
@@ -348,15 +354,6 @@ class MllpClientHost(_PacedHost):
             self._sender.close()
             self._sender = None
 
-    def __enter__(self) -> Self:
-        self.open()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
 
 def _mllp_sender(host: str, port: int, clock: Clock) -> MessageSender:
     from drivers.transports.mllp import MllpSender
@@ -429,15 +426,6 @@ class SuntechHost(_PacedHost):
         if self._pty is not None:
             self._pty.close()
             self._pty = None
-
-    def __enter__(self) -> Self:
-        self.open()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 #: The command-driven NIBP module, served by ``SuntechHost`` rather than a streaming encoder.
