@@ -15,14 +15,20 @@ from bedside.core import MonitorCore
 
 if TYPE_CHECKING:
     from bedside.clinical import ClinicalSession
+    from bedside.simulation import SimulationRig
     from bedside.window import MonitorWindow
 from drivers.clock import Clock, ScaledClock, SystemClock
 from drivers.registry import DRIVERS, make_driver
 from drivers.transports.base import DeviceLink
 from drivers.transports.mllp import MllpListener
 from drivers.transports.serial import SerialLink
+from drivers.types import DeviceDriver
 
 log = logging.getLogger(__name__)
+
+#: What `bedside monitor` simulates when no real device is given: an oximeter and an NIBP module
+#: that Bedside can start remotely (MON-3).
+DEFAULT_SIM_DEVICES = ("masimo-ascii", "suntech-advantage")
 
 
 class DeviceSpecError(ValueError):
@@ -50,26 +56,34 @@ class DeviceSpec:
         return cls(protocol, url)
 
 
-def make_link(spec: DeviceSpec, source: str, clock: Clock, core: MonitorCore) -> DeviceLink:
-    """The transport for a device: a serial link, or an MLLP listener for HL7."""
+def make_listener(spec: DeviceSpec, source: str, clock: Clock, core: MonitorCore) -> MllpListener:
+    """An MLLP listener for HL7 senders; each connection gets its own driver."""
+    where = urlsplit(spec.url)
+    return MllpListener(
+        source,
+        lambda src: make_driver("hl7-pcd01", src),
+        clock,
+        core.result_sink(source),
+        core.on_event,
+        host=where.hostname or "127.0.0.1",
+        port=where.port or 0,
+    )
+
+
+def make_link(
+    spec: DeviceSpec, source: str, clock: Clock, core: MonitorCore
+) -> tuple[DeviceLink, DeviceDriver | None]:
+    """The transport for a device and, for a serial device, the one driver it reads with."""
     if spec.protocol == "hl7-pcd01":
-        where = urlsplit(spec.url)
-        return MllpListener(
-            source,
-            lambda src: make_driver("hl7-pcd01", src),
-            clock,
-            core.result_sink(source),
-            core.on_event,
-            host=where.hostname or "127.0.0.1",
-            port=where.port or 0,
-        )
+        return make_listener(spec, source, clock, core), None
     driver = make_driver(spec.protocol, source)
     # A command-driven NIBP module is quiet between cycles by design: quiet is not "silent" there;
     # a dead module shows as a disconnect or as a cycle that never reports back.
     quiet_limit = float("inf") if driver.can_start_nibp else 10.0
-    return SerialLink(
+    link = SerialLink(
         source, spec.url, driver, clock, core.result_sink(source), core.on_event, silence_after_s=quiet_limit
     )
+    return link, driver
 
 
 @dataclass
@@ -78,7 +92,7 @@ class MonitorParts:
 
     clock: Clock
     core: MonitorCore
-    rig: object | None
+    rig: SimulationRig | None
     scenario: str | None
     nibp_links: list[tuple[DeviceLink, bytes]]
 
@@ -88,7 +102,7 @@ def build_monitor(
     clock: Clock,
     *,
     scenario: str = "full-session",
-    sim_devices: tuple[str, ...] = ("masimo-ascii", "suntech-advantage"),
+    sim_devices: tuple[str, ...] = DEFAULT_SIM_DEVICES,
     seed: int | None = None,
 ) -> MonitorParts:
     """Build links for real devices, or start simulators when none are given (DRL-1)."""
@@ -108,16 +122,17 @@ def build_monitor(
     for spec in specs:
         counts[spec.protocol] = counts.get(spec.protocol, 0) + 1
         source = f"{'sim-' if rig else ''}{spec.protocol}-{counts[spec.protocol]}"
-        link = make_link(spec, source, clock, core)
+        link, driver = make_link(spec, source, clock, core)
         core.add_link(link)
-        command = make_driver(spec.protocol, source).start_nibp_command()
+        command = driver.start_nibp_command() if driver is not None else None
         if command is not None:
             nibp_links.append((link, command))
     if rig is not None and "hl7-pcd01" in sim_devices:
-        listener = make_link(DeviceSpec("hl7-pcd01", "mllp://127.0.0.1:0"), "sim-hl7-pcd01-1", clock, core)
+        listener = make_listener(
+            DeviceSpec("hl7-pcd01", "mllp://127.0.0.1:0"), "sim-hl7-pcd01-1", clock, core
+        )
         core.add_link(listener)
-        listener.start()
-        assert isinstance(listener, MllpListener)
+        listener.start()  # before the simulator connects, so it knows the port
         rig.add_mllp(listener.port)
     return MonitorParts(clock, core, rig, scenario if rig else None, nibp_links)
 
@@ -154,7 +169,7 @@ def run_monitor(args: argparse.Namespace) -> int:
         print("bedside monitor: --speed applies to simulators only", file=sys.stderr)
         return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    sim_devices = tuple(args.sim_device) or ("masimo-ascii", "suntech-advantage")
+    sim_devices = tuple(args.sim_device) or DEFAULT_SIM_DEVICES
     parts = build_monitor(devices, clock, scenario=args.scenario, sim_devices=sim_devices, seed=args.seed)
     drill = parts.rig is not None
     db = open_database(args.db, drill=drill)
@@ -166,7 +181,7 @@ def run_monitor(args: argparse.Namespace) -> int:
         (parts.nibp_links[0][0].send, parts.nibp_links[0][1]) if parts.nibp_links else (None, None)
     )
     clinical = ClinicalSession(
-        clock, config, session_id=recorder.session_id, record=recorder.put,
+        clock, config, session_id=recorder.session_id, record=recorder.writer.put,
         nibp_link_send=send, nibp_start_command=command,
     )  # fmt: skip
     window.attach_clinical(clinical, recorder.session.started_at)
@@ -181,7 +196,7 @@ def run_monitor(args: argparse.Namespace) -> int:
         clock,
         load_library(args.protocols or LIBRARY_DIR, today=clock.now().date()),
         session_id=recorder.session_id,
-        put=recorder.put,
+        put=recorder.writer.put,
         latest=board.latest,
         request_nibp=lambda: _measure_now(clinical, window),
     )
@@ -198,7 +213,7 @@ def run_monitor(args: argparse.Namespace) -> int:
     window.show()
     parts.core.start()
     if parts.rig is not None:
-        parts.rig.start()  # type: ignore[attr-defined]
+        parts.rig.start()
     window.start_timers()
     # Ctrl-C in the terminal closes the window cleanly (Qt would otherwise swallow SIGINT).
     signal.signal(signal.SIGINT, lambda *_: app.quit())
@@ -222,7 +237,7 @@ def run_monitor(args: argparse.Namespace) -> int:
         window.stop_timers()
         parts.core.stop()  # links first, so closing the simulators is not seen as an unplug
         if parts.rig is not None:
-            parts.rig.stop()  # type: ignore[attr-defined]
+            parts.rig.stop()
         # A patient session stays open when the window closes (a restart resumes it); it ends by
         # discharge or "end early". A drill ends with its window.
         recorder.close(end_session=drill and clinical.phase.value not in ("discharged", "ended_early"))

@@ -8,9 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bedside.app import DEFAULT_SIM_DEVICES
 from drivers.registry import DRIVERS
-
-DEFAULT_SIM_DEVICES = ("masimo-ascii", "suntech-advantage")
 
 
 def _monitor_arguments(p: argparse.ArgumentParser) -> None:

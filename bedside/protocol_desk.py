@@ -38,6 +38,7 @@ from storage import (
     ProtocolRunEndedRecord,
     ProtocolRunStartedRecord,
     ProtocolStepRecord,
+    StoredRecord,
 )
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ class ProtocolDesk:
         library: LibraryLoad,
         *,
         session_id: str,
-        put: Callable[[object], None],
+        put: Callable[[StoredRecord], None],
         latest: Callable[[VitalKind], Observation | None],
         request_nibp: Callable[[], bool],
     ) -> None:

@@ -66,10 +66,6 @@ class SessionRecorder:
         core.subscribe(on_observation=self._observation, on_event=self._event)
         return replayed
 
-    def put(self, record: object) -> None:
-        """Queue any storage record (clinical events from the session); refuses unknown types."""
-        self.writer.put(record)  # type: ignore[arg-type]  # the writer raises TypeError for others
-
     def _observation(self, obs: Observation) -> None:
         self.writer.put(ObservationRecord(self.session_id, obs))
 
