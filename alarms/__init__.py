@@ -14,7 +14,14 @@ from alarms.baseline import (
     BaselineOverrideError,
 )
 from alarms.clinician import UnnamedClinicianError, require_clinician
-from alarms.conditions import CONDITIONS, ConditionId, ConditionSpec, alarm_key
+from alarms.conditions import (
+    CLINICAL_EVENTS,
+    CONDITIONS,
+    ConditionId,
+    ConditionSpec,
+    alarm_key,
+    is_offer_trigger,
+)
 from alarms.config import ClinicalConfig, ConfigError, default_config_text, load_config
 from alarms.discharge import Attestation, DischargeAttestation, DischargeCriteria, DischargeStatus
 from alarms.freshness import age_s, is_current
@@ -64,6 +71,7 @@ from alarms.trend import BpTrend, PressureProjection, TrendAssessment
 
 __all__ = [
     "BURSTS",
+    "CLINICAL_EVENTS",
     "CONDITIONS",
     "HIGH_HALF_GAP_S",
     "PRIORITY_LOOK",
@@ -130,6 +138,7 @@ __all__ = [
     "burst",
     "default_config_text",
     "is_current",
+    "is_offer_trigger",
     "judge_nibp",
     "load_config",
     "pulse_onsets",

@@ -19,8 +19,11 @@ class ConditionId(enum.StrEnum):
     """Every alarm condition; the value is the key used in configuration and records."""
 
     SPO2_LOW = "spo2_low"
-    PULSE_HIGH = "pulse_high"
+    PULSE_HIGH = "pulse_high"  # pulse rate from an oximeter (PR)
     PULSE_LOW = "pulse_low"
+    HR_HIGH = "hr_high"  # heart rate from ECG (HR), judged apart from the pulse rate (MON-7)
+    HR_LOW = "hr_low"
+    PULSE_DEFICIT = "pulse_deficit"  # HR and PR differ for a sustained time (MON-7)
     BP_HIGH = "bp_high"
     BP_LOW = "bp_low"
     SPO2_PROBE_OFF = "spo2_probe_off"
@@ -31,6 +34,9 @@ class ConditionId(enum.StrEnum):
     CLOCK_IMPLAUSIBLE = "clock_implausible"
     DATA_IMPLAUSIBLE = "data_implausible"
     RECORDING_FAILED = "recording_failed"
+    AUDIO_UNAVAILABLE = "audio_unavailable"  # the alarm sound cannot play (ALM-5)
+    DISPLAY_STALLED = "display_stalled"  # the screen stopped updating (ALM-5)
+    MONITORING_GAP = "monitoring_gap"  # the monitor restarted mid-session: data is missing (MON-8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,9 @@ CONDITIONS: dict[ConditionId, ConditionSpec] = {
         ConditionSpec(ConditionId.SPO2_LOW, AlarmPriority.MEDIUM, False, "SpO2 low"),
         ConditionSpec(ConditionId.PULSE_HIGH, AlarmPriority.MEDIUM, False, "Pulse high"),
         ConditionSpec(ConditionId.PULSE_LOW, AlarmPriority.MEDIUM, False, "Pulse low"),
+        ConditionSpec(ConditionId.HR_HIGH, AlarmPriority.MEDIUM, False, "Heart rate high"),
+        ConditionSpec(ConditionId.HR_LOW, AlarmPriority.MEDIUM, False, "Heart rate low"),
+        ConditionSpec(ConditionId.PULSE_DEFICIT, AlarmPriority.MEDIUM, False, "Pulse deficit (HR - PR)"),
         # Above the band: MEDIUM; past the patient's own ceiling: escalates to HIGH.
         ConditionSpec(ConditionId.BP_HIGH, AlarmPriority.MEDIUM, False, "BP high"),
         ConditionSpec(ConditionId.BP_LOW, AlarmPriority.MEDIUM, False, "BP low"),
@@ -67,8 +76,34 @@ CONDITIONS: dict[ConditionId, ConditionSpec] = {
         ConditionSpec(ConditionId.DATA_IMPLAUSIBLE, AlarmPriority.LOW, True, "Implausible value", True),
         # Storage cannot write (disk full, database locked): the record is at risk, not the patient.
         ConditionSpec(ConditionId.RECORDING_FAILED, AlarmPriority.MEDIUM, True, "Recording failed"),
+        # Without sound only the screen can alarm: say so until the sound works again.
+        ConditionSpec(ConditionId.AUDIO_UNAVAILABLE, AlarmPriority.MEDIUM, True, "Alarm sound unavailable"),
+        ConditionSpec(ConditionId.DISPLAY_STALLED, AlarmPriority.HIGH, True, "Display not updating"),
+        ConditionSpec(ConditionId.MONITORING_GAP, AlarmPriority.MEDIUM, True, "Monitoring gap (restart)"),
     )
 }
+
+
+#: Events a clinician marks by hand (no device can detect them); protocols may be offered for
+#: these as well as for the engine's ConditionIds. A protocol's ``offered_for`` must name one of
+#: the two, so a typo is caught when the library loads (PRO-8).
+CLINICAL_EVENTS: frozenset[str] = frozenset(
+    {
+        "allergic_reaction",
+        "emergence_reaction",
+        "persistent_nausea",
+        "prolonged_dissociation",
+        "psychiatric_worsening",
+        "irregular_rhythm",
+        "before_infusion",
+        "before_discharge",
+    }
+)
+
+
+def is_offer_trigger(name: str) -> bool:
+    """True when ``name`` is an alarm condition or a clinician-marked event (PRO-8)."""
+    return name in CLINICAL_EVENTS or name in {c.value for c in ConditionId}
 
 
 def alarm_key(condition: ConditionId, source: str = "") -> str:
