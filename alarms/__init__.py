@@ -57,6 +57,7 @@ from alarms.session import (
 )
 from alarms.thresholds import (
     NibpJudgement,
+    ReadingClass,
     ThresholdBook,
     ThresholdChange,
     ThresholdError,
@@ -120,6 +121,7 @@ __all__ = [
     "PressureProjection",
     "PriorityLook",
     "PromptClinician",
+    "ReadingClass",
     "SessionError",
     "SessionPhase",
     "StartCycle",

@@ -439,11 +439,11 @@ class AlarmManager:
             raws.append(_Raw(ConditionId.BP_HIGH, False, AlarmPriority.MEDIUM))
             raws.append(_Raw(ConditionId.BP_LOW, False, AlarmPriority.MEDIUM))
         else:
-            priority = AlarmPriority.HIGH if bp.past_threshold else AlarmPriority.MEDIUM
-            raws.append(_Raw(ConditionId.BP_HIGH, bp.meaningful_spike, priority, bp.summary()))
+            high, low = bp.bp_high, bp.bp_low
             raws.append(
-                _Raw(ConditionId.BP_LOW, bp.below_hypotension_floor, AlarmPriority.MEDIUM, bp.summary())
+                _Raw(ConditionId.BP_HIGH, high is not None, high or AlarmPriority.MEDIUM, bp.summary())
             )
+            raws.append(_Raw(ConditionId.BP_LOW, low is not None, low or AlarmPriority.MEDIUM, bp.summary()))
 
         watch = self._spo2_watch_since
         last_valid = self._spo2.valid_mono if self._spo2.valid_mono is not None else watch

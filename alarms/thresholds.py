@@ -17,6 +17,7 @@ from alarms.band import BpClass, ExpectedRiseBand
 from alarms.clinician import require_clinician
 from alarms.config import ClinicalConfig
 from alarms.nibp_reading import NibpReading
+from alarms.priority import AlarmPriority
 from drivers.clock import Clock
 from drivers.types import VitalKind
 
@@ -111,6 +112,33 @@ class ThresholdChange:
     reason: str
 
 
+class ReadingClass(enum.StrEnum):
+    """The one classification of an NIBP reading that every view shows (label, colour, marker).
+
+    It comes from the engine's whole judgement: thresholds first, then the expected-rise band, so
+    a label can never contradict the alarm (THR-4, THR-7).
+    """
+
+    PAST_CEILING = "past_ceiling"  # above the patient's systolic/diastolic ceiling: BP high alarm
+    ABOVE_EXPECTED = "above_expected"  # above baseline x high_factor: BP high alarm
+    EXPECTED_RISE = "expected_rise"  # inside the band: not alarmed (THR-3)
+    AT_BASELINE = "at_baseline"  # below the band's bottom, no meaningful fall
+    FALL_FROM_BASELINE = "fall_from_baseline"  # systolic or mean fell more than allowed: BP low alarm
+    BELOW_FLOOR = "below_floor"  # under the systolic or mean floor: BP low alarm
+    WITHIN_LIMITS = "within_limits"  # no baseline yet: inside the clinic's absolute limits (THR-8)
+    NOT_JUDGED = "not_judged"  # invalid or implausible: never judged (MON-6)
+
+    @property
+    def alarming(self) -> bool:
+        """True for the classes that raise a BP alarm."""
+        return self in (
+            ReadingClass.PAST_CEILING,
+            ReadingClass.ABOVE_EXPECTED,
+            ReadingClass.FALL_FROM_BASELINE,
+            ReadingClass.BELOW_FLOOR,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class NibpJudgement:
     """What one NIBP reading means for this patient: its band class and any threshold crossed."""
@@ -140,6 +168,41 @@ class NibpJudgement:
     def meaningful_spike(self) -> bool:
         """Above the band or past the patient's own ceiling (THR-4)."""
         return self.judged and (self.above_band or bool(self.past_threshold))
+
+    @property
+    def bp_high(self) -> AlarmPriority | None:
+        """The priority of the BP-high condition this reading raises, or None (THR-4)."""
+        if not self.meaningful_spike:
+            return None
+        return AlarmPriority.HIGH if self.past_threshold else AlarmPriority.MEDIUM
+
+    @property
+    def bp_low(self) -> AlarmPriority | None:
+        """The priority of the BP-low condition this reading raises, or None (THR-7)."""
+        return AlarmPriority.MEDIUM if self.judged and self.below_hypotension_floor else None
+
+    @property
+    def reading_class(self) -> ReadingClass:
+        """The one class every view shows: thresholds first, then the band."""
+        if not self.judged:
+            return ReadingClass.NOT_JUDGED
+        if self.past_threshold:
+            return ReadingClass.PAST_CEILING
+        if self.below_hypotension_floor:
+            return ReadingClass.BELOW_FLOOR
+        band = self.band_class
+        if band is None:
+            return ReadingClass.WITHIN_LIMITS
+        return {
+            BpClass.ABOVE_EXPECTED: ReadingClass.ABOVE_EXPECTED,
+            BpClass.EXPECTED_RISE: ReadingClass.EXPECTED_RISE,
+            BpClass.AT_BASELINE: ReadingClass.AT_BASELINE,
+        }[band]
+
+    @property
+    def label(self) -> str:
+        """The reading's class in a clinician's words, consistent with its alarm."""
+        return self.reading_class.value.replace("_", " ")
 
     def summary(self) -> str:
         """The judgement in a clinician's words."""

@@ -354,6 +354,9 @@ def test_every_condition_has_a_spec(condition: ConditionId) -> None:
         ConditionId.SPO2_LOW,
         ConditionId.PULSE_HIGH,
         ConditionId.PULSE_LOW,
+        ConditionId.HR_HIGH,
+        ConditionId.HR_LOW,
+        ConditionId.PULSE_DEFICIT,
         ConditionId.BP_HIGH,
         ConditionId.BP_LOW,
     }
