@@ -311,3 +311,82 @@ def test_finding_13_unavailable_audio_is_a_technical_alarm(clock: FakeClock) -> 
     assert bed.active(ConditionId.AUDIO_UNAVAILABLE)
     bed.session.audio_failed(False, "")
     assert not bed.active(ConditionId.AUDIO_UNAVAILABLE)
+
+
+def attest_discharge(bed: Bed) -> None:
+    from alarms import DischargeAttestation
+
+    for item in DischargeAttestation:
+        bed.session.attest(item, NURSE)
+
+
+@pytest.mark.req("DIS-1")
+def test_finding_10_discharge_needs_a_bp_taken_in_recovery(clock: FakeClock) -> None:
+    """Finding 10: a BP taken during the infusion does not discharge the patient."""
+    bed = infusion_bed(clock)
+    bed.quiet(30)
+    bed.nibp(121, 80)
+    bed.quiet(30)
+    bed.session.end_infusion(NURSE)
+    attest_discharge(bed)
+    bed.quiet(30)
+    status = bed.session.discharge_status()
+    assert not status.allowed
+    assert any("recovery" in reason for reason in status.unmet)
+    bed.nibp(119, 79)
+    bed.quiet(2)
+    assert bed.session.discharge_status().allowed, bed.session.discharge_status().unmet
+
+
+@pytest.mark.req("DIS-1")
+def test_finding_10_an_unacknowledged_high_alarm_blocks_discharge(clock: FakeClock) -> None:
+    """Finding 10: a latched HIGH alarm nobody acknowledged blocks discharge, by name."""
+    bed = infusion_bed(clock)
+    bed.session.end_infusion(NURSE)
+    bed.quiet(12, spo2=78)
+    bed.quiet(12)
+    bed.nibp(120, 80)
+    attest_discharge(bed)
+    status = bed.session.discharge_status()
+    assert not status.allowed
+    assert any("SpO2" in reason for reason in status.unmet)
+    [alarm] = [a for a in bed.session.active_alarms() if a.condition is ConditionId.SPO2_LOW]
+    bed.session.acknowledge(alarm.key, NURSE)
+    assert bed.session.discharge_status().allowed, bed.session.discharge_status().unmet
+
+
+@pytest.mark.req("DIS-1")
+def test_finding_10_a_baseline_without_pulse_blocks_the_pulse_check(clock: FakeClock) -> None:
+    """Finding 10: with no pulse in the baseline the pulse check is not skipped: it blocks."""
+    bed = make_bed(clock)
+    bed.session.begin_baseline(NURSE)
+    clock.advance(10)
+    bed.nibp(120, 80)
+    clock.advance(180)
+    bed.nibp(121, 79)
+    bed.session.confirm_baseline(NURSE)
+    bed.session.confirm_thresholds(NURSE, thresholds())
+    for item in ChecklistItem:
+        bed.session.attest(item, NURSE)
+    bed.session.start_infusion(NURSE)
+    bed.session.end_infusion(NURSE)
+    bed.quiet(5, pulse=140)
+    bed.nibp(120, 80)
+    attest_discharge(bed)
+    status = bed.session.discharge_status()
+    assert not status.allowed
+    assert any("pulse" in reason for reason in status.unmet)
+
+
+@pytest.mark.req("THR-6")
+def test_finding_12_a_projected_crossing_is_recorded_at_any_interval(clock: FakeClock) -> None:
+    """Finding 12: at a 2-minute interval a rising series projected past the ceiling is flagged
+    with its reason and recorded, not only used to shorten the interval."""
+    bed = infusion_bed(clock)
+    bed.session.set_interval(2, NURSE)
+    for systolic in (140, 146, 152):
+        bed.nibp(systolic, 85)
+        bed.quiet(120)
+    flag = bed.session.trend_flag
+    assert flag is not None and "rising" in flag and "projected" in flag
+    assert any("rising" in str(getattr(r, "reason", "")) + str(getattr(r, "text", "")) for r in bed.records)
