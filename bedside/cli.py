@@ -119,7 +119,7 @@ def _replay_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bedside", description=__doc__)
+    parser = _OneSentenceParser(prog="bedside", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_OneSentenceParser)
 

@@ -233,28 +233,30 @@ def decode_capture(item: ReplayInput, index: int) -> tuple[list[_Timed], InputTa
     if item.protocol == "hl7-pcd01":
         data = frame_plain_hl7(data)
     entry = DRIVERS[item.protocol]
-    period = timedelta(seconds=entry.frame_period_s or ASSUMED_FRAME_PERIOD_S)
+    period_s = entry.frame_period_s or ASSUMED_FRAME_PERIOD_S
     driver = make_driver(item.protocol, item.path.name, item.clock)
     chunk = _CHUNK_BYTES.get(item.protocol, _DEFAULT_CHUNK_BYTES)
     tally = InputTally(item.protocol, str(item.path))
     out: list[_Timed] = []
-    next_frame_at = _TIMELINE_ORIGIN
-    mono = 0.0
+    # Frame times are counted from an anchor (computed, not summed, so 75 Hz does not drift): the
+    # private origin at first, then the latest device time the frames carried.
+    anchor, frames_since = _TIMELINE_ORIGIN, 0
     for start in range(0, len(data), chunk):
-        stamp = Stamp(next_frame_at, mono)
+        wall = anchor + timedelta(seconds=frames_since * period_s)
+        stamp = Stamp(wall, (wall - _TIMELINE_ORIGIN).total_seconds())
         result = driver.feed(data[start : start + chunk], stamp)
         tally.frames += result.frames
         tally.rejections += len(result.rejections)
         if not result.frames:
             continue
-        device_times = [o.measured_at for o in result.observations if o.measured_at != stamp.wall]
+        device_times = [o.measured_at for o in result.observations if o.measured_at != wall]
         for obs in result.observations:
-            relative = obs.measured_at == stamp.wall and stamp.wall < _TIMELINE_END
+            relative = obs.measured_at == wall and wall < _TIMELINE_END
             out.append(_Timed(obs, relative, (index, len(out))))
-        # The next frame follows this one; a device time seen here resets this input's timeline.
-        frame_at = max(device_times) if device_times else stamp.wall + period * (result.frames - 1)
-        next_frame_at = frame_at + period
-        mono += period.total_seconds() * result.frames
+        if device_times:
+            anchor, frames_since = max(device_times), 1
+        else:
+            frames_since += result.frames
     counters = driver.counters
     tally.bytes_discarded = counters.bytes_discarded
     tally.observations = len(out)
@@ -299,16 +301,18 @@ class _Watcher:
         self._offers = 0
 
     def drain(self) -> None:
+        """Emit what happened since the last call, in the order it happened."""
+        # A reading comes before the alarm and the protocol offer its judgement causes.
         session = self._session
-        events = session.alarm_events
-        for event in events[self._alarms :]:
-            self._alarm(event)
-        self._alarms = len(events)
         readings = session.readings()
         for classified in readings[self._readings :]:
             self._emit(_nibp_json(classified))
             self._summary.nibp_judged += 1
         self._readings = len(readings)
+        events = session.alarm_events
+        for event in events[self._alarms :]:
+            self._alarm(event)
+        self._alarms = len(events)
         offers = session.offered_protocols
         for offer in offers[self._offers :]:
             self._emit(
