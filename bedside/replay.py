@@ -47,7 +47,7 @@ from alarms import (
 )
 from bedside.clinical import ClassifiedReading, ClinicalSession
 from bedside.decode import frame_plain_hl7
-from drivers.clock import FakeClock
+from drivers.clock import FakeClock, SystemClock
 from drivers.device_clock import DeviceClockSetting
 from drivers.registry import DRIVERS, make_driver
 from drivers.types import Observation, Stamp, VitalKind
@@ -177,7 +177,10 @@ class InputTally:
 
 
 @dataclass(frozen=True, slots=True)
-class _Timed:
+class TimedValue:
+    """A decoded value, its place in its capture, and whether its time is still on the private
+    timeline of a capture without device time (``relative``)."""
+
     observation: Observation
     relative: bool  # on the private timeline: moved to the start once it is known
     order: tuple[int, int]
@@ -227,7 +230,7 @@ def _iso(at: datetime | None) -> str | None:
     return None if at is None else at.astimezone(UTC).isoformat()
 
 
-def decode_capture(item: ReplayInput, index: int) -> tuple[list[_Timed], InputTally]:
+def decode_capture(item: ReplayInput, index: int) -> tuple[list[TimedValue], InputTally]:
     """Decode one capture with its driver, giving every value a time (see the module docstring)."""
     data = item.path.read_bytes()
     if item.protocol == "hl7-pcd01":
@@ -237,7 +240,7 @@ def decode_capture(item: ReplayInput, index: int) -> tuple[list[_Timed], InputTa
     driver = make_driver(item.protocol, item.path.name, item.clock)
     chunk = _CHUNK_BYTES.get(item.protocol, _DEFAULT_CHUNK_BYTES)
     tally = InputTally(item.protocol, str(item.path))
-    out: list[_Timed] = []
+    out: list[TimedValue] = []
     # Frame times are counted from an anchor (computed, not summed, so 75 Hz does not drift): the
     # private origin at first, then the latest device time the frames carried.
     anchor, frames_since = _TIMELINE_ORIGIN, 0
@@ -252,7 +255,7 @@ def decode_capture(item: ReplayInput, index: int) -> tuple[list[_Timed], InputTa
         device_times = [o.measured_at for o in result.observations if o.measured_at != wall]
         for obs in result.observations:
             relative = obs.measured_at == wall and wall < _TIMELINE_END
-            out.append(_Timed(obs, relative, (index, len(out))))
+            out.append(TimedValue(obs, relative, (index, len(out))))
         if device_times:
             anchor, frames_since = max(device_times), 1
         else:
@@ -264,7 +267,7 @@ def decode_capture(item: ReplayInput, index: int) -> tuple[list[_Timed], InputTa
 
 
 def merge_captures(
-    decoded: Sequence[list[_Timed]], paths: Sequence[Path], start: datetime | None
+    decoded: Sequence[list[TimedValue]], paths: Sequence[Path], start: datetime | None
 ) -> list[Observation]:
     """All values in time order; values without a device time moved onto the replay's start."""
     absolute = [t.observation.measured_at for items in decoded for t in items if not t.relative]
@@ -274,7 +277,7 @@ def merge_captures(
         start = min(
             (datetime.fromtimestamp(p.stat().st_mtime, UTC) for p, items in zip(paths, decoded, strict=True)
              if items),
-            default=datetime.now(UTC),
+            default=SystemClock().now(),  # nothing decoded: any start will do
         )  # fmt: skip
     shift = start - _TIMELINE_ORIGIN
     placed: list[tuple[datetime, tuple[int, int], Observation]] = []
@@ -410,7 +413,7 @@ def run_replay(
 
     Raises ReplayInputError when the session refuses the baseline (the reason is the engine's).
     """
-    decoded: list[list[_Timed]] = []
+    decoded: list[list[TimedValue]] = []
     tallies: list[InputTally] = []
     for index, item in enumerate(inputs):
         items, tally = decode_capture(item, index)
@@ -419,7 +422,7 @@ def run_replay(
     values = merge_captures(decoded, [i.path for i in inputs], start)
     first = values[0].measured_at if values else start
     summary = ReplaySummary(first, values[-1].measured_at if values else first, tallies)
-    clock = FakeClock(start=first or datetime.now(UTC))
+    clock = FakeClock(start=first or SystemClock().now())
     session = ClinicalSession(
         clock,
         config,

@@ -446,3 +446,21 @@ def test_the_command_line_runs_a_fixture(fixtures_dir: Path) -> None:
     assert done.stderr == ""
     events = [json.loads(line) for line in done.stdout.splitlines()]
     assert [e["event"] for e in events] == ["replay_started", "replay_finished"]
+
+
+@pytest.mark.req("MON-6")
+def test_bad_lines_are_counted_and_an_empty_capture_still_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A broken line is a counted rejection, never a crash; a capture with nothing in it replays to
+    an empty summary (exit 0: it ran)."""
+    capture = masimo_capture(tmp_path / "m.txt", [97.0, 97.0])
+    capture.write_bytes(capture.read_bytes() + b"SPO2=banana EXC=zz\r\n")
+    events = replay(["--input", f"masimo-ascii={capture}", "--device-clock", "masimo-ascii=UTC"], capsys)
+    summary = finished(events)
+    assert (summary["frames"], summary["rejections"], summary["observations"]) == (2, 1, 6)
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    events = replay(["--input", f"masimo-ascii={empty}"], capsys)
+    assert events[0] == {"event": "replay_started", "at": None}
+    assert finished(events)["observations"] == 0 and finished(events)["duration_s"] == 0.0
