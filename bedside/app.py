@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import signal
 import sys
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
     from bedside.simulation import SimulationRig
     from bedside.window import MonitorWindow
 from drivers.clock import Clock, ScaledClock, SystemClock
+from drivers.device_clock import ClockSettingError, DeviceClockSetting
 from drivers.registry import DRIVERS, make_driver
 from drivers.transports.base import DeviceLink
 from drivers.transports.mllp import MllpListener
@@ -37,10 +41,16 @@ class DeviceSpecError(ValueError):
 
 @dataclass(frozen=True)
 class DeviceSpec:
-    """A device to connect: its wire protocol and where (serial URL or mllp://host:port to listen on)."""
+    """A device to connect: its wire protocol and where (serial URL or mllp://host:port to listen on).
+
+    ``clock`` is how to read the device's times (ALM-4); None means this PC's local zone, or UTC for
+    Bedside's own simulators (they write UTC). ``--device-clock`` settings are applied by
+    ``build_monitor``, which knows each device's name.
+    """
 
     protocol: str
     url: str
+    clock: DeviceClockSetting | None = None
 
     @classmethod
     def parse(cls, text: str) -> DeviceSpec:
@@ -56,12 +66,64 @@ class DeviceSpec:
         return cls(protocol, url)
 
 
+_SOURCE_NAME = re.compile(r"^(?:sim-)?(?P<protocol>[a-z0-9-]+?)-\d+$")
+
+
+def parse_device_clocks(texts: Sequence[str]) -> dict[str, DeviceClockSetting]:
+    """``--device-clock KEY=SETTING`` arguments by key; KEY is a protocol (every device speaking it)
+    or a device name as the monitor shows it (``masimo-ascii-1``, ``sim-masimo-ascii-1``).
+
+    Raises DeviceSpecError with one sentence for a malformed argument, an unknown key, a protocol
+    whose frames carry no time, or a setting that is not a zone, an offset, local or arrival.
+    """
+    settings: dict[str, DeviceClockSetting] = {}
+    timed = sorted(p for p, entry in DRIVERS.items() if entry.device_time)
+    for text in texts:
+        key, sep, value = text.partition("=")
+        key = key.strip()
+        if not sep or not key or not value.strip():
+            raise DeviceSpecError(
+                f"--device-clock {text!r}: write DEVICE=SETTING, e.g. masimo-ascii=Europe/Berlin"
+            )
+        named = _SOURCE_NAME.match(key)
+        protocol = key if key in DRIVERS else (named.group("protocol") if named else "")
+        if protocol not in DRIVERS:
+            raise DeviceSpecError(
+                f"--device-clock {text!r}: {key!r} is neither a protocol nor a device name such as "
+                f"masimo-ascii-1; protocols with a device clock: {', '.join(timed)}"
+            )
+        if not DRIVERS[protocol].device_time:
+            raise DeviceSpecError(
+                f"--device-clock {text!r}: {protocol} frames carry no device time, so there is no clock "
+                f"to set; clock settings apply to {', '.join(timed)}"
+            )
+        try:
+            settings[key] = DeviceClockSetting.parse(value)
+        except ClockSettingError as exc:
+            raise DeviceSpecError(f"--device-clock {key}: {exc}") from None
+    return settings
+
+
+def _clock_for(
+    spec: DeviceSpec, source: str, device_clocks: Mapping[str, DeviceClockSetting], simulated: bool
+) -> DeviceClockSetting | None:
+    """The device's own name first, then its protocol, then what the spec says."""
+    if source in device_clocks:
+        return device_clocks[source]
+    if spec.protocol in device_clocks:
+        return device_clocks[spec.protocol]
+    if spec.clock is not None:
+        return spec.clock
+    # Bedside's simulators write their device times in UTC (simulators/encoders).
+    return DeviceClockSetting.fixed(UTC, "UTC") if simulated else None
+
+
 def make_listener(spec: DeviceSpec, source: str, clock: Clock, core: MonitorCore) -> MllpListener:
     """An MLLP listener for HL7 senders; each connection gets its own driver."""
     where = urlsplit(spec.url)
     return MllpListener(
         source,
-        lambda src: make_driver("hl7-pcd01", src),
+        lambda src: make_driver("hl7-pcd01", src, spec.clock),
         clock,
         core.result_sink(source),
         core.on_event,
@@ -76,7 +138,7 @@ def make_link(
     """The transport for a device and, for a serial device, the one driver it reads with."""
     if spec.protocol == "hl7-pcd01":
         return make_listener(spec, source, clock, core), None
-    driver = make_driver(spec.protocol, source)
+    driver = make_driver(spec.protocol, source, spec.clock)
     # A command-driven NIBP module is quiet between cycles by design: quiet is not "silent" there;
     # a dead module shows as a disconnect or as a cycle that never reports back.
     quiet_limit = float("inf") if driver.can_start_nibp else 10.0
@@ -104,8 +166,14 @@ def build_monitor(
     scenario: str = "full-session",
     sim_devices: tuple[str, ...] = DEFAULT_SIM_DEVICES,
     seed: int | None = None,
+    device_clocks: Mapping[str, DeviceClockSetting] | None = None,
 ) -> MonitorParts:
-    """Build links for real devices, or start simulators when none are given (DRL-1)."""
+    """Build links for real devices, or start simulators when none are given (DRL-1).
+
+    ``device_clocks`` (from ``parse_device_clocks``) sets how each device's times are read,
+    by device name or by protocol (ALM-4).
+    """
+    clocks = dict(device_clocks or {})
     core = MonitorCore(clock)
     rig = None
     specs = list(devices)
@@ -122,15 +190,16 @@ def build_monitor(
     for spec in specs:
         counts[spec.protocol] = counts.get(spec.protocol, 0) + 1
         source = f"{'sim-' if rig else ''}{spec.protocol}-{counts[spec.protocol]}"
-        link, driver = make_link(spec, source, clock, core)
+        timed = replace(spec, clock=_clock_for(spec, source, clocks, rig is not None))
+        link, driver = make_link(timed, source, clock, core)
         core.add_link(link)
         command = driver.start_nibp_command() if driver is not None else None
         if command is not None:
             nibp_links.append((link, command))
     if rig is not None and "hl7-pcd01" in sim_devices:
-        listener = make_listener(
-            DeviceSpec("hl7-pcd01", "mllp://127.0.0.1:0"), "sim-hl7-pcd01-1", clock, core
-        )
+        sim_spec = DeviceSpec("hl7-pcd01", "mllp://127.0.0.1:0")
+        sim_spec = replace(sim_spec, clock=_clock_for(sim_spec, "sim-hl7-pcd01-1", clocks, True))
+        listener = make_listener(sim_spec, "sim-hl7-pcd01-1", clock, core)
         core.add_link(listener)
         listener.start()  # before the simulator connects, so it knows the port
         rig.add_mllp(listener.port)
@@ -160,6 +229,7 @@ def run_monitor(args: argparse.Namespace) -> int:
 
     try:
         devices = [DeviceSpec.parse(d) for d in args.device]
+        device_clocks = parse_device_clocks(getattr(args, "device_clock", None) or [])
     except DeviceSpecError as exc:
         print(f"bedside monitor: {exc}", file=sys.stderr)
         return 2
@@ -170,13 +240,17 @@ def run_monitor(args: argparse.Namespace) -> int:
         return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
     sim_devices = tuple(args.sim_device) or DEFAULT_SIM_DEVICES
-    parts = build_monitor(devices, clock, scenario=args.scenario, sim_devices=sim_devices, seed=args.seed)
+    parts = build_monitor(
+        devices, clock, scenario=args.scenario, sim_devices=sim_devices, seed=args.seed,
+        device_clocks=device_clocks,
+    )  # fmt: skip
     drill = parts.rig is not None
     db = open_database(args.db, drill=drill)
     recorder = SessionRecorder(db, clock, clinician="unassigned", scenario=parts.scenario or "")
     recorder.attach(parts.core)
     window = MonitorWindow(parts.core, parts.scenario)
     config = load_config(args.clinic_config)
+    parts.core.clock_tolerance_s = config.monitoring.future_tolerance_s  # device clock offsets (ALM-4)
     send, command = (
         (parts.nibp_links[0][0].send, parts.nibp_links[0][1]) if parts.nibp_links else (None, None)
     )

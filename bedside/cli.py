@@ -1,4 +1,4 @@
-"""The `bedside` command: monitor, decode, simulate, protocols."""
+"""The `bedside` command: monitor, decode, replay, simulate, protocols."""
 
 from __future__ import annotations
 
@@ -6,10 +6,28 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn, cast
 
 from bedside.app import DEFAULT_SIM_DEVICES
 from drivers.registry import DRIVERS
+
+
+class _OneSentenceParser(argparse.ArgumentParser):
+    """A sub-command parser whose errors are one sentence on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Say what is wrong and where help is, without a usage dump."""
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+_CLOCK_HELP = (
+    "how a device's clock is read: DEVICE=SETTING, DEVICE a protocol (masimo-ascii) or a device "
+    "name (masimo-ascii-1); SETTING an IANA zone (Europe/Berlin), a fixed offset (+02:00, -0530), "
+    "local (this PC's zone, the default) or arrival (ignore the device time, stamp on arrival). "
+    "Repeatable. Applies to devices whose frames carry a time (masimo-ascii, hl7-pcd01)."
+)
 
 
 def _monitor_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,6 +40,7 @@ def _monitor_arguments(p: argparse.ArgumentParser) -> None:
         "hl7-pcd01=mllp://127.0.0.1:2575 (listen). Repeatable. Without --device the monitor "
         "starts its own simulators and shows SIMULATION.",
     )
+    p.add_argument("--device-clock", action="append", default=[], metavar="DEVICE=SETTING", help=_CLOCK_HELP)
     p.add_argument(
         "--scenario", default="full-session", help="simulator scenario (see `bedside simulate --list`)"
     )
@@ -58,16 +77,76 @@ def _monitor_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _replay_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="PROTOCOL=FILE",
+        help=f"a capture file and its protocol ({', '.join(sorted(DRIVERS))}); repeatable, merged in "
+        "time order. HL7 files may be plain text (one or more messages) or MLLP-framed.",
+    )
+    p.add_argument(
+        "--clinic-config",
+        type=Path,
+        default=None,
+        help="clinic defaults YAML overriding alarms/defaults.yaml",
+    )
+    p.add_argument(
+        "--baseline-nibp",
+        default=None,
+        metavar="SYS/DIA",
+        help="replay as an infusion with this baseline (mmHg; SYS/DIA/MEAN also accepted), the clinic's "
+        "default thresholds and the checklist confirmed by 'replay', infusion started at the first value",
+    )
+    p.add_argument("--baseline-pulse", default=None, metavar="N", help="baseline pulse (/min)")
+    p.add_argument("--baseline-spo2", default=None, metavar="N", help="baseline SpO2 (%%)")
+    p.add_argument(
+        "--device-clock",
+        action="append",
+        default=[],
+        metavar="INPUT=SETTING",
+        help="how an input's device times are read: INPUT a protocol or a file name; SETTING an IANA "
+        "zone, an offset (+02:00), local (default) or arrival (frames placed at the device's rate)",
+    )
+    p.add_argument(
+        "--start",
+        default=None,
+        metavar="ISO-TIME",
+        help="when captures without any device time start (default: the first device time of the "
+        "other inputs, else the file's last-modified time), e.g. 2026-11-23T09:00:00+00:00",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bedside", description=__doc__)
+    parser = _OneSentenceParser(prog="bedside", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_OneSentenceParser)
 
     _monitor_arguments(sub.add_parser("monitor", help="open the monitor window"))
 
     dec = sub.add_parser("decode", help="decode a capture file with a driver; JSON lines out")
     dec.add_argument("--driver", required=True, choices=sorted(DRIVERS))
+    dec.add_argument(
+        "--device-clock",
+        default=None,
+        metavar="SETTING",
+        help="the zone the device clock is set to (Europe/Berlin, +02:00, local, arrival); default local",
+    )
     dec.add_argument("file", type=Path)
+
+    _replay_arguments(
+        sub.add_parser(
+            "replay",
+            help="feed capture files through the drivers and the clinical engine; JSON lines out",
+            description="Replay capture files through the real drivers and the clinical session, "
+            "headless, on the devices' own times. Prints one JSON object per line: replay_started, "
+            "alarm_started / alarm_escalated / alarm_ended, nibp_judged, protocol_offered, "
+            "replay_finished. Frames without a time follow the device's frame rate (Nonin 75 frames/s, "
+            "Ivy 1 frame/s, Masimo 1 line/s); SunTech and HL7 frames without a time are placed 1 s "
+            "apart. Exit 0 when it ran, 2 on bad input.",
+        )
+    )
 
     from simulators.cli import add_simulate_arguments
 
@@ -75,15 +154,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     from protocols.cli import add_protocols_arguments
 
-    add_protocols_arguments(sub)
+    # The sub-parsers are ArgumentParsers (only their error text differs).
+    add_protocols_arguments(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    quiet = logging.WARNING if args.command == "replay" else logging.INFO  # replay: stdout is the output
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if args.verbose else quiet,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.command == "decode":
@@ -92,7 +173,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.file.is_file():
             print(f"bedside decode: no such file: {args.file}", file=sys.stderr)
             return 2
-        return decode_file(args.driver, args.file)
+        from drivers.device_clock import ClockSettingError, DeviceClockSetting
+
+        try:
+            setting = None if args.device_clock is None else DeviceClockSetting.parse(args.device_clock)
+        except ClockSettingError as exc:
+            print(f"bedside decode: {exc}", file=sys.stderr)
+            return 2
+        return decode_file(args.driver, args.file, clock_setting=setting)
+    if args.command == "replay":
+        return run_replay_command(args)
     if args.command == "simulate":
         from simulators.cli import run_simulate
 
@@ -104,6 +194,55 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bedside.app import run_monitor
 
     return run_monitor(args)
+
+
+def run_replay_command(args: argparse.Namespace) -> int:
+    """`bedside replay`: 0 when it ran, 2 on bad input with one sentence on stderr."""
+    from alarms import ConfigError, load_config
+    from bedside.replay import ReplayBaseline, ReplayInput, ReplayInputError, run_replay
+    from drivers.device_clock import ClockSettingError, DeviceClockSetting
+
+    def fail(message: str) -> int:
+        print(f"bedside replay: {message}", file=sys.stderr)
+        return 2
+
+    if not args.input:
+        return fail("give at least one --input PROTOCOL=FILE, e.g. --input masimo-ascii=capture.txt")
+    clocks: dict[str, DeviceClockSetting] = {}
+    for text in args.device_clock:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            return fail(f"--device-clock {text!r}: write INPUT=SETTING, e.g. masimo-ascii=Europe/Berlin")
+        try:
+            clocks[key.strip()] = DeviceClockSetting.parse(value)
+        except ClockSettingError as exc:
+            return fail(f"--device-clock {key.strip()}: {exc}")
+    start: datetime | None = None
+    if args.start is not None:
+        try:
+            start = datetime.fromisoformat(args.start)
+        except ValueError:
+            return fail(f"--start {args.start!r} is not an ISO time such as 2026-11-23T09:00:00+00:00")
+        start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
+    try:
+        config = load_config(args.clinic_config)
+    except (ConfigError, OSError, ValueError, RecursionError) as exc:
+        return fail(f"the clinic config cannot be used: {exc}")
+    try:
+        inputs = [ReplayInput.parse(text, clocks) for text in args.input]
+        baseline = ReplayBaseline.parse(args.baseline_nibp, args.baseline_pulse, args.baseline_spo2, config)
+        run_replay(inputs, config, _print_json_line, baseline=baseline, start=start)
+    except ReplayInputError as exc:
+        return fail(str(exc))
+    except OSError as exc:
+        return fail(f"a capture file cannot be read: {exc}")
+    return 0
+
+
+def _print_json_line(event: dict[str, object]) -> None:
+    import json
+
+    print(json.dumps(event), flush=False)
 
 
 if __name__ == "__main__":

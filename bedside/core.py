@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from bedside.vitals_board import VitalsBoard
 from drivers.clock import Clock
+from drivers.device_clock import DeviceClockWatch
 from drivers.transports.base import DeviceLink
 from drivers.types import DecodeResult, DeviceEvent, DeviceEventKind, Observation
 
@@ -25,13 +26,20 @@ DeviceEventListener = Callable[[DeviceEvent], None]
 
 @dataclass(slots=True)
 class LinkHealth:
-    """What the status bar says about one device link."""
+    """What the status bar says about one device link.
+
+    ``clock_offset_s`` is the device clock minus this PC's, learned from the link's first samples
+    (positive: the device is ahead); None while learning or for a device whose frames carry no
+    time. ``clock_implausible`` is True when that offset is beyond the clinic's tolerance (ALM-4).
+    """
 
     source: str
     state: DeviceEventKind = DeviceEventKind.DISCONNECTED
     frames_ok: int = 0
     frames_rejected: int = 0
     detail: str = ""
+    clock_offset_s: float | None = None
+    clock_implausible: bool = False
 
 
 @dataclass(slots=True)
@@ -47,11 +55,23 @@ class PumpReport:
 class MonitorCore:
     """Fan-out hub between device links and everything that consumes observations."""
 
-    def __init__(self, clock: Clock, *, no_valid_after_s: float = 10.0, stale_after_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        no_valid_after_s: float = 10.0,
+        stale_after_s: float = 30.0,
+        clock_tolerance_s: float = 5.0,
+    ) -> None:
+        """``clock_tolerance_s``: how far a device clock may be from this PC before its learned
+        offset is called implausible (the clinic's ``monitoring.future_tolerance_s``)."""
         self.clock = clock
         self.board = VitalsBoard(clock.monotonic(), no_valid_after_s, stale_after_s)
         self.links: dict[str, DeviceLink] = {}
         self.health: dict[str, LinkHealth] = {}
+        self.clock_tolerance_s = clock_tolerance_s
+        #: One clock-offset estimator per link source (ALM-4).
+        self.clock_watches: dict[str, DeviceClockWatch] = {}
         self._inbox: queue.SimpleQueue[tuple[str, DecodeResult] | DeviceEvent] = queue.SimpleQueue()
         self._observation_listeners: list[ObservationListener] = []
         self._event_listeners: list[DeviceEventListener] = []
@@ -104,6 +124,7 @@ class MonitorCore:
                 for obs in result.observations:
                     report.observations += 1
                     report.newest.append(obs)
+                    self._watch_clock(source or obs.source, obs)
                     self._apply_observation(obs)
         return report
 
@@ -125,6 +146,26 @@ class MonitorCore:
                 link.stop()
             except Exception:
                 log.exception("stopping %s failed", link.source)
+
+    def _watch_clock(self, source: str, obs: Observation) -> None:
+        watch = self.clock_watches.get(source)
+        if watch is None:
+            watch = DeviceClockWatch(source, tolerance_s=self.clock_tolerance_s)
+            self.clock_watches[source] = watch
+        learned = watch.observe(obs.measured_at, obs.received_at)
+        if learned is None:
+            return
+        health = self.health.setdefault(source, LinkHealth(source))
+        health.clock_offset_s = learned.offset_s
+        health.clock_implausible = learned.implausible
+        if learned.implausible:
+            log.warning(
+                "%s, beyond the %g s tolerance: set the device's clock or its --device-clock zone",
+                learned.describe(),
+                learned.tolerance_s,
+            )
+        else:
+            log.info("%s", learned.describe())
 
     def _apply_observation(self, obs: Observation) -> None:
         self.board.add(obs)

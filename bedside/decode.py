@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from drivers.clock import Clock, SystemClock
+from drivers.device_clock import DeviceClockSetting
 from drivers.registry import make_driver
 from drivers.types import DecodeResult, Observation
 
@@ -56,16 +57,20 @@ def decode_file(
     path: Path,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    *,
     clock: Clock | None = None,
+    clock_setting: DeviceClockSetting | None = None,
 ) -> int:
-    """Decode ``path`` with the driver for ``protocol``; 0 when every frame decoded, 1 otherwise."""
+    """Decode ``path`` with the driver for ``protocol``; 0 when every frame decoded, 1 otherwise.
+
+    ``clock_setting`` is how the device's times are read (default: this PC's zone, ALM-4)."""
     out = out or sys.stdout
     err = err or sys.stderr
     clock = clock or SystemClock()
     data = path.read_bytes()
     if protocol == "hl7-pcd01":
         data = frame_plain_hl7(data)
-    driver = make_driver(protocol, source=path.name)
+    driver = make_driver(protocol, path.name, clock_setting)
     total = DecodeResult()
     for start in range(0, len(data), _CHUNK):
         result = driver.feed(data[start : start + _CHUNK], clock.stamp())

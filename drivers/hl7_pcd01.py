@@ -12,7 +12,8 @@ What is read (MON-4, MON-6):
 - ``measured_at``: the row's OBX-14, else the nearest parent row's OBX-14 (PCD-01 nests rows by
   OBX-4 "mds.vmd.chan.metric", zero-padded or short; a compound's time covers its parts), else
   OBR-7, else MSH-7, else the arrival time. A time without a UTC offset is read in ``device_tz``
-  (default UTC).
+  (default UTC; ``make_driver`` passes the device's clock setting). With ``use_device_time=False``
+  every value is stamped on arrival (a sender whose clock cannot be trusted).
 - Quality: OBX-11 F/R/C/P/U is valid; X (cannot be obtained), D (deleted), W (wrong), a missing
   status and anything else is UNKNOWN with the reason in ``detail``. OBX-8 null flavours (NAV,
   OFF, NAN...), QUES (questionable) and off-scale (< >) also make a value UNKNOWN.
@@ -285,12 +286,14 @@ class Hl7Pcd01Driver:
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         *,
         device_tz: tzinfo = UTC,
+        use_device_time: bool = True,
         limits: Hl7Limits | None = None,
         receiving_application: str = "BEDSIDE",
     ) -> None:
         self.source = source
         self.counters = FrameCounters()
         self.device_tz = device_tz
+        self.use_device_time = use_device_time
         self.limits = limits or Hl7Limits()
         self.receiving_application = receiving_application
         self._framer = MllpFramer(max_message_bytes)
@@ -519,10 +522,14 @@ class Hl7Pcd01Driver:
         if value is None and quality is Quality.VALID:
             quality, detail = Quality.UNKNOWN, "no value in OBX-5"
         measured_at = (
-            own_time
-            or (context.inherited(context.times, sub_id) if sub_id else None)
-            or obr_time
-            or stamp.wall
+            stamp.wall
+            if not self.use_device_time
+            else (
+                own_time
+                or (context.inherited(context.times, sub_id) if sub_id else None)
+                or obr_time
+                or stamp.wall
+            )
         )
         device = equipment or (context.inherited(context.equipment, sub_id) if sub_id else None)
         return Observation(

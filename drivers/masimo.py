@@ -196,16 +196,20 @@ def parse_masimo_line(line: bytes) -> MasimoReading:
 class MasimoAsciiDriver:
     """Masimo ASCII 1 driver: lines in, SpO2 / pulse rate / PI observations out.
 
-    ``device_tz`` is the zone the device clock is set to; its times are converted to UTC.
+    ``device_tz`` is the zone the device clock is set to; its times are converted to UTC. With
+    ``use_device_time=False`` the line's time is ignored and values are stamped on arrival (a
+    device clock that cannot be trusted). ``drivers.registry.make_driver`` passes both from the
+    device's clock setting (default: this PC's zone, since the line carries no zone).
     """
 
     protocol: ClassVar[str] = "masimo-ascii"
     line_settings: ClassVar[LineSettings | None] = LineSettings(baudrate=9600)
     can_start_nibp: ClassVar[bool] = False
 
-    def __init__(self, source: str, device_tz: tzinfo = UTC) -> None:
+    def __init__(self, source: str, device_tz: tzinfo = UTC, *, use_device_time: bool = True) -> None:
         self.source = source
         self.device_tz = device_tz
+        self.use_device_time = use_device_time
         self.counters = FrameCounters()
         self._framer = LineFramer(MAX_LINE)
 
@@ -231,7 +235,7 @@ class MasimoAsciiDriver:
         return DecodeResult(tuple(observations), (), tuple(rejections), frames)
 
     def _observations(self, reading: MasimoReading, stamp: Stamp) -> list[Observation]:
-        if reading.device_time is None:
+        if reading.device_time is None or not self.use_device_time:
             measured_at = stamp.wall
         else:
             measured_at = reading.device_time.replace(tzinfo=self.device_tz).astimezone(UTC)

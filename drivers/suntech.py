@@ -264,8 +264,11 @@ class SuntechFramer:
         pos = buf.find(MODULE_START, 1)
         while pos >= 0 and pos + 1 < len(buf):
             length = buf[pos + 1]
-            if (MIN_FRAME_LENGTH <= length <= MAX_FRAME_LENGTH and pos + length <= len(buf)
-                    and sum(buf[pos:pos + length]) & 0xFF == 0):
+            if (
+                MIN_FRAME_LENGTH <= length <= MAX_FRAME_LENGTH
+                and pos + length <= len(buf)
+                and sum(buf[pos : pos + length]) & 0xFF == 0
+            ):
                 return pos
             pos = buf.find(MODULE_START, pos + 1)
         return None
@@ -284,8 +287,9 @@ class SuntechAdvantageDriver:
     """
 
     protocol: ClassVar[str] = "suntech-advantage"
-    line_settings: ClassVar[LineSettings | None] = LineSettings(baudrate=9600, bytesize=8, parity="N",
-                                                                 stopbits=1)
+    line_settings: ClassVar[LineSettings | None] = LineSettings(
+        baudrate=9600, bytesize=8, parity="N", stopbits=1
+    )
     can_start_nibp: ClassVar[bool] = True
 
     def __init__(self, source: str) -> None:
@@ -356,8 +360,9 @@ class SuntechAdvantageDriver:
 
         def observe(kind: VitalKind, value: float | None, quality: Quality, detail: str = "") -> Observation:
             # The module keeps no clock: the cycle's time is when its result arrived.
-            return make_observation(kind, value, quality, measured_at=stamp.wall, stamp=stamp,
-                                    source=self.source, detail=detail)
+            return make_observation(
+                kind, value, quality, measured_at=stamp.wall, stamp=stamp, source=self.source, detail=detail
+            )
 
         kinds = (VitalKind.NIBP_SYSTOLIC, VitalKind.NIBP_DIASTOLIC, VitalKind.NIBP_MEAN)
         if result.failed:

@@ -476,7 +476,8 @@ def test_mutated_messages_never_raise_and_always_get_one_ack(base: str, data: st
 def test_random_bytes_never_raise(data: bytes) -> None:
     driver = Hl7Pcd01Driver("gw")
     result = driver.feed(data, FakeClock().stamp())
-    assert len(result.replies) == result.frames
+    # Every MLLP block gets exactly one ACK: AA/AE for a decoded one, AR for a rejected one.
+    assert len(result.replies) == result.frames + len(result.rejections)
 
 
 @pytest.mark.parametrize(

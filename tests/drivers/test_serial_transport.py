@@ -64,8 +64,15 @@ class LineDriver:
         if line.startswith(b"spo2="):
             self.counters.frames_ok += 1
             value = float(line[5:])
-            obs = Observation(VitalKind.SPO2, value, CANONICAL_UNIT[VitalKind.SPO2], stamp.wall, stamp.wall,
-                              stamp.mono, self.source)
+            obs = Observation(
+                VitalKind.SPO2,
+                value,
+                CANONICAL_UNIT[VitalKind.SPO2],
+                stamp.wall,
+                stamp.wall,
+                stamp.mono,
+                self.source,
+            )
             return DecodeResult(observations=(obs,), frames=1)
         self.counters.frames_rejected += 1
         self.counters.last_rejection = f"not a line: {line!r}"
@@ -105,8 +112,9 @@ class Recorder:
     def wait(self, predicate: Callable[[], bool], what: str) -> None:
         with self._cond:
             if not self._cond.wait_for(predicate, WAIT_S):
-                raise AssertionError(f"timed out waiting for {what}; events={self.events} "
-                                     f"values={self.values}")
+                raise AssertionError(
+                    f"timed out waiting for {what}; events={self.events} values={self.values}"
+                )
 
     def wait_event(self, kind: DeviceEventKind, count: int = 1) -> None:
         self.wait(lambda: [e.kind for e in self.events].count(kind) >= count, f"{count} x {kind}")
@@ -115,10 +123,19 @@ class Recorder:
         self.wait(lambda: len(self.values) >= n, f"{n} values")
 
 
-def make_link(url: str, clock: FakeClock, rec: Recorder, driver: LineDriver | None = None,
-              **kwargs: object) -> SerialLink:
-    return SerialLink("dev-1", url, driver or LineDriver("dev-1"), clock, rec.on_result, rec.on_event,
-                      reconnect_interval_s=0.02, **kwargs)  # type: ignore[arg-type]
+def make_link(
+    url: str, clock: FakeClock, rec: Recorder, driver: LineDriver | None = None, **kwargs: object
+) -> SerialLink:
+    return SerialLink(
+        "dev-1",
+        url,
+        driver or LineDriver("dev-1"),
+        clock,
+        rec.on_result,
+        rec.on_event,
+        reconnect_interval_s=0.02,
+        **kwargs,
+    )  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -318,8 +335,9 @@ def test_a_raising_driver_or_sink_never_kills_the_loop(clock: FakeClock, pty: Pt
         raise RuntimeError("event sink bug")
 
     driver = LineDriver("dev-1")
-    link = SerialLink("dev-1", pty.device_path, driver, clock, flaky_sink, flaky_events,
-                      reconnect_interval_s=0.02)
+    link = SerialLink(
+        "dev-1", pty.device_path, driver, clock, flaky_sink, flaky_events, reconnect_interval_s=0.02
+    )
     link.start()
     try:
         assert connected.wait(WAIT_S)  # opening a port flushes what was written before
@@ -407,8 +425,11 @@ def test_find_port_by_usb_matches_vid_pid_and_serial(monkeypatch: pytest.MonkeyP
         def __init__(self, device: str, vid: int | None, pid: int | None, serial_number: str | None) -> None:
             self.device, self.vid, self.pid, self.serial_number = device, vid, pid, serial_number
 
-    ports = [Port("/dev/ttyS0", None, None, None), Port("/dev/ttyUSB3", 0x0403, 0x6001, "A"),
-             Port("/dev/ttyUSB4", 0x0403, 0x6001, "B")]
+    ports = [
+        Port("/dev/ttyS0", None, None, None),
+        Port("/dev/ttyUSB3", 0x0403, 0x6001, "A"),
+        Port("/dev/ttyUSB4", 0x0403, 0x6001, "B"),
+    ]
     monkeypatch.setattr("serial.tools.list_ports.comports", lambda: ports)
     assert find_port_by_usb(0x0403, 0x6001)() == "/dev/ttyUSB3"
     assert find_port_by_usb(0x0403, 0x6001, "B")() == "/dev/ttyUSB4"

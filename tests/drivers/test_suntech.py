@@ -65,8 +65,12 @@ def test_published_result_frame_decodes_to_its_values(
     driver: SuntechAdvantageDriver, clock: FakeClock
 ) -> None:
     result = driver.feed(PUBLISHED_RESULT, clock.stamp())
-    assert values(result) == {VitalKind.NIBP_SYSTOLIC: 115.0, VitalKind.NIBP_DIASTOLIC: 74.0,
-                              VitalKind.NIBP_MEAN: 88.0, VitalKind.PULSE_RATE: 85.0}
+    assert values(result) == {
+        VitalKind.NIBP_SYSTOLIC: 115.0,
+        VitalKind.NIBP_DIASTOLIC: 74.0,
+        VitalKind.NIBP_MEAN: 88.0,
+        VitalKind.PULSE_RATE: 85.0,
+    }
     for obs in result.observations:
         assert obs.quality is Quality.VALID and obs.source == "nibp-1"
         assert obs.measured_at == clock.now() and obs.received_mono == clock.monotonic()
@@ -78,13 +82,22 @@ def test_published_frame_fields_round_trip_through_the_encoder() -> None:
     from drivers.suntech import parse_bp_data
 
     parsed = parse_bp_data(PUBLISHED_RESULT)
-    assert parsed == BpData(systolic=115, diastolic=74, mean=88, heart_rate=85, error_code=0, heart_beats=30,
-                            bp_status=1, test_codes=bytes.fromhex("0000000000003107"))
+    assert parsed == BpData(
+        systolic=115,
+        diastolic=74,
+        mean=88,
+        heart_rate=85,
+        error_code=0,
+        heart_beats=30,
+        bp_status=1,
+        test_codes=bytes.fromhex("0000000000003107"),
+    )
     assert parsed.encode() == PUBLISHED_RESULT
 
 
-def test_cuff_pressure_frame_updates_the_gauge_without_observations(driver: SuntechAdvantageDriver,
-                                                                     clock: FakeClock) -> None:
+def test_cuff_pressure_frame_updates_the_gauge_without_observations(
+    driver: SuntechAdvantageDriver, clock: FakeClock
+) -> None:
     result = driver.feed(PUBLISHED_CUFF_PRESSURE, clock.stamp())
     assert result.observations == () and result.frames == 1
     assert driver.cuff_pressure == 258
@@ -103,8 +116,9 @@ def test_one_byte_at_a_time_equals_all_at_once(clock: FakeClock) -> None:
 
 
 @pytest.mark.req("MON-6")
-def test_bad_checksum_is_counted_and_skipped_then_the_next_frame_decodes(driver: SuntechAdvantageDriver,
-                                                                          clock: FakeClock) -> None:
+def test_bad_checksum_is_counted_and_skipped_then_the_next_frame_decodes(
+    driver: SuntechAdvantageDriver, clock: FakeClock
+) -> None:
     corrupt = bytearray(PUBLISHED_RESULT)
     corrupt[2] ^= 0x10  # systolic changed in transit
     good = BpData(130, 85, 100, 70).encode()
@@ -115,8 +129,9 @@ def test_bad_checksum_is_counted_and_skipped_then_the_next_frame_decodes(driver:
     assert driver.counters.frames_rejected == 1 and driver.counters.frames_ok == 1
 
 
-def test_a_stray_start_byte_does_not_hold_back_a_complete_frame(driver: SuntechAdvantageDriver,
-                                                                 clock: FakeClock) -> None:
+def test_a_stray_start_byte_does_not_hold_back_a_complete_frame(
+    driver: SuntechAdvantageDriver, clock: FakeClock
+) -> None:
     # '>' followed by a plausible length of 60 would wait for 60 bytes; the real frame is already here.
     result = driver.feed(b">\x3c" + PUBLISHED_RESULT, clock.stamp())
     assert values(result)[VitalKind.NIBP_MEAN] == 88.0
@@ -146,8 +161,9 @@ def test_aborted_cycle_has_nothing_to_fetch(driver: SuntechAdvantageDriver, cloc
 
 @pytest.mark.req("MON-6")
 @pytest.mark.parametrize("code", sorted(ERROR_CODES))
-def test_every_module_error_code_is_a_cuff_error_with_its_reason(code: int, driver: SuntechAdvantageDriver,
-                                                                 clock: FakeClock) -> None:
+def test_every_module_error_code_is_a_cuff_error_with_its_reason(
+    code: int, driver: SuntechAdvantageDriver, clock: FakeClock
+) -> None:
     frame = BpData(0, 0, 0, 0, error_code=code).encode()
     result = driver.feed(frame, clock.stamp())
     assert [o.kind for o in result.observations] == list(NIBP)
@@ -157,8 +173,9 @@ def test_every_module_error_code_is_a_cuff_error_with_its_reason(code: int, driv
 
 
 @pytest.mark.req("MON-6")
-def test_failed_cycle_values_are_never_valid_even_if_numbers_were_sent(driver: SuntechAdvantageDriver,
-                                                                       clock: FakeClock) -> None:
+def test_failed_cycle_values_are_never_valid_even_if_numbers_were_sent(
+    driver: SuntechAdvantageDriver, clock: FakeClock
+) -> None:
     frame = BpData(180, 110, 130, 90, error_code=0x02).encode()
     result = driver.feed(frame, clock.stamp())
     assert all(o.value is None and o.quality is Quality.CUFF_ERROR for o in result.observations)
