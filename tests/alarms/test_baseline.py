@@ -108,9 +108,16 @@ def test_confirm_and_override_are_attributed_and_recorded(clock: FakeClock) -> N
     confirmed = b.confirm("Dr Okafor", clock.now())
     assert confirmed.is_confirmed and confirmed.confirmed_by == "Dr Okafor"
     with pytest.raises(BaselineOverrideError, match="reason"):
-        confirmed.with_override(BaselineField.SYSTOLIC, 130, "", "Dr Okafor", clock.now())
+        confirmed.with_override(
+            BaselineField.SYSTOLIC, 130, "", "Dr Okafor", clock.now(), config=load_config()
+        )
     changed = confirmed.with_override(
-        BaselineField.SYSTOLIC, 130, "white-coat readings; home BP 130", "Dr Okafor", clock.now()
+        BaselineField.SYSTOLIC,
+        130,
+        "white-coat readings; home BP 130",
+        "Dr Okafor",
+        clock.now(),
+        config=load_config(),
     )
     assert changed.systolic == 130 and changed.diastolic == 81
     assert changed.overrides == (

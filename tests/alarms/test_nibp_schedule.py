@@ -15,6 +15,7 @@ from alarms.nibp_schedule import (
     NibpScheduler,
     PromptClinician,
     StartCycle,
+    TrendFlag,
 )
 from alarms.thresholds import ThresholdSet, judge_nibp
 from alarms.trend import TrendAssessment
@@ -22,7 +23,7 @@ from drivers.clock import FakeClock
 from tests.alarms.helpers import reading
 
 BAND = ExpectedRiseBand(120, 80, 1.15, 1.30)
-LIMITS = ThresholdSet(170, 105, 90, 45, 130)
+LIMITS = ThresholdSet(170, 105, 90, 45, 130, 85, 65, 20, 20)
 
 
 @pytest.mark.req("MON-2")
@@ -67,7 +68,7 @@ def test_trend_shortens_then_restores_the_interval_with_records(clock: FakeClock
     j = judge_nibp(reading(clock, 150, 95), LIMITS, BAND, load_config())
     clock.advance(60)
     actions, change = s.on_reading(j, TrendAssessment(True, "systolic rising"))
-    assert actions == []
+    assert actions == [TrendFlag(clock.now(), "systolic rising")]
     assert change == IntervalChange(clock.now(), 5, 2, "trend: systolic rising", None)
     assert s.interval_min == 2 and s.shortened and s.seconds_to_next() == 60
     clock.advance(60)
@@ -96,7 +97,7 @@ def test_single_reading_above_band_prompts_a_remeasure(clock: FakeClock) -> None
     spike = judge_nibp(reading(clock, 168, 100), LIMITS, BAND, load_config())
     [prompt], _ = s.on_reading(spike)
     assert isinstance(prompt, ConfirmRemeasure) and prompt.reading == spike.reading
-    assert prompt.message == "NIBP 168/100: above expected. Confirm with a re-measure now."
+    assert prompt.message == "NIBP 168/100: above expected rise. Confirm with a re-measure now."
     expected = judge_nibp(reading(clock, 144, 96), LIMITS, BAND, load_config())
     assert s.on_reading(expected) == ([], None)
 

@@ -15,7 +15,7 @@ from drivers.clock import FakeClock
 from drivers.types import Quality
 from tests.alarms.helpers import reading
 
-LIMITS = ThresholdSet(170, 105, 90, 45, 130)
+LIMITS = ThresholdSet(170, 105, 90, 45, 130, 85, 65, 20, 20)
 BAND = ExpectedRiseBand(120, 80, 1.15, 1.30)  # systolic top 156, diastolic top 104
 
 
@@ -35,7 +35,7 @@ def test_rise_projected_past_the_ceiling_is_flagged(clock: FakeClock) -> None:
     assert a.rising_toward_threshold
     assert a.systolic is not None and a.systolic.slope_mmhg_per_min == pytest.approx(2.0)
     assert a.systolic.projected == pytest.approx(170.0)
-    assert a.reason.startswith("systolic rising +2.0 mmHg/min, projected 170 by the next cycle (limit 170)")
+    assert a.reason == "systolic rising 2.0 mmHg/min, projected 170 before the next cycle (ceiling 170)"
 
 
 @pytest.mark.req("THR-6")

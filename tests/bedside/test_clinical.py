@@ -89,7 +89,7 @@ def make_room(clock: FakeClock, *, remote_start: bool = True) -> Room:
 
 
 def thresholds() -> ThresholdSet:
-    return ThresholdSet(180, 110, 90, 45, 130, 85)
+    return ThresholdSet(180, 110, 90, 45, 130, 85, 65, 20, 20)
 
 
 def ready_for_infusion(room: Room) -> None:
