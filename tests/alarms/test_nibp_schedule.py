@@ -116,3 +116,21 @@ def test_a_flattened_trend_does_not_restore_the_interval_while_readings_are_stil
     settled = judge_nibp(reading(clock, 144, 92), LIMITS, BAND, load_config())
     _, back = s.on_reading(settled, TrendAssessment(False, "flat in the band"))
     assert back is not None and (back.old_min, back.new_min) == (2, 5)
+
+
+@pytest.mark.req("THR-6")
+@pytest.mark.parametrize("interval", [1, 2])
+def test_a_projected_crossing_is_flagged_at_any_interval(clock: FakeClock, interval: int) -> None:
+    """Finding 12: at a 1-2 minute interval a projected crossing was neither flagged nor logged
+    (there is no shorter interval to change to, so only the flag tells)."""
+    s = NibpScheduler(clock, load_config(), interval_min=interval)
+    j = judge_nibp(reading(clock, 150, 95), LIMITS, BAND, load_config())
+    reason = "systolic rising 3.0 mmHg/min, projected 159 before the next cycle (band top 156)"
+    actions, change = s.on_reading(j, TrendAssessment(True, reason))
+    assert change is None and s.interval_min == interval
+    assert actions == [TrendFlag(clock.now(), reason)]
+    clock.advance(60)
+    again, _ = s.on_reading(j, TrendAssessment(True, reason))
+    assert again == [TrendFlag(clock.now(), reason)]  # every reading that projects a crossing
+    quiet, _ = s.on_reading(j, TrendAssessment(False, "flat"))
+    assert quiet == []
