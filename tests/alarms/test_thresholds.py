@@ -409,6 +409,23 @@ def test_clinic_default_thresholds_outside_the_possible_ranges_are_a_config_erro
         load_config(clinic)
 
 
+@pytest.mark.req("THR-7")
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("default_thresholds:\n  hypotension_floor: null\n", "hypotension_floor"),
+        ("default_thresholds:\n  mean_fall_pct: 100\n", "mean_fall_pct"),
+        ("baseline:\n  readings_when_spread: 2\n", "readings_when_spread"),
+    ],
+)
+def test_a_clinic_cannot_configure_a_floor_away(tmp_path: Path, text: str, match: str) -> None:
+    """Finding 6: the clinic default floor was "null for none"; every floor and rule is required."""
+    clinic = tmp_path / "clinic.yaml"
+    clinic.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=match):
+        load_config(clinic)
+
+
 def test_the_spo2_critical_floor_has_one_home(config: ClinicalConfig) -> None:
     """Finding 14: min(spo2.high_priority_below, spo2_floor) was written in the app and the alarm system."""
     assert config.spo2.high_priority_below == 85
