@@ -42,6 +42,7 @@ from alarms.nibp_schedule import (
     NibpScheduler,
     PromptClinician,
     StartCycle,
+    TrendFlag,
 )
 from alarms.priority import PRIORITY_LOOK, AlarmPriority, FlashSpec, PriorityLook
 from alarms.session import (
@@ -133,6 +134,7 @@ __all__ = [
     "ThresholdsLockedError",
     "ThresholdsNotSetError",
     "TrendAssessment",
+    "TrendFlag",
     "UnknownAlarmError",
     "UnnamedClinicianError",
     "age_s",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from alarms.baseline import Baseline
 from alarms.config import ClinicalConfig
+from alarms.nibp_reading import calculated_mean
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +52,36 @@ class BandClassification:
 
 @dataclass(frozen=True, slots=True)
 class ExpectedRiseBand:
-    """The band for one patient, from the confirmed baseline and the configured factors."""
+    """The band for one patient, from the confirmed baseline and the configured factors.
+
+    ``baseline_mean`` is the baseline's mean pressure (None when the device sent none); a fall in
+    mean pressure is judged against it (THR-7).
+    """
 
     baseline_systolic: float
     baseline_diastolic: float
     low_factor: float
     high_factor: float
+    baseline_mean: float | None = None
 
     @classmethod
     def from_baseline(cls, baseline: Baseline, config: ClinicalConfig) -> ExpectedRiseBand:
         """The band around this baseline with the clinic's factors."""
-        return cls(baseline.systolic, baseline.diastolic, config.band.low_factor, config.band.high_factor)
+        return cls(
+            baseline.systolic,
+            baseline.diastolic,
+            config.band.low_factor,
+            config.band.high_factor,
+            baseline.mean,
+        )
+
+    @property
+    def mean_reference(self) -> tuple[float, bool]:
+        """The baseline mean a fall is judged against, and whether it was calculated from the
+        baseline's systolic and diastolic (the device sent no mean)."""
+        if self.baseline_mean is not None:
+            return self.baseline_mean, False
+        return calculated_mean(self.baseline_systolic, self.baseline_diastolic), True
 
     @property
     def systolic_limits(self) -> tuple[float, float]:

@@ -1,17 +1,25 @@
-"""The patient's pre-infusion baseline: medians of spaced NIBP readings, SpO2 and pulse (THR-2)."""
+"""The patient's pre-infusion baseline: medians of spaced NIBP readings, SpO2 and pulse (THR-2).
+
+Only plausible readings are candidates (valid, diastolic below systolic, inside the possible
+ranges, THR-8). Selected readings that disagree widely need another reading before a baseline is
+proposed; a baseline past the clinic's absolute limits is not proposed, though a clinician may set
+one by overriding the values with a reason. Overrides must be plausible themselves.
+"""
 
 from __future__ import annotations
 
 import enum
 import logging
+import math
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from alarms.clinician import require_clinician
 from alarms.config import ClinicalConfig
-from alarms.nibp_reading import NibpReading
+from alarms.nibp_reading import NibpReading, implausibility, judged_mean
 from drivers.types import Observation, VitalKind
 
 log = logging.getLogger(__name__)
@@ -22,7 +30,7 @@ class BaselineNotReadyError(ValueError):
 
 
 class BaselineOverrideError(ValueError):
-    """An override lacks a reason or names a value that cannot be overridden."""
+    """An override lacks a reason or names a value that is not plausible."""
 
 
 class BaselineField(enum.StrEnum):
@@ -44,6 +52,7 @@ class BaselineCandidate:
     measured_at: datetime
     source: str
     used: bool
+    note: str = ""  # why an unused value was left out (e.g. not plausible)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,45 +97,115 @@ class Baseline:
         """This baseline, confirmed by the named clinician."""
         return replace(self, confirmed_by=require_clinician(by, "Confirming the baseline"), confirmed_at=at)
 
-    def with_override(self, field: BaselineField, new: float, reason: str, by: str, at: datetime) -> Baseline:
-        """This baseline with one value replaced; the override is recorded with its reason.
+    def with_override(
+        self, field: BaselineField, new: float, reason: str, by: str, at: datetime, *, config: ClinicalConfig
+    ) -> Baseline:
+        """This baseline with one value replaced; see ``with_overrides``."""
+        return self.with_overrides({field: (new, reason)}, by, at, config=config)
 
+    def with_overrides(
+        self,
+        changes: Mapping[BaselineField, tuple[float, str]],
+        by: str,
+        at: datetime,
+        *,
+        config: ClinicalConfig,
+    ) -> Baseline:
+        """This baseline with values replaced, each ``field: (value, reason)``; every override is
+        recorded with its reason.
+
+        The result must be plausible (values inside the possible ranges, diastolic below systolic,
+        THR-8): it is checked after all changes, so systolic and diastolic can be changed together.
         An override after confirmation clears the confirmation: the changed baseline is confirmed anew.
         """
         who = require_clinician(by, "Overriding a baseline value")
-        if not reason.strip():
-            raise BaselineOverrideError(f"overriding the baseline {field.value} needs a reason")
-        if new <= 0:
-            raise BaselineOverrideError(f"baseline {field.value} must be a positive number, not {new}")
-        record = BaselineOverride(field, self.value(field), float(new), reason.strip(), who, at)
-        changed = replace(self, overrides=(*self.overrides, record), confirmed_by=None, confirmed_at=None)
-        values: dict[str, Any] = {field.value: float(new)}
-        return replace(changed, **values)
+        records: list[BaselineOverride] = []
+        values: dict[str, Any] = {}
+        for field, (new, reason) in changes.items():
+            if not reason.strip():
+                raise BaselineOverrideError(f"overriding the baseline {field.value} needs a reason")
+            if (
+                isinstance(new, bool)
+                or not isinstance(new, int | float)
+                or not math.isfinite(new)
+                or new <= 0
+            ):
+                raise BaselineOverrideError(f"baseline {field.value} must be a positive number, not {new}")
+            problem = _implausible_value(field, float(new), config)
+            if problem is not None:
+                raise BaselineOverrideError(f"the baseline {field.value} cannot be set to {new:g}: {problem}")
+            records.append(BaselineOverride(field, self.value(field), float(new), reason.strip(), who, at))
+            values[field.value] = float(new)
+        changed = replace(
+            self, overrides=(*self.overrides, *records), confirmed_by=None, confirmed_at=None, **values
+        )
+        problem = _inconsistency(changed)
+        if problem is not None:
+            raise BaselineOverrideError(f"the overridden baseline is not plausible: {problem}")
+        return changed
+
+
+_FIELD_KIND = {
+    BaselineField.SYSTOLIC: VitalKind.NIBP_SYSTOLIC,
+    BaselineField.DIASTOLIC: VitalKind.NIBP_DIASTOLIC,
+    BaselineField.MEAN: VitalKind.NIBP_MEAN,
+    BaselineField.SPO2: VitalKind.SPO2,
+    BaselineField.PULSE: VitalKind.PULSE_RATE,
+}
+
+
+def _implausible_value(field: BaselineField, value: float, config: ClinicalConfig) -> str | None:
+    kind = _FIELD_KIND[field]
+    if config.is_possible(kind, value):
+        return None
+    low, high = config.possible_ranges[kind]
+    return f"a {kind.value.replace('_', ' ')} lies between {low:g} and {high:g}"
+
+
+def _inconsistency(baseline: Baseline) -> str | None:
+    if baseline.diastolic >= baseline.systolic:
+        return f"diastolic {baseline.diastolic:g} is not below systolic {baseline.systolic:g}"
+    mean = baseline.mean
+    if mean is not None and not baseline.diastolic <= mean <= baseline.systolic:
+        return (
+            f"mean {mean:g} is not between diastolic {baseline.diastolic:g} and systolic "
+            f"{baseline.systolic:g}: override the mean too"
+        )
+    return None
 
 
 class BaselineCalculator:
-    """Collects pre-infusion readings and proposes a baseline by the configured rule (THR-2).
+    """Collects pre-infusion readings and proposes a baseline by the configured rule (THR-2, THR-8).
 
-    NIBP: the median of the latest readings spaced at least ``min_spacing_s`` apart (picked back
-    from the most recent), at least ``min_nibp_readings`` of them. SpO2 and pulse: the medians of
-    the valid samples measured over the same window.
+    NIBP: the median of the latest plausible readings spaced at least ``min_spacing_s`` apart
+    (picked back from the most recent), at least ``min_nibp_readings`` of them; when their systolic
+    or diastolic values spread wider than allowed, at least ``readings_when_spread`` of them (a
+    median of three outvotes one odd reading). SpO2 and pulse: the medians of the valid, plausible
+    samples measured over the same window.
     """
 
     def __init__(self, config: ClinicalConfig) -> None:
+        self._config = config
         self._rules = config.baseline
         self._nibp: list[NibpReading] = []
+        self._left_out: list[tuple[NibpReading, str]] = []
         self._spo2: list[Observation] = []
         self._pulse: list[Observation] = []
 
     def add_nibp(self, reading: NibpReading) -> None:
-        """Offer an NIBP reading; invalid readings are kept out (MON-6)."""
-        if reading.is_valid:
-            self._nibp.append(reading)
-            self._nibp.sort(key=lambda r: r.measured_at)
+        """Offer an NIBP reading; invalid (MON-6) and implausible (THR-8) ones are left out, with why."""
+        problem = implausibility(reading, self._config)
+        if problem is not None:
+            if reading.systolic is not None or reading.diastolic is not None:
+                self._left_out.append((reading, problem))
+            log.info("NIBP reading at %s left out of the baseline: %s", reading.measured_at, problem)
+            return
+        self._nibp.append(reading)
+        self._nibp.sort(key=lambda r: r.measured_at)
 
     def add_observation(self, obs: Observation) -> None:
-        """Offer an SpO2 or pulse observation; invalid or other kinds are ignored."""
-        if not obs.is_valid:
+        """Offer an SpO2 or pulse observation; invalid, implausible or other kinds are ignored."""
+        if not obs.is_valid or obs.value is None or not self._config.is_possible(obs.kind, obs.value):
             return
         if obs.kind is VitalKind.SPO2:
             self._spo2.append(obs)
@@ -144,11 +223,12 @@ class BaselineCalculator:
         return list(reversed(picked))
 
     def candidates(self) -> list[BaselineCandidate]:
-        """Every candidate value with its reading time, marked when the rule uses it."""
+        """Every candidate value with its reading time, marked when the rule uses it; values left
+        out as implausible are listed unused with the reason."""
         selected = self.selected_nibp()
         used_ids = {id(r) for r in selected}
         out: list[BaselineCandidate] = []
-        for r in self._nibp:
+        for r, note in [(r, "") for r in self._nibp] + self._left_out:
             used = id(r) in used_ids
             for field, value in (
                 (BaselineField.SYSTOLIC, r.systolic),
@@ -156,28 +236,91 @@ class BaselineCalculator:
                 (BaselineField.MEAN, r.mean),
             ):
                 if value is not None:
-                    out.append(BaselineCandidate(field, value, r.measured_at, r.source, used))
+                    out.append(BaselineCandidate(field, value, r.measured_at, r.source, used, note))
         window = (selected[0].measured_at, selected[-1].measured_at) if selected else None
         for field, samples in ((BaselineField.SPO2, self._spo2), (BaselineField.PULSE, self._pulse)):
             for obs in samples:
-                assert obs.value is not None  # is_valid was checked on entry
+                assert obs.value is not None  # checked on entry
                 used = window is not None and window[0] <= obs.measured_at <= window[1]
                 out.append(BaselineCandidate(field, obs.value, obs.measured_at, obs.source, used))
         return sorted(out, key=lambda c: c.measured_at)
 
     def propose(self) -> Baseline:
-        """An unconfirmed baseline, or BaselineNotReadyError saying what is still needed."""
-        selected = self.selected_nibp()
-        if len(selected) < self._rules.min_nibp_readings:
+        """An unconfirmed baseline, or BaselineNotReadyError saying what is still needed or why the
+        computed baseline is not offered (past the clinic's absolute limits)."""
+        baseline = self._compute()
+        problems = _past_clinic_limits(baseline, self._config)
+        if problems:
             raise BaselineNotReadyError(
-                f"a baseline needs {self._rules.min_nibp_readings} valid NIBP readings at least "
-                f"{self._rules.min_spacing_s:g} s apart; {len(selected)} so far"
+                f"the computed baseline {baseline.systolic:g}/{baseline.diastolic:g} is not offered: "
+                + "; ".join(problems.values())
+                + ". Re-measure, or set the baseline by overriding those values with a reason."
+            )
+        return baseline
+
+    def propose_with_overrides(
+        self, overrides: Mapping[BaselineField, tuple[float, str]], by: str, at: datetime
+    ) -> Baseline:
+        """The computed baseline with the clinician's overrides (``field: (value, reason)``).
+
+        A value past the clinic's absolute limits is accepted only when the clinician overrode it
+        with a reason (e.g. a known hypertensive patient's usual pressure); with no overrides this
+        is ``propose``.
+        """
+        if not overrides:
+            return self.propose()
+        computed = self._compute(waive_spread_for=frozenset(overrides))
+        baseline = computed.with_overrides(overrides, by, at, config=self._config)
+        problems = {
+            field: text
+            for field, text in _past_clinic_limits(baseline, self._config).items()
+            if field not in overrides
+        }
+        if problems:
+            raise BaselineNotReadyError(
+                "the baseline is not offered: "
+                + "; ".join(problems.values())
+                + ". Override those values too, with a reason, or re-measure."
+            )
+        return baseline
+
+    def _compute(self, waive_spread_for: frozenset[BaselineField] = frozenset()) -> Baseline:
+        """The medians; ``waive_spread_for`` names the pressures a clinician overrides with a
+        reason, whose disagreement then needs no further reading (the clinician decided)."""
+        selected = self.selected_nibp()
+        rules = self._rules
+        if len(selected) < rules.min_nibp_readings:
+            raise BaselineNotReadyError(
+                f"a baseline needs {rules.min_nibp_readings} valid NIBP readings at least "
+                f"{rules.min_spacing_s:g} s apart; {len(selected)} so far"
+            )
+        systolic = [r.systolic for r in selected if r.systolic is not None]
+        diastolic = [r.diastolic for r in selected if r.diastolic is not None]
+        spread = []
+        if (
+            BaselineField.SYSTOLIC not in waive_spread_for
+            and max(systolic) - min(systolic) > rules.max_systolic_spread_mmhg
+        ):
+            spread.append(f"systolic {min(systolic):g} to {max(systolic):g}")
+        if (
+            BaselineField.DIASTOLIC not in waive_spread_for
+            and max(diastolic) - min(diastolic) > rules.max_diastolic_spread_mmhg
+        ):
+            spread.append(f"diastolic {min(diastolic):g} to {max(diastolic):g}")
+        if spread and len(selected) < rules.readings_when_spread:
+            raise BaselineNotReadyError(
+                f"the readings disagree widely ({', '.join(spread)}; allowed spread "
+                f"{rules.max_systolic_spread_mmhg:g}/{rules.max_diastolic_spread_mmhg:g} mmHg): take "
+                f"another reading at least {rules.min_spacing_s:g} s after the last; the baseline is "
+                f"then the median of {rules.readings_when_spread}"
             )
         start, end = selected[0].measured_at, selected[-1].measured_at
-        means = [r.mean for r in selected if r.mean is not None]
+        # A garbled device mean must not shift the baseline mean that falls are judged against.
+        judged = [judged_mean(r, self._config) for r in selected]
+        means = [mean for mean, calculated in judged if not calculated]
         return Baseline(
-            systolic=statistics.median(r.systolic for r in selected if r.systolic is not None),
-            diastolic=statistics.median(r.diastolic for r in selected if r.diastolic is not None),
+            systolic=statistics.median(systolic),
+            diastolic=statistics.median(diastolic),
             mean=statistics.median(means) if means else None,
             spo2=_median_in(self._spo2, start, end),
             pulse=_median_in(self._pulse, start, end),
@@ -185,6 +328,28 @@ class BaselineCalculator:
             window_end=end,
             candidates=tuple(self.candidates()),
         )
+
+
+def _past_clinic_limits(baseline: Baseline, config: ClinicalConfig) -> dict[BaselineField, str]:
+    """Values past the clinic's absolute limits (``default_thresholds``), each with why: a patient
+    whose baseline would alarm on its own needs a clinician's decision, not a silent median."""
+    d = config.default_thresholds
+    out: dict[BaselineField, str] = {}
+    checks = (
+        (BaselineField.SYSTOLIC, baseline.systolic, d.hypotension_floor, d.systolic_ceiling, "mmHg"),
+        (BaselineField.DIASTOLIC, baseline.diastolic, None, d.diastolic_ceiling, "mmHg"),
+        (BaselineField.MEAN, baseline.mean, d.mean_floor, None, "mmHg"),
+        (BaselineField.SPO2, baseline.spo2, d.spo2_floor, None, "%"),
+        (BaselineField.PULSE, baseline.pulse, d.pulse_floor, d.pulse_ceiling, "/min"),
+    )
+    for field, value, floor, ceiling, unit in checks:
+        if value is None:
+            continue
+        if ceiling is not None and value > ceiling:
+            out[field] = f"{field.value} {value:g} {unit} is above the clinic's ceiling {ceiling:g}"
+        elif floor is not None and value < floor:
+            out[field] = f"{field.value} {value:g} {unit} is below the clinic's floor {floor:g}"
+    return out
 
 
 def _median_in(samples: list[Observation], start: datetime, end: datetime) -> float | None:

@@ -43,11 +43,21 @@ class BandConfig(_Strict):
 
 
 class BaselineConfig(_Strict):
-    """How a baseline is computed from pre-infusion readings (THR-2)."""
+    """How a baseline is computed from pre-infusion readings (THR-2, THR-8)."""
 
     min_nibp_readings: int = Field(ge=1)
     min_spacing_s: float = Field(ge=0)
     method: Literal["median"]
+    # Readings that disagree more than this need another reading before a baseline is offered.
+    max_systolic_spread_mmhg: float = Field(gt=0)
+    max_diastolic_spread_mmhg: float = Field(gt=0)
+    readings_when_spread: int = Field(ge=3)
+
+    @model_validator(mode="after")
+    def _more_when_spread(self) -> BaselineConfig:
+        if self.readings_when_spread <= self.min_nibp_readings:
+            raise ValueError("baseline.readings_when_spread must be greater than baseline.min_nibp_readings")
+        return self
 
 
 class NibpConfig(_Strict):
@@ -116,14 +126,33 @@ class DischargeConfig(_Strict):
 
 
 class DefaultThresholds(_Strict):
-    """The threshold set offered for a new patient before the clinician edits it (THR-1)."""
+    """The threshold set offered for a new patient before the clinician edits it (THR-1), and the
+    clinic's absolute limits every reading is judged against before a baseline exists (THR-8)."""
 
-    systolic_ceiling: float
-    diastolic_ceiling: float
-    spo2_floor: float
-    pulse_floor: float
-    pulse_ceiling: float
-    hypotension_floor: float | None = None
+    systolic_ceiling: float = Field(gt=0)
+    diastolic_ceiling: float = Field(gt=0)
+    spo2_floor: float = Field(gt=0, le=100)
+    pulse_floor: float = Field(gt=0)
+    pulse_ceiling: float = Field(gt=0)
+    hypotension_floor: float = Field(gt=0)  # systolic; a floor can be changed, never removed (THR-7)
+    mean_floor: float = Field(gt=0)
+    systolic_fall_pct: float = Field(gt=0, lt=100)
+    mean_fall_pct: float = Field(gt=0, lt=100)
+
+
+#: Which measured kinds each threshold value is a limit of: a threshold outside their possible
+#: range (e.g. a systolic ceiling of 1300) is a typo, never a limit (THR-8). Percentages have none.
+THRESHOLD_KINDS: dict[str, tuple[VitalKind, ...]] = {
+    "systolic_ceiling": (VitalKind.NIBP_SYSTOLIC,),
+    "diastolic_ceiling": (VitalKind.NIBP_DIASTOLIC,),
+    "spo2_floor": (VitalKind.SPO2,),
+    "pulse_floor": (VitalKind.PULSE_RATE, VitalKind.HEART_RATE),
+    "pulse_ceiling": (VitalKind.PULSE_RATE, VitalKind.HEART_RATE),
+    "hypotension_floor": (VitalKind.NIBP_SYSTOLIC,),
+    "mean_floor": (VitalKind.NIBP_MEAN,),
+    "systolic_fall_pct": (),
+    "mean_fall_pct": (),
+}
 
 
 class ProtocolIds(_Strict):
@@ -158,6 +187,19 @@ class ClinicalConfig(_Strict):
         for kind, (low, high) in self.possible_ranges.items():
             if low >= high:
                 raise ValueError(f"possible_ranges.{kind.value}: low must be below high")
+        return self
+
+    @model_validator(mode="after")
+    def _default_thresholds_possible(self) -> ClinicalConfig:
+        for name, kinds in THRESHOLD_KINDS.items():
+            value = getattr(self.default_thresholds, name)
+            for kind in kinds:
+                if not self.is_possible(kind, value):
+                    low, high = self.possible_ranges[kind]
+                    raise ValueError(
+                        f"default_thresholds.{name} {value:g} is outside the possible range of "
+                        f"{kind.value} ({low:g} to {high:g})"
+                    )
         return self
 
     def delay_s(self, condition: ConditionId) -> float:

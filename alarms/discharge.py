@@ -1,18 +1,24 @@
-"""Discharge criteria: vitals back at baseline from the data, and three attested criteria (DIS-1)."""
+"""Discharge criteria: vitals back at baseline from the data, and three attested criteria (DIS-1).
+
+The vital signs judged are readings taken in recovery (measured at or after recovery began), fresh
+and valid; a baseline value missing for a vital sign blocks (nothing to compare with); every
+unacknowledged alarm blocks, each named.
+"""
 
 from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from alarms.baseline import Baseline
 from alarms.clinician import require_clinician
 from alarms.config import ClinicalConfig
-from alarms.nibp_reading import NibpReading
+from alarms.nibp_reading import NibpReading, implausibility
 from drivers.clock import Clock
-from drivers.types import Observation
+from drivers.types import Observation, VitalKind
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +64,7 @@ class DischargeCriteria:
     """Evaluates DIS-1 from the latest readings, the baseline and the attestations."""
 
     def __init__(self, config: ClinicalConfig, clock: Clock) -> None:
+        self._config = config
         self._rules = config.discharge
         self._clock = clock
         self._attested: dict[DischargeAttestation, Attestation] = {}
@@ -81,12 +88,21 @@ class DischargeCriteria:
     def evaluate(
         self,
         baseline: Baseline | None,
-        last_nibp: NibpReading | None,
-        last_spo2: Observation | None,
-        last_pulse: Observation | None,
+        *,
+        recovery_began: datetime | None,
+        nibp: NibpReading | None,
+        spo2: Observation | None,
+        pulses: Sequence[Observation],
+        unacknowledged: Sequence[str],
     ) -> DischargeStatus:
-        """Allowed only when every criterion holds; otherwise each unmet one is named."""
-        unmet = self._vitals_unmet(baseline, last_nibp, last_spo2, last_pulse)
+        """Allowed only when every criterion holds; otherwise each unmet one is named.
+
+        ``recovery_began``: when the recovery phase began (None: not yet). ``nibp``/``spo2``: the
+        latest of each. ``pulses``: the latest pulse-rate and heart-rate observations the caller has
+        (each judged). ``unacknowledged``: titles of alarms nobody has acknowledged yet.
+        """
+        unmet = self._vitals_unmet(baseline, recovery_began, nibp, spo2, pulses)
+        unmet += [f"unacknowledged alarm: {title}" for title in unacknowledged]
         unmet += [
             f"not attested: {item.words}" for item in DischargeAttestation if item not in self._attested
         ]
@@ -95,63 +111,91 @@ class DischargeCriteria:
     def _vitals_unmet(
         self,
         baseline: Baseline | None,
+        recovery_began: datetime | None,
         nibp: NibpReading | None,
         spo2: Observation | None,
-        pulse: Observation | None,
+        pulses: Sequence[Observation],
     ) -> list[str]:
-        r = self._rules
-        now = self._clock.now()
         if baseline is None or not baseline.is_confirmed:
             return ["no confirmed baseline to compare the vital signs with"]
-        unmet: list[str] = []
-        if nibp is None or not nibp.is_valid:
-            unmet.append("no valid NIBP reading since recovery began: measure the blood pressure")
-        elif (now - nibp.measured_at).total_seconds() > r.nibp_max_age_s:
-            unmet.append(f"the last NIBP reading is older than {r.nibp_max_age_s / 60:g} min: measure again")
-        else:
-            assert nibp.systolic is not None and nibp.diastolic is not None  # is_valid guarantees both
-            for name, value, base, rise, fall in (
-                (
-                    "systolic",
-                    nibp.systolic,
-                    baseline.systolic,
-                    r.systolic_max_rise_pct,
-                    r.systolic_max_fall_pct,
-                ),
-                (
-                    "diastolic",
-                    nibp.diastolic,
-                    baseline.diastolic,
-                    r.diastolic_max_rise_pct,
-                    r.diastolic_max_fall_pct,
-                ),
-            ):
-                if value > base * (1 + rise / 100):
-                    unmet.append(f"{name} {value:g} is more than {rise:g} % above baseline {base:g}")
-                elif value < base * (1 - fall / 100):
-                    unmet.append(f"{name} {value:g} is more than {fall:g} % below baseline {base:g}")
-        fresh_spo2 = self._fresh(spo2)
-        if fresh_spo2 is None:
-            unmet.append("no recent valid SpO2")
-        else:
-            floor = r.spo2_min
-            if baseline.spo2 is not None:
-                floor = max(floor, baseline.spo2 - r.spo2_below_baseline_max)
-            if fresh_spo2 < floor:
-                unmet.append(f"SpO2 {fresh_spo2:g} % is below {floor:g} %")
-        fresh_pulse = self._fresh(pulse)
-        if fresh_pulse is None:
-            unmet.append("no recent valid pulse rate")
-        elif baseline.pulse is not None and abs(fresh_pulse - baseline.pulse) > r.pulse_tolerance_per_min:
-            unmet.append(
-                f"pulse {fresh_pulse:g} /min is more than {r.pulse_tolerance_per_min:g} "
-                f"from baseline {baseline.pulse:g}"
-            )
+        if recovery_began is None:
+            return ["recovery has not begun: the vital signs are judged on readings taken in recovery"]
+        unmet = self._nibp_unmet(baseline, recovery_began, nibp)
+        unmet += self._spo2_unmet(baseline, recovery_began, spo2)
+        unmet += self._pulse_unmet(baseline, recovery_began, pulses)
         return unmet
 
-    def _fresh(self, obs: Observation | None) -> float | None:
-        if obs is None or not obs.is_valid:
+    def _nibp_unmet(
+        self, baseline: Baseline, recovery_began: datetime, nibp: NibpReading | None
+    ) -> list[str]:
+        r = self._rules
+        if nibp is None or implausibility(nibp, self._config) or nibp.measured_at < recovery_began:
+            return ["no valid NIBP reading since recovery began: measure the blood pressure"]
+        if (self._clock.now() - nibp.measured_at).total_seconds() > r.nibp_max_age_s:
+            return [f"the last NIBP reading is older than {r.nibp_max_age_s / 60:g} min: measure again"]
+        assert nibp.systolic is not None and nibp.diastolic is not None  # implausibility() checked both
+        unmet: list[str] = []
+        for name, value, base, rise, fall in (
+            ("systolic", nibp.systolic, baseline.systolic, r.systolic_max_rise_pct, r.systolic_max_fall_pct),
+            (
+                "diastolic",
+                nibp.diastolic,
+                baseline.diastolic,
+                r.diastolic_max_rise_pct,
+                r.diastolic_max_fall_pct,
+            ),
+        ):
+            if value > base * (1 + rise / 100):
+                unmet.append(f"{name} {value:g} is more than {rise:g} % above baseline {base:g}")
+            elif value < base * (1 - fall / 100):
+                unmet.append(f"{name} {value:g} is more than {fall:g} % below baseline {base:g}")
+        return unmet
+
+    def _spo2_unmet(
+        self, baseline: Baseline, recovery_began: datetime, spo2: Observation | None
+    ) -> list[str]:
+        r = self._rules
+        if baseline.spo2 is None:
+            return ["the baseline has no SpO2 value to compare with"]
+        value = self._in_recovery(spo2, recovery_began)
+        if value is None:
+            return ["no recent valid SpO2 since recovery began"]
+        floor = max(r.spo2_min, baseline.spo2 - r.spo2_below_baseline_max)
+        return [f"SpO2 {value:g} % is below {floor:g} %"] if value < floor else []
+
+    def _pulse_unmet(
+        self, baseline: Baseline, recovery_began: datetime, pulses: Sequence[Observation]
+    ) -> list[str]:
+        tolerance = self._rules.pulse_tolerance_per_min
+        if baseline.pulse is None:
+            return ["the baseline has no pulse value to compare with"]
+        unmet: list[str] = []
+        judged = 0
+        for obs in pulses:
+            if obs.kind not in _RATE_WORDS:
+                continue
+            value = self._in_recovery(obs, recovery_began)
+            if value is None:
+                continue
+            judged += 1
+            if abs(value - baseline.pulse) > tolerance:
+                unmet.append(
+                    f"{_RATE_WORDS[obs.kind]} {value:g} /min is more than {tolerance:g} "
+                    f"from baseline {baseline.pulse:g}"
+                )
+        if not judged:
+            unmet.append("no recent valid pulse rate or heart rate since recovery began")
+        return unmet
+
+    def _in_recovery(self, obs: Observation | None, recovery_began: datetime) -> float | None:
+        """The value of a valid, fresh observation measured in recovery, else None."""
+        if obs is None or not obs.is_valid or obs.value is None or obs.measured_at < recovery_began:
+            return None
+        if not self._config.is_possible(obs.kind, obs.value):
             return None
         if (self._clock.now() - obs.measured_at).total_seconds() > self._rules.oximetry_max_age_s:
             return None
         return obs.value
+
+
+_RATE_WORDS = {VitalKind.PULSE_RATE: "pulse", VitalKind.HEART_RATE: "heart rate"}

@@ -1,4 +1,5 @@
-"""One NIBP measurement (systolic, diastolic, mean) assembled from the device's observations."""
+"""One NIBP measurement (systolic, diastolic, mean) assembled from the device's observations, and
+the one test of whether a reading can be judged at all (MON-6, THR-8)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from alarms.config import ClinicalConfig
 from drivers.types import Observation, Quality, VitalKind
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,48 @@ class NibpReading:
     def is_valid(self) -> bool:
         """True when the device vouches for the reading and both pressures are present."""
         return self.quality is Quality.VALID and self.systolic is not None and self.diastolic is not None
+
+
+def calculated_mean(systolic: float, diastolic: float) -> float:
+    """The mean arterial pressure estimated from systolic and diastolic: dia + (sys - dia) / 3."""
+    return diastolic + (systolic - diastolic) / 3
+
+
+def implausibility(reading: NibpReading, config: ClinicalConfig) -> str | None:
+    """Why this reading cannot be judged, in a clinician's words, or None when it can.
+
+    Not valid (cuff error, artifact, a pressure missing), a pressure outside its possible range, or
+    a diastolic not below the systolic (swapped or garbled fields) are never judged, never a baseline
+    candidate and never part of a trend (MON-6, THR-8). A bad mean alone does not stop judgement:
+    see ``judged_mean``.
+    """
+    if reading.quality is not Quality.VALID:
+        return reading.quality.value.replace("_", " ")
+    systolic, diastolic = reading.systolic, reading.diastolic
+    if systolic is None or diastolic is None:
+        return "systolic or diastolic missing"
+    for kind, value in ((VitalKind.NIBP_SYSTOLIC, systolic), (VitalKind.NIBP_DIASTOLIC, diastolic)):
+        if not config.is_possible(kind, value):
+            low, high = config.possible_ranges[kind]
+            name = "systolic" if kind is VitalKind.NIBP_SYSTOLIC else "diastolic"
+            return f"{name} {value:g} is outside the possible range {low:g}-{high:g} mmHg"
+    if diastolic >= systolic:
+        return f"diastolic {diastolic:g} is not below systolic {systolic:g}"
+    return None
+
+
+def judged_mean(reading: NibpReading, config: ClinicalConfig) -> tuple[float, bool]:
+    """The mean pressure to judge and whether it was calculated (no plausible mean from the device).
+
+    Only for a reading ``implausibility`` accepts. A device mean outside its possible range or not
+    between diastolic and systolic is not trusted: the calculated mean is judged instead, so a
+    garbled mean can neither raise nor silence a BP-low alarm.
+    """
+    systolic, diastolic, mean = reading.systolic, reading.diastolic, reading.mean
+    assert systolic is not None and diastolic is not None  # implausibility() checked both
+    if mean is not None and config.is_possible(VitalKind.NIBP_MEAN, mean) and diastolic <= mean <= systolic:
+        return mean, False
+    return calculated_mean(systolic, diastolic), True
 
 
 _PARTS = (VitalKind.NIBP_SYSTOLIC, VitalKind.NIBP_DIASTOLIC, VitalKind.NIBP_MEAN)

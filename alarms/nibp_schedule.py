@@ -58,7 +58,16 @@ class IntervalChange:
     by: str | None = None
 
 
-NibpAction = StartCycle | PromptClinician | ConfirmRemeasure
+@dataclass(frozen=True, slots=True)
+class TrendFlag:
+    """The trend projects a crossing before the next cycle (THR-6): record and show it, whatever
+    the interval (the interval is shortened only when a shorter one exists)."""
+
+    at: datetime
+    reason: str
+
+
+NibpAction = StartCycle | PromptClinician | ConfirmRemeasure | TrendFlag
 
 
 class NibpScheduler:
@@ -120,7 +129,7 @@ class NibpScheduler:
             self._current_min = new
         return self._record(old, self._current_min, f"session interval set to {new} min", who)
 
-    def measure_now(self, who: str) -> NibpAction:
+    def measure_now(self, who: str) -> StartCycle | PromptClinician:
         """Start a cycle now on the clinician's request; the countdown restarts."""
         person = require_clinician(who, "Starting an NIBP measurement")
         return self._start(f"measure now requested by {person}")
@@ -134,9 +143,13 @@ class NibpScheduler:
     def on_reading(
         self, judgement: NibpJudgement, trend: TrendAssessment | None = None
     ) -> tuple[list[NibpAction], IntervalChange | None]:
-        """React to a judged reading: prompt a re-measure above the band; shorten or restore the
-        interval by the trend. Returns (actions, the interval change if any)."""
+        """React to a judged reading: prompt a re-measure on a meaningful spike; flag a projected
+        crossing (a TrendFlag at any interval, THR-6); shorten or restore the interval by the trend.
+        Returns (actions, the interval change if any)."""
         actions: list[NibpAction] = []
+        if trend is not None and trend.rising_toward_threshold:
+            log.info("NIBP trend flagged: %s", trend.reason)
+            actions.append(TrendFlag(self._clock.now(), trend.reason))
         if judgement.judged and judgement.meaningful_spike:
             actions.append(
                 ConfirmRemeasure(
@@ -162,7 +175,7 @@ class NibpScheduler:
             return self._record(old, self._session_min, f"trend settled: {trend.reason}", None)
         return None
 
-    def _start(self, reason: str) -> NibpAction:
+    def _start(self, reason: str) -> StartCycle | PromptClinician:
         self._last_start_mono = self._clock.monotonic()
         now = self._clock.now()
         if self.device_can_start:

@@ -32,6 +32,26 @@ class SessionPhase(enum.StrEnum):
     DISCHARGED = "discharged"
     ENDED_EARLY = "ended_early"
 
+    @property
+    def builds_baseline(self) -> bool:
+        """True before the IV starts: NIBP, SpO2 and pulse readings are baseline candidates (THR-2)."""
+        return self in (SessionPhase.SETUP, SessionPhase.BASELINE, SessionPhase.READY)
+
+    @property
+    def nibp_cycles(self) -> bool:
+        """True while the NIBP countdown runs by itself (MON-2): from baseline through recovery."""
+        return self in (
+            SessionPhase.BASELINE,
+            SessionPhase.READY,
+            SessionPhase.INFUSION,
+            SessionPhase.RECOVERY,
+        )
+
+    @property
+    def is_final(self) -> bool:
+        """True once the session has ended (discharged or ended early)."""
+        return self in (SessionPhase.DISCHARGED, SessionPhase.ENDED_EARLY)
+
 
 _NEXT: dict[SessionPhase, SessionPhase] = {
     SessionPhase.SETUP: SessionPhase.BASELINE,
@@ -40,7 +60,6 @@ _NEXT: dict[SessionPhase, SessionPhase] = {
     SessionPhase.INFUSION: SessionPhase.RECOVERY,
     SessionPhase.RECOVERY: SessionPhase.DISCHARGED,
 }
-_FINAL = (SessionPhase.DISCHARGED, SessionPhase.ENDED_EARLY)
 
 
 class ChecklistItem(enum.StrEnum):
@@ -136,6 +155,14 @@ class InfusionSession:
         return self._baseline
 
     @property
+    def recovery_began(self) -> datetime | None:
+        """When the recovery phase began (None before it): discharge judges readings from then (DIS-1)."""
+        for transition in reversed(self._transitions):
+            if transition.to_phase is SessionPhase.RECOVERY:
+                return transition.at
+        return None
+
+    @property
     def checklist(self) -> tuple[ChecklistAttestation, ...]:
         """The readiness items attested so far."""
         return tuple(self._checklist.values())
@@ -154,7 +181,7 @@ class InfusionSession:
 
     def set_baseline(self, baseline: Baseline) -> None:
         """Set (or replace) the baseline; allowed before infusion only (later: override with a reason)."""
-        if self._phase not in (SessionPhase.SETUP, SessionPhase.BASELINE, SessionPhase.READY):
+        if not self._phase.builds_baseline:
             raise PhaseOrderError(f"the baseline cannot be replaced during {self._phase.value}")
         self._baseline = baseline
 
@@ -223,5 +250,5 @@ class InfusionSession:
         return record
 
     def _not_final(self) -> None:
-        if self._phase in _FINAL:
+        if self._phase.is_final:
             raise PhaseOrderError(f"the session has ended ({self._phase.value})")

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from alarms.band import ExpectedRiseBand
 from alarms.config import ClinicalConfig
-from alarms.nibp_reading import NibpReading
+from alarms.nibp_reading import NibpReading, implausibility
 from alarms.thresholds import ThresholdSet
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,7 @@ class PressureProjection:
     slope_mmhg_per_min: float
     projected: float
     limit: float
+    limit_name: str = "ceiling"  # "ceiling" (the patient's threshold) or "band top" (THR-3)
 
     @property
     def crosses(self) -> bool:
@@ -31,7 +32,8 @@ class PressureProjection:
 
 @dataclass(frozen=True, slots=True)
 class TrendAssessment:
-    """Whether the series is rising toward a limit before the next cycle, and why."""
+    """Whether the series is rising toward a limit before the next cycle, and why in words, e.g.
+    "systolic rising 2.0 mmHg/min, projected 159 before the next cycle (ceiling 160)" (THR-6)."""
 
     rising_toward_threshold: bool
     reason: str
@@ -55,6 +57,7 @@ class BpTrend:
     """Fits the last valid NIBP readings and projects them to the next cycle's time."""
 
     def __init__(self, config: ClinicalConfig) -> None:
+        self._config = config
         self._rules = config.trend
 
     def assess(
@@ -65,7 +68,10 @@ class BpTrend:
         band: ExpectedRiseBand | None = None,
     ) -> TrendAssessment:
         """Flag a rise projected to reach the ceiling (or the band top) by ``next_cycle_at``."""
-        valid = sorted((r for r in readings if r.is_valid), key=lambda r: r.measured_at)
+        # Only readings that can be judged make a trend: a swapped or garbled one is not a rise.
+        valid = sorted(
+            (r for r in readings if implausibility(r, self._config) is None), key=lambda r: r.measured_at
+        )
         window = valid[-self._rules.window_readings :]
         if len(window) < self._rules.min_readings:
             return TrendAssessment(
@@ -76,18 +82,22 @@ class BpTrend:
         if times[-1] == times[0]:
             return TrendAssessment(False, "readings share one time: no trend")
         horizon = (next_cycle_at - t0).total_seconds()
-        sys_limit = thresholds.systolic_ceiling
-        dia_limit = thresholds.diastolic_ceiling
+        sys_limit = (thresholds.systolic_ceiling, "ceiling")
+        dia_limit = (thresholds.diastolic_ceiling, "ceiling")
         if band is not None and self._rules.include_band_top:
-            sys_limit = min(sys_limit, band.systolic_limits[1])
-            dia_limit = min(dia_limit, band.diastolic_limits[1])
+            if band.systolic_limits[1] < sys_limit[0]:
+                sys_limit = (band.systolic_limits[1], "band top")
+            if band.diastolic_limits[1] < dia_limit[0]:
+                dia_limit = (band.diastolic_limits[1], "band top")
         projections = []
-        for values, limit in (
+        for values, (limit, limit_name) in (
             ([r.systolic for r in window], sys_limit),
             ([r.diastolic for r in window], dia_limit),
         ):
             slope, intercept = _fit(times, [float(v) for v in values if v is not None])
-            projections.append(PressureProjection(slope * 60.0, intercept + slope * horizon, limit))
+            projections.append(
+                PressureProjection(slope * 60.0, intercept + slope * horizon, limit, limit_name)
+            )
         systolic, diastolic = projections
         rising = [
             (name, p)
@@ -96,8 +106,8 @@ class BpTrend:
         ]
         if rising:
             reason = "; ".join(
-                f"{name} rising {p.slope_mmhg_per_min:+.1f} mmHg/min, projected {p.projected:.0f} "
-                f"by the next cycle (limit {p.limit:.0f})"
+                f"{name} rising {p.slope_mmhg_per_min:.1f} mmHg/min, projected {p.projected:.0f} "
+                f"before the next cycle ({p.limit_name} {p.limit:.0f})"
                 for name, p in rising
             )
             return TrendAssessment(True, reason, systolic, diastolic)

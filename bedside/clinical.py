@@ -46,6 +46,7 @@ from alarms import (
     ThresholdChange,
     ThresholdField,
     ThresholdSet,
+    TrendFlag,
 )
 from drivers.clock import Clock
 from drivers.types import DeviceEvent, Observation, VitalKind
@@ -64,12 +65,6 @@ from storage import (
 
 log = logging.getLogger(__name__)
 
-#: Phases whose NIBP readings build the baseline (before the IV starts).
-PRE_INFUSION = (SessionPhase.SETUP, SessionPhase.BASELINE, SessionPhase.READY)
-#: Phases whose NIBP readings are judged against the band and thresholds.
-JUDGED_PHASES = (SessionPhase.INFUSION, SessionPhase.RECOVERY)
-#: Phases in which the NIBP countdown runs by itself.
-CYCLING_PHASES = (SessionPhase.BASELINE, SessionPhase.READY, SessionPhase.INFUSION, SessionPhase.RECOVERY)
 #: Checklist names used in AttestationRecord.
 READINESS_CHECKLIST = "readiness"
 DISCHARGE_CHECKLIST = "discharge"
@@ -167,7 +162,7 @@ class ClinicalSession:
         self._prompts: list[Prompt] = []
         self._offered: list[OfferedProtocol] = []
         self._last_spo2: Observation | None = None
-        self._last_pulse: Observation | None = None
+        self._last_rates: dict[VitalKind, Observation] = {}  # pulse rate and heart rate, apart
         self._listeners: list[Listener] = []
         self._recording_failed = False
 
@@ -185,8 +180,8 @@ class ClinicalSession:
         if obs.is_valid and obs.kind is VitalKind.SPO2:
             self._last_spo2 = obs
         elif obs.is_valid and obs.kind in (VitalKind.PULSE_RATE, VitalKind.HEART_RATE):
-            self._last_pulse = obs
-        if self.phase in PRE_INFUSION:
+            self._last_rates[obs.kind] = obs
+        if self.phase.builds_baseline:
             self.baseline_calculator.add_observation(obs)
         for reading in self.assembler.add(obs):
             self._on_reading(reading)
@@ -207,7 +202,7 @@ class ClinicalSession:
     def tick(self) -> None:
         """Advance time-based rules; call about once a second on the GUI thread."""
         self._alarm_events(self.alarms.tick())
-        if self.phase in CYCLING_PHASES:
+        if self.phase.nibp_cycles:
             for action in self.scheduler.tick():
                 self._act(action)
         self._changed()
@@ -228,10 +223,8 @@ class ClinicalSession:
         Raises ``BaselineNotReadyError`` while the readings do not allow one. Moves the session to
         ready (through baseline when it was still in setup).
         """
-        proposed = self.baseline_calculator.propose()
         now = self._clock.now()
-        for field, (value, reason) in (overrides or {}).items():
-            proposed = proposed.with_override(field, value, reason, who, now)
+        proposed = self.baseline_calculator.propose_with_overrides(overrides or {}, who, now)
         baseline = proposed.confirm(who, now)
         self.session.set_baseline(baseline)
         self._band = ExpectedRiseBand.from_baseline(baseline, self.config)
@@ -275,7 +268,7 @@ class ClinicalSession:
                 diastolic_ceiling=confirmed.diastolic_ceiling,
                 hypotension_floor=confirmed.hypotension_floor,
                 spo2_floor=confirmed.spo2_floor,
-                spo2_critical_floor=min(self.config.spo2.high_priority_below, confirmed.spo2_floor),
+                spo2_critical_floor=confirmed.spo2_critical_floor(self.config),
                 pulse_floor=confirmed.pulse_floor,
                 pulse_ceiling=confirmed.pulse_ceiling,
                 expected_rise_low=self.config.band.low_factor,
@@ -404,7 +397,7 @@ class ClinicalSession:
 
     def seconds_to_next_nibp(self) -> float | None:
         """Countdown to the next NIBP cycle; None while the countdown is not running."""
-        if self.phase not in CYCLING_PHASES:
+        if not self.phase.nibp_cycles:
             return None
         return self.scheduler.seconds_to_next()
 
@@ -452,7 +445,15 @@ class ClinicalSession:
     def discharge_status(self) -> DischargeStatus:
         """Whether discharge is allowed now, with each unmet criterion (DIS-1)."""
         last = self._judged[-1] if self._judged else None
-        return self.discharge.evaluate(self.session.baseline, last, self._last_spo2, self._last_pulse)
+        unacknowledged = [a.title for a in self.alarms.active() if a.acknowledged_by is None]
+        return self.discharge.evaluate(
+            self.session.baseline,
+            recovery_began=self.session.recovery_began,
+            nibp=last,
+            spo2=self._last_spo2,
+            pulses=list(self._last_rates.values()),
+            unacknowledged=unacknowledged,
+        )
 
     # -- internals --------------------------------------------------------------------------------
 
@@ -463,7 +464,7 @@ class ClinicalSession:
         # A new reading answers any waiting "start the cycle" or "re-measure" prompt.
         self._prompts = [p for p in self._prompts if p.kind is PromptKind.SEND_FAILED]
         band = self._band
-        if self.phase in PRE_INFUSION or band is None or not self.thresholds.has_confirmed_set:
+        if self.phase.builds_baseline or band is None or not self.thresholds.has_confirmed_set:
             self.baseline_calculator.add_nibp(reading)
             self._readings.append(ClassifiedReading(reading, None))
             return
@@ -508,6 +509,9 @@ class ClinicalSession:
             self._prompts.append(Prompt(PromptKind.START_CYCLE, action.at, action.message))
         elif isinstance(action, ConfirmRemeasure):
             self._prompts.append(Prompt(PromptKind.CONFIRM_REMEASURE, action.at, action.message))
+        elif isinstance(action, TrendFlag):
+            # THR-6 at any interval; recording and showing it is wired by the lead (issue 8, finding 12).
+            log.info("NIBP trend flag at %s: %s", action.at.isoformat(), action.reason)
 
     def _alarm_events(self, events: list[AlarmEvent]) -> None:
         for event in events:

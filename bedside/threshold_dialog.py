@@ -10,7 +10,10 @@ from alarms import ThresholdSet
 _FIELDS = (
     ("systolic_ceiling", "Systolic ceiling (mmHg)", 60.0, 260.0),
     ("diastolic_ceiling", "Diastolic ceiling (mmHg)", 40.0, 180.0),
-    ("hypotension_floor", "Hypotension floor, systolic (mmHg; 0 = none)", 0.0, 140.0),
+    ("hypotension_floor", "Systolic floor (mmHg; changed, never removed)", 40.0, 140.0),
+    ("mean_floor", "Mean pressure floor (mmHg)", 30.0, 120.0),
+    ("systolic_fall_pct", "Systolic fall from baseline that alarms (%)", 5.0, 60.0),
+    ("mean_fall_pct", "Mean pressure fall from baseline that alarms (%)", 5.0, 60.0),
     ("spo2_floor", "SpO2 floor (%)", 70.0, 100.0),
     ("pulse_floor", "Pulse floor (/min)", 20.0, 120.0),
     ("pulse_ceiling", "Pulse ceiling (/min)", 60.0, 220.0),
@@ -30,7 +33,7 @@ class ThresholdDialog(QDialog):
             box.setRange(low, high)
             box.setDecimals(0)
             value = getattr(start, name)
-            box.setValue(0.0 if value is None else float(value))
+            box.setValue(float(value))
             form.addRow(label, box)
             self.boxes[name] = box
         buttons = QDialogButtonBox(
@@ -49,5 +52,8 @@ class ThresholdDialog(QDialog):
             spo2_floor=v["spo2_floor"],
             pulse_floor=v["pulse_floor"],
             pulse_ceiling=v["pulse_ceiling"],
-            hypotension_floor=v["hypotension_floor"] or None,
+            hypotension_floor=v["hypotension_floor"],
+            mean_floor=v["mean_floor"],
+            systolic_fall_pct=v["systolic_fall_pct"],
+            mean_fall_pct=v["mean_fall_pct"],
         )

@@ -108,9 +108,16 @@ def test_confirm_and_override_are_attributed_and_recorded(clock: FakeClock) -> N
     confirmed = b.confirm("Dr Okafor", clock.now())
     assert confirmed.is_confirmed and confirmed.confirmed_by == "Dr Okafor"
     with pytest.raises(BaselineOverrideError, match="reason"):
-        confirmed.with_override(BaselineField.SYSTOLIC, 130, "", "Dr Okafor", clock.now())
+        confirmed.with_override(
+            BaselineField.SYSTOLIC, 130, "", "Dr Okafor", clock.now(), config=load_config()
+        )
     changed = confirmed.with_override(
-        BaselineField.SYSTOLIC, 130, "white-coat readings; home BP 130", "Dr Okafor", clock.now()
+        BaselineField.SYSTOLIC,
+        130,
+        "white-coat readings; home BP 130",
+        "Dr Okafor",
+        clock.now(),
+        config=load_config(),
     )
     assert changed.systolic == 130 and changed.diastolic == 81
     assert changed.overrides == (
@@ -163,3 +170,143 @@ def test_valid_cycle_missing_a_pressure_is_not_valid(clock: FakeClock) -> None:
     parts = nibp_obs(clock, 120, None, 93)
     [r] = asm.add_all(parts)
     assert r.quality is Quality.UNKNOWN and not r.is_valid
+
+
+# -- issue 8, finding 7: baseline candidates and overrides are plausible (THR-8) ----------------------
+
+
+@pytest.mark.req("THR-8")
+def test_a_valid_but_impossible_reading_never_enters_the_baseline(clock: FakeClock) -> None:
+    """Finding 7: a VALID 320 mmHg reading entered a confirmed baseline of 220 (median of 120 and 320)."""
+    calc = calc_with(clock, (120, 80, 93), (320, 90, 167))
+    with pytest.raises(BaselineNotReadyError, match="1 so far"):
+        calc.propose()
+    [left_out] = [c for c in calc.candidates() if c.field is BaselineField.SYSTOLIC and not c.used]
+    assert left_out.value == 320 and left_out.note == "systolic 320 is outside the possible range 40-300 mmHg"
+    clock.advance(180)
+    calc.add_nibp(reading(clock, 124, 82, 96))
+    b = calc.propose()
+    assert (b.systolic, b.diastolic) == (122, 81)
+
+
+@pytest.mark.req("THR-8")
+def test_swapped_systolic_and_diastolic_never_enter_the_baseline(clock: FakeClock) -> None:
+    calc = calc_with(clock, (120, 80, 93), (80, 120, 93), (124, 82, 96))
+    b = calc.propose()
+    assert (b.systolic, b.diastolic) == (122, 81)
+    notes = {c.note for c in b.candidates if not c.used}
+    assert notes == {"diastolic 120 is not below systolic 80"}
+
+
+@pytest.mark.req("THR-8")
+def test_implausible_oximetry_never_enters_the_baseline(clock: FakeClock) -> None:
+    calc = BaselineCalculator(load_config())
+    calc.add_nibp(reading(clock, 120, 80, 93))
+    clock.advance(60)
+    calc.add_observation(obs(clock, VitalKind.SPO2, 97))
+    calc.add_observation(obs(clock, VitalKind.SPO2, 130))  # flagged valid, impossible
+    calc.add_observation(obs(clock, VitalKind.PULSE_RATE, 72))
+    calc.add_observation(obs(clock, VitalKind.PULSE_RATE, 900))
+    clock.advance(60)
+    calc.add_nibp(reading(clock, 124, 82, 96))
+    b = calc.propose()
+    assert (b.spo2, b.pulse) == (97, 72)
+
+
+@pytest.mark.req("THR-2")
+@pytest.mark.req("THR-8")
+@pytest.mark.parametrize(
+    ("second", "words"),
+    [((150, 84, 106), "systolic 118 to 150"), ((122, 96, 105), "diastolic 78 to 96")],
+)
+def test_readings_that_disagree_widely_need_a_third_then_the_median_of_three(
+    clock: FakeClock, second: tuple[float, float, float], words: str
+) -> None:
+    """Finding 7: two readings that disagree widely need another reading before a baseline is offered."""
+    calc = calc_with(clock, (118, 78, 91), second)
+    with pytest.raises(BaselineNotReadyError, match=f"disagree widely \\({words}; .*another reading"):
+        calc.propose()
+    clock.advance(180)
+    calc.add_nibp(reading(clock, 121, 80, 94))
+    b = calc.propose()
+    assert len(calc.selected_nibp()) == 3
+    assert (b.systolic, b.diastolic) == (sorted([118, second[0], 121])[1], sorted([78, second[1], 80])[1])
+
+
+@pytest.mark.req("THR-2")
+def test_readings_within_the_spread_need_no_third(clock: FakeClock) -> None:
+    calc = calc_with(clock, (118, 78, 91), (138, 93, 108))  # exactly 20 and 15 apart
+    assert (calc.propose().systolic, calc.propose().diastolic) == (128, 85.5)
+
+
+@pytest.mark.req("THR-8")
+def test_a_baseline_past_the_clinic_limits_is_not_offered_unless_overridden(clock: FakeClock) -> None:
+    """Finding 7: 215/125 before the infusion became the baseline."""
+    calc = calc_with(clock, (214, 124, 154), (216, 126, 156))
+    with pytest.raises(BaselineNotReadyError) as refused:
+        calc.propose()
+    message = str(refused.value)
+    assert "215/125 is not offered" in message
+    assert "systolic 215 mmHg is above the clinic's ceiling 180" in message
+    assert "diastolic 125 mmHg is above the clinic's ceiling 110" in message
+    assert "overriding those values with a reason" in message
+    # Overriding only one of the two values past the limits is not enough.
+    with pytest.raises(BaselineNotReadyError, match="diastolic 125"):
+        calc.propose_with_overrides(
+            {BaselineField.SYSTOLIC: (210, "treated hypertensive")}, "Dr Okafor", clock.now()
+        )
+    b = calc.propose_with_overrides(
+        {
+            BaselineField.SYSTOLIC: (215, "known hypertensive; usual home BP 210/120"),
+            BaselineField.DIASTOLIC: (125, "known hypertensive; usual home BP 210/120"),
+        },
+        "Dr Okafor",
+        clock.now(),
+    )
+    assert (b.systolic, b.diastolic) == (215, 125)
+    assert [o.field for o in b.overrides] == [BaselineField.SYSTOLIC, BaselineField.DIASTOLIC]
+
+
+@pytest.mark.req("THR-8")
+def test_a_baseline_below_the_clinic_floors_is_not_offered(clock: FakeClock) -> None:
+    calc = calc_with(clock, (80, 50, 60), (82, 52, 62))
+    with pytest.raises(BaselineNotReadyError, match="systolic 81 mmHg is below the clinic's floor 85"):
+        calc.propose()
+
+
+@pytest.mark.req("THR-8")
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({BaselineField.SYSTOLIC: (1300, "typo")}, "systolic cannot be set to 1300"),
+        ({BaselineField.DIASTOLIC: (130, "typo")}, "diastolic 130 is not below systolic 122"),
+        ({BaselineField.SPO2: (120, "typo")}, "spo2 cannot be set to 120"),
+        ({BaselineField.PULSE: (0, "typo")}, "positive number"),
+        ({BaselineField.MEAN: (float("nan"), "typo")}, "positive number"),
+        ({BaselineField.SYSTOLIC: (90, "typo")}, "mean 94.5 is not between diastolic 81 and systolic 90"),
+    ],
+)
+def test_implausible_overrides_are_refused(
+    clock: FakeClock, changes: dict[BaselineField, tuple[float, str]], match: str
+) -> None:
+    """Finding 7: overrides of 1300 mmHg, diastolic above systolic and SpO2 120 % were accepted."""
+    b = calc_with(clock, (120, 80, 93), (124, 82, 96)).propose()
+    with pytest.raises(BaselineOverrideError, match=match):
+        b.with_overrides(changes, "Dr Okafor", clock.now(), config=load_config())
+
+
+@pytest.mark.req("THR-2")
+def test_overrides_are_checked_together(clock: FakeClock) -> None:
+    """Lowering systolic and diastolic together is plausible even though either alone in that order is not."""
+    b = calc_with(clock, (120, 80, 93), (124, 82, 96)).propose()
+    changed = b.with_overrides(
+        {
+            BaselineField.SYSTOLIC: (78, "home readings"),
+            BaselineField.DIASTOLIC: (50, "home readings"),
+            BaselineField.MEAN: (59, "home readings"),
+        },
+        "Dr Okafor",
+        clock.now(),
+        config=load_config(),
+    )
+    assert (changed.systolic, changed.diastolic, changed.mean) == (78, 50, 59)

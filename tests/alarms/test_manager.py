@@ -244,7 +244,7 @@ def test_pulse_high_and_low(manager: AlarmManager, clock: FakeClock) -> None:
 @pytest.mark.req("ALM-1")
 def test_bp_alarm_priorities(manager: AlarmManager, clock: FakeClock, config: ClinicalConfig) -> None:
     band = ExpectedRiseBand(120, 80, 1.15, 1.30)
-    thresholds = ThresholdSet(170, 105, 90, 45, 130, hypotension_floor=90)
+    thresholds = ThresholdSet(170, 105, 90, 45, 130, 90, 65, 20, 20)
     [above] = manager.nibp_judgement(judge_nibp(reading(clock, 160, 95), thresholds, band, config))
     assert (above.kind, above.key, above.priority) == (K.STARTED, "bp_high", AlarmPriority.MEDIUM)
     [past] = manager.nibp_judgement(judge_nibp(reading(clock, 175, 95), thresholds, band, config))
@@ -322,7 +322,7 @@ def test_every_event_has_a_time_and_automatic_ones_no_person(manager: AlarmManag
 
 
 def test_thresholds_in_force_come_from_the_callable(clock: FakeClock, config: ClinicalConfig) -> None:
-    strict = ThresholdSet(170, 105, 95, 45, 130)
+    strict = ThresholdSet(170, 105, 95, 45, 130, 85, 65, 20, 20)
     manager = AlarmManager(clock, config, lambda: strict)
     feed_spo2(manager, clock, 93, 11)
     assert [a.key for a in manager.active()] == ["spo2_low"]

@@ -15,6 +15,7 @@ from alarms.nibp_schedule import (
     NibpScheduler,
     PromptClinician,
     StartCycle,
+    TrendFlag,
 )
 from alarms.thresholds import ThresholdSet, judge_nibp
 from alarms.trend import TrendAssessment
@@ -22,7 +23,7 @@ from drivers.clock import FakeClock
 from tests.alarms.helpers import reading
 
 BAND = ExpectedRiseBand(120, 80, 1.15, 1.30)
-LIMITS = ThresholdSet(170, 105, 90, 45, 130)
+LIMITS = ThresholdSet(170, 105, 90, 45, 130, 85, 65, 20, 20)
 
 
 @pytest.mark.req("MON-2")
@@ -67,7 +68,7 @@ def test_trend_shortens_then_restores_the_interval_with_records(clock: FakeClock
     j = judge_nibp(reading(clock, 150, 95), LIMITS, BAND, load_config())
     clock.advance(60)
     actions, change = s.on_reading(j, TrendAssessment(True, "systolic rising"))
-    assert actions == []
+    assert actions == [TrendFlag(clock.now(), "systolic rising")]
     assert change == IntervalChange(clock.now(), 5, 2, "trend: systolic rising", None)
     assert s.interval_min == 2 and s.shortened and s.seconds_to_next() == 60
     clock.advance(60)
@@ -96,7 +97,7 @@ def test_single_reading_above_band_prompts_a_remeasure(clock: FakeClock) -> None
     spike = judge_nibp(reading(clock, 168, 100), LIMITS, BAND, load_config())
     [prompt], _ = s.on_reading(spike)
     assert isinstance(prompt, ConfirmRemeasure) and prompt.reading == spike.reading
-    assert prompt.message == "NIBP 168/100: above expected. Confirm with a re-measure now."
+    assert prompt.message == "NIBP 168/100: above expected rise. Confirm with a re-measure now."
     expected = judge_nibp(reading(clock, 144, 96), LIMITS, BAND, load_config())
     assert s.on_reading(expected) == ([], None)
 
@@ -115,3 +116,21 @@ def test_a_flattened_trend_does_not_restore_the_interval_while_readings_are_stil
     settled = judge_nibp(reading(clock, 144, 92), LIMITS, BAND, load_config())
     _, back = s.on_reading(settled, TrendAssessment(False, "flat in the band"))
     assert back is not None and (back.old_min, back.new_min) == (2, 5)
+
+
+@pytest.mark.req("THR-6")
+@pytest.mark.parametrize("interval", [1, 2])
+def test_a_projected_crossing_is_flagged_at_any_interval(clock: FakeClock, interval: int) -> None:
+    """Finding 12: at a 1-2 minute interval a projected crossing was neither flagged nor logged
+    (there is no shorter interval to change to, so only the flag tells)."""
+    s = NibpScheduler(clock, load_config(), interval_min=interval)
+    j = judge_nibp(reading(clock, 150, 95), LIMITS, BAND, load_config())
+    reason = "systolic rising 3.0 mmHg/min, projected 159 before the next cycle (band top 156)"
+    actions, change = s.on_reading(j, TrendAssessment(True, reason))
+    assert change is None and s.interval_min == interval
+    assert actions == [TrendFlag(clock.now(), reason)]
+    clock.advance(60)
+    again, _ = s.on_reading(j, TrendAssessment(True, reason))
+    assert again == [TrendFlag(clock.now(), reason)]  # every reading that projects a crossing
+    quiet, _ = s.on_reading(j, TrendAssessment(False, "flat"))
+    assert quiet == []

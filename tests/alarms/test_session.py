@@ -138,3 +138,21 @@ def test_baseline_cannot_be_replaced_during_infusion(clock: FakeClock) -> None:
     s.start_infusion("Dr Okafor")
     with pytest.raises(PhaseOrderError):
         s.set_baseline(baseline(clock))
+
+
+def test_phase_groups_have_one_home() -> None:
+    """Finding 14: the phase groups were written in the app; they are the session's rules."""
+    assert [p for p in P if p.builds_baseline] == [P.SETUP, P.BASELINE, P.READY]
+    assert [p for p in P if p.nibp_cycles] == [P.BASELINE, P.READY, P.INFUSION, P.RECOVERY]
+    assert [p for p in P if p.is_final] == [P.DISCHARGED, P.ENDED_EARLY]
+
+
+@pytest.mark.req("DIS-1")
+def test_the_session_knows_when_recovery_began(clock: FakeClock) -> None:
+    """Finding 10: discharge judges readings taken in recovery, so the start of recovery is known."""
+    s = ready_session(clock)
+    s.start_infusion("Dr Okafor")
+    assert s.recovery_began is None
+    clock.advance(1800)
+    s.end_infusion("Dr Okafor")
+    assert s.recovery_began == clock.now()

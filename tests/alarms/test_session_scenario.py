@@ -18,7 +18,7 @@ import pytest
 from alarms.band import ExpectedRiseBand
 from alarms.baseline import BaselineCalculator
 from alarms.config import load_config
-from alarms.discharge import DischargeAttestation, DischargeCriteria
+from alarms.discharge import DischargeAttestation, DischargeCriteria, DischargeStatus
 from alarms.manager import AlarmEvent, AlarmEventKind, AlarmManager
 from alarms.nibp_reading import NibpAssembler, NibpReading
 from alarms.nibp_schedule import ConfirmRemeasure, IntervalChange, NibpAction, NibpScheduler, StartCycle
@@ -154,7 +154,7 @@ def test_accelerated_ketamine_session(clock: FakeClock) -> None:
 
     room.run(300, pulse=84)  # third cycle: 168 = +40 %
     spike = room.judgements[2]
-    assert spike.summary() == "NIBP 168/100: above expected" and spike.offered_protocol == "bp-spike"
+    assert spike.summary() == "NIBP 168/100: above expected rise" and spike.offered_protocol == "bp-spike"
     prompts = [a for _, a in room.actions if isinstance(a, ConfirmRemeasure)]
     assert [p.reading.systolic for p in prompts] == [168]
     assert room.scheduler.interval_min == 2
@@ -169,7 +169,7 @@ def test_accelerated_ketamine_session(clock: FakeClock) -> None:
         (940, AlarmEventKind.STARTED, "bp_high", AlarmPriority.MEDIUM, None),
         (1110, AlarmEventKind.ENDED, "bp_high", AlarmPriority.MEDIUM, None),
     ]
-    assert room.events[0][1].message == "NIBP 168/100: above expected"
+    assert room.events[0][1].message == "NIBP 168/100: above expected rise"
     changes = room.scheduler.changes
     assert [(c.old_min, c.new_min, c.by) for c in changes] == [(5, 2, None), (2, 5, None)]
     assert changes[0].reason.startswith("trend: systolic rising")
@@ -181,10 +181,18 @@ def test_accelerated_ketamine_session(clock: FakeClock) -> None:
     assert room.alarms.active() == [] and room.alarms.audio_state() is None
 
     # Discharge: vitals are back, attestations are not.
-    def status() -> tuple[bool, tuple[str, ...]]:
-        result = room.discharge.evaluate(
-            s.baseline, room.readings[-1], room.last[VitalKind.SPO2], room.last[VitalKind.PULSE_RATE]
+    def evaluate(spo2: Observation | None, pulses: list[Observation]) -> DischargeStatus:
+        return room.discharge.evaluate(
+            s.baseline,
+            recovery_began=s.recovery_began,
+            nibp=room.readings[-1],
+            spo2=spo2,
+            pulses=pulses,
+            unacknowledged=[a.title for a in room.alarms.active() if a.acknowledged_by is None],
         )
+
+    def status() -> tuple[bool, tuple[str, ...]]:
+        result = evaluate(room.last[VitalKind.SPO2], [room.last[VitalKind.PULSE_RATE]])
         return result.allowed, result.unmet
 
     allowed, unmet = status()
@@ -194,16 +202,11 @@ def test_accelerated_ketamine_session(clock: FakeClock) -> None:
         "not attested: a sober adult driver present",
     )
     with pytest.raises(DischargeBlockedError):
-        s.discharge("Dr Okafor", room.discharge.evaluate(s.baseline, room.readings[-1], None, None))
+        s.discharge("Dr Okafor", evaluate(None, []))
     for criterion in DischargeAttestation:
         room.discharge.attest(criterion, "RN Diaz")
     assert status() == (True, ())
-    s.discharge(
-        "Dr Okafor",
-        room.discharge.evaluate(
-            s.baseline, room.readings[-1], room.last[VitalKind.SPO2], room.last[VitalKind.PULSE_RATE]
-        ),
-    )
+    s.discharge("Dr Okafor", evaluate(room.last[VitalKind.SPO2], [room.last[VitalKind.PULSE_RATE]]))
     assert [t.to_phase for t in s.transitions] == [
         SessionPhase.BASELINE,
         SessionPhase.READY,

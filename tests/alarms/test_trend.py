@@ -15,7 +15,7 @@ from drivers.clock import FakeClock
 from drivers.types import Quality
 from tests.alarms.helpers import reading
 
-LIMITS = ThresholdSet(170, 105, 90, 45, 130)
+LIMITS = ThresholdSet(170, 105, 90, 45, 130, 85, 65, 20, 20)
 BAND = ExpectedRiseBand(120, 80, 1.15, 1.30)  # systolic top 156, diastolic top 104
 
 
@@ -35,7 +35,7 @@ def test_rise_projected_past_the_ceiling_is_flagged(clock: FakeClock) -> None:
     assert a.rising_toward_threshold
     assert a.systolic is not None and a.systolic.slope_mmhg_per_min == pytest.approx(2.0)
     assert a.systolic.projected == pytest.approx(170.0)
-    assert a.reason.startswith("systolic rising +2.0 mmHg/min, projected 170 by the next cycle (limit 170)")
+    assert a.reason == "systolic rising 2.0 mmHg/min, projected 170 before the next cycle (ceiling 170)"
 
 
 @pytest.mark.req("THR-6")
@@ -83,3 +83,27 @@ def test_only_the_last_window_is_fitted(clock: FakeClock) -> None:
     readings = series(clock, [(190, 100), (120, 80), (130, 82), (145, 85)])
     a = BpTrend(load_config()).assess(readings, clock.now() + timedelta(minutes=5), LIMITS)
     assert a.systolic is not None and a.systolic.slope_mmhg_per_min == pytest.approx(2.5)
+
+
+@pytest.mark.req("THR-6")
+def test_the_reason_says_the_slope_the_projection_and_the_limit_in_words(clock: FakeClock) -> None:
+    """Finding 12: the flag must say why ("systolic rising 2.0 mmHg/min, projected 159 before the next
+    cycle (ceiling 158)"), naming whether the limit is the patient's ceiling or the band top."""
+    limits = ThresholdSet(158, 105, 90, 45, 130, 85, 65, 20, 20)
+    readings = series(clock, [(141, 88), (145, 88), (149, 88)], gap_s=120)
+    trend = BpTrend(load_config())
+    a = trend.assess(readings, clock.now() + timedelta(minutes=5), limits)
+    assert a.rising_toward_threshold
+    assert a.reason == "systolic rising 2.0 mmHg/min, projected 159 before the next cycle (ceiling 158)"
+    banded = trend.assess(readings, clock.now() + timedelta(minutes=5), LIMITS, BAND)
+    assert banded.reason == "systolic rising 2.0 mmHg/min, projected 159 before the next cycle (band top 156)"
+
+
+@pytest.mark.req("THR-6")
+def test_implausible_readings_are_not_a_trend(clock: FakeClock) -> None:
+    """A swapped reading (diastolic above systolic) is not a rise toward the diastolic ceiling."""
+    readings = series(clock, [(130, 88), (131, 89)])
+    clock.advance(300)
+    readings.append(NibpReading(90, 140, 100, clock.now(), "nibp"))
+    a = BpTrend(load_config()).assess(readings, clock.now() + timedelta(minutes=5), LIMITS)
+    assert not a.rising_toward_threshold

@@ -169,7 +169,7 @@ def test_widgets_render_a_live_session_spike(qtbot: QtBot, clock: FakeClock) -> 
     for o in nibp_obs(clock, 120, 78, 92):
         session.on_observation(o)
     session.confirm_baseline("RN Diaz")
-    session.confirm_thresholds("RN Diaz", ThresholdSet(180, 110, 90, 45, 130, 85))
+    session.confirm_thresholds("RN Diaz", ThresholdSet(180, 110, 90, 45, 130, 85, 65, 20, 20))
     for item in ChecklistItem:
         session.attest(item, "RN Diaz")
     session.start_infusion("Dr Okafor")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
@@ -89,7 +89,7 @@ def make_room(clock: FakeClock, *, remote_start: bool = True) -> Room:
 
 
 def thresholds() -> ThresholdSet:
-    return ThresholdSet(180, 110, 90, 45, 130, 85)
+    return ThresholdSet(180, 110, 90, 45, 130, 85, 65, 20, 20)
 
 
 def ready_for_infusion(room: Room) -> None:
@@ -391,3 +391,70 @@ def test_a_storage_outage_raises_and_records_a_technical_alarm_once(clock: FakeC
     room.session.recording_failed(False)
     kinds = [(r.kind, r.condition) for r in room.records if isinstance(r, AlarmEventRecord)]
     assert kinds == [("started", "recording_failed"), ("ended", "recording_failed")]
+
+
+@pytest.mark.req("DIS-1")
+def test_a_bp_from_the_infusion_does_not_discharge(clock: FakeClock) -> None:
+    """Issue 8, finding 10: a BP taken during the infusion discharged with no reading in recovery."""
+    room = in_infusion(clock)
+    room.nibp(124, 80)  # during the infusion
+    room.seconds(30)
+    room.session.end_infusion("Dr Okafor")
+    for item in DischargeAttestation:
+        room.session.attest(item, NURSE)
+    room.seconds(60)
+    assert room.session.discharge_status().unmet == (
+        "no valid NIBP reading since recovery began: measure the blood pressure",
+    )
+    room.nibp(124, 80)
+    assert room.session.discharge_status().allowed
+
+
+@pytest.mark.req("DIS-1")
+def test_an_unacknowledged_alarm_blocks_discharge_until_acknowledged(clock: FakeClock) -> None:
+    """Issue 8, finding 10: an unacknowledged HIGH alarm did not block discharge."""
+    room = in_infusion(clock)
+    room.nibp(185, 100)  # past the ceiling: HIGH
+    room.session.end_infusion("Dr Okafor")
+    for item in DischargeAttestation:
+        room.session.attest(item, NURSE)
+    room.seconds(60)
+    room.nibp(124, 80)  # back at baseline: the alarm ended but nobody acknowledged it
+    status = room.session.discharge_status()
+    assert status.unmet == ("unacknowledged alarm: BP high",)
+    with pytest.raises(DischargeBlockedError, match="unacknowledged alarm: BP high"):
+        room.session.discharge_patient("Dr Okafor")
+    room.session.acknowledge("bp_high", NURSE)
+    assert room.session.discharge_status().allowed
+
+
+@pytest.mark.req("THR-7")
+def test_the_floor_cannot_be_removed_and_a_low_pressure_alarms_high(clock: FakeClock) -> None:
+    """Issue 8, finding 6: the floor was removed mid-infusion, after which 62/35 was silent."""
+    room = in_infusion(clock)
+    with pytest.raises(ThresholdError, match="cannot be removed"):
+        room.session.change_threshold(ThresholdField.HYPOTENSION_FLOOR, None, "patient asleep", "Dr Okafor")
+    assert not room.of(ThresholdChangeRecord)
+    room.nibp(62, 35)
+    [started] = [r for r in room.alarm_records() if r.kind == "started"]
+    assert (started.condition, started.priority) == ("bp_low", "high")
+    assert "below floor (systolic 85, mean 65)" in started.message
+
+
+@pytest.mark.req("THR-7")
+def test_a_fall_from_baseline_alarms_medium(clock: FakeClock) -> None:
+    """Issue 8, finding 6: a fall of more than 20 % above every floor (88/60 from 120/78) was silent."""
+    room = in_infusion(clock)
+    room.nibp(88, 60)
+    [started] = [r for r in room.alarm_records() if r.kind == "started"]
+    assert (started.condition, started.priority) == ("bp_low", "medium")
+    assert "fall from baseline (-27 %)" in started.message
+
+
+def test_the_recorded_spo2_critical_floor_is_the_engines(clock: FakeClock) -> None:
+    """Issue 8, finding 14: the SpO2 critical floor has one home in alarms/."""
+    room = make_room(clock)
+    chosen = room.session.confirm_thresholds(NURSE, replace(thresholds(), spo2_floor=80))
+    [record] = room.of(ThresholdSetRecord)
+    assert isinstance(record, ThresholdSetRecord)
+    assert record.spo2_critical_floor == chosen.spo2_critical_floor(room.session.config) == 80

@@ -208,7 +208,7 @@ def test_ketamine_session_alarm_sequence(bench: Bench) -> None:
     baseline = clinical.confirm_baseline(NURSE)
     assert 115 <= baseline.systolic <= 125 and 74 <= baseline.diastolic <= 82
     # Ceilings above the scenario's peak: the spike alarms because it leaves the band (THR-4).
-    clinical.confirm_thresholds(NURSE, ThresholdSet(200, 125, 90, 45, 130, 85))
+    clinical.confirm_thresholds(NURSE, ThresholdSet(200, 125, 90, 45, 130, 85, 65, 20, 20))
     for item in ChecklistItem:
         clinical.attest(item, NURSE)
     clinical.start_infusion(DOCTOR)

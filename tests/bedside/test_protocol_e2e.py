@@ -129,7 +129,7 @@ def into_infusion(room: Room) -> None:
         for o in nibp_obs(clock, systolic, diastolic, round((systolic + 2 * diastolic) / 3)):
             session.on_observation(o)
     session.confirm_baseline(NURSE)
-    session.confirm_thresholds(NURSE, ThresholdSet(180, 110, 90, 45, 130, 85))
+    session.confirm_thresholds(NURSE, ThresholdSet(180, 110, 90, 45, 130, 85, 65, 20, 20))
     for item in ChecklistItem:
         session.attest(item, NURSE)
     session.start_infusion(DOCTOR)

@@ -24,9 +24,10 @@ def test_the_patients_own_thresholds_come_from_the_form(qtbot: QtBot) -> None:
     dialog = ThresholdDialog(ThresholdSet.clinic_default(load_config()))
     qtbot.addWidget(dialog)
     dialog.boxes["systolic_ceiling"].setValue(165)
-    dialog.boxes["hypotension_floor"].setValue(0)
+    dialog.boxes["hypotension_floor"].setValue(0)  # a floor cannot be removed (THR-7): the box stops above 0
+    dialog.boxes["mean_floor"].setValue(60)
     chosen = dialog.threshold_set()
-    assert chosen.systolic_ceiling == 165 and chosen.hypotension_floor is None
+    assert chosen.systolic_ceiling == 165 and chosen.hypotension_floor > 0 and chosen.mean_floor == 60
     dialog.boxes["diastolic_ceiling"].setValue(170)
     with pytest.raises(ThresholdError):
         dialog.threshold_set()
