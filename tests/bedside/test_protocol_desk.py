@@ -18,6 +18,8 @@ from storage import (
 )
 
 SESSION = "session-1"
+#: The clinician who acknowledges starting a shipped template (none is approved yet, PRO-8).
+TEMPLATE_OK = "Dr. Patel, medical director"
 
 
 class Monitor:
@@ -94,7 +96,7 @@ def test_start_from_an_offer_puts_incident_then_run_then_first_steps(
     assert offer.button_text == "Start BP spike protocol"
     assert desk.offers == (offer,)
     clock.advance(5)
-    run = desk.start("bp-spike", "Dr. Rivera")
+    run = desk.start("bp-spike", "Dr. Rivera", acknowledged_unapproved_by=TEMPLATE_OK)
     protocol = library.get("bp-spike")
     incident, started, *rest = put
     assert isinstance(incident, IncidentOpenedRecord)
@@ -126,9 +128,20 @@ def test_start_from_an_offer_puts_incident_then_run_then_first_steps(
             f"bp-spike v0.1 {protocol.content_hash}",
             f"incident {run.incident_id}; flags: template",
         ),
+        # The shipped protocols are templates: who acknowledged that, when, and the hash (PRO-8).
         ProtocolStepRecord(
             run.run_id,
             2,
+            clock.now(),
+            TEMPLATE_OK,
+            "slow_or_pause",
+            "flags_acknowledged",
+            "template",
+            f"acknowledged running bp-spike v0.1 {protocol.content_hash}: {protocol.approval_reason}",
+        ),
+        ProtocolStepRecord(
+            run.run_id,
+            3,
             clock.now(),
             "Dr. Rivera",
             "slow_or_pause",
@@ -146,7 +159,7 @@ def test_walk_bp_spike_to_resolved_stores_each_step_as_it_happens(
     desk: ProtocolDesk, clock: FakeClock, monitor: Monitor, put: list[object]
 ) -> None:
     desk.offer("bp-spike", "spike")
-    run = desk.start("bp-spike", "RN Okafor")
+    run = desk.start("bp-spike", "RN Okafor", acknowledged_unapproved_by=TEMPLATE_OK)
     clock.advance(10)
     run.done("RN Okafor")
     assert kinds(put)[-2:] == [("done", "slow_or_pause"), ("shown", "emergency_signs")]
@@ -191,8 +204,14 @@ def test_walk_bp_spike_to_resolved_stores_each_step_as_it_happens(
 @pytest.mark.req("PRO-6")
 def test_two_runs_at_once_each_with_its_own_incident(desk: ProtocolDesk, put: list[object]) -> None:
     desk.offer("bp-spike", "spike")
-    bp = desk.start("bp-spike", "RN Okafor")
-    emergence = desk.start("emergence-reaction", "Dr. Rivera", incident_title="agitated", from_offer=False)
+    bp = desk.start("bp-spike", "RN Okafor", acknowledged_unapproved_by=TEMPLATE_OK)
+    emergence = desk.start(
+        "emergence-reaction",
+        "Dr. Rivera",
+        incident_title="agitated",
+        from_offer=False,
+        acknowledged_unapproved_by=TEMPLATE_OK,
+    )
     bp.done("RN Okafor")
     incidents = [r for r in put if isinstance(r, IncidentOpenedRecord)]
     assert [(i.kind, i.title) for i in incidents][1] == ("emergence-reaction", "agitated")
@@ -208,7 +227,7 @@ def test_timer_prompt_falls_due_on_the_fake_clock_and_is_stored(
     desk: ProtocolDesk, clock: FakeClock, monitor: Monitor, put: list[object]
 ) -> None:
     desk.offer("bp-spike", "spike")
-    run = desk.start("bp-spike", "RN Okafor")
+    run = desk.start("bp-spike", "RN Okafor", acknowledged_unapproved_by=TEMPLATE_OK)
     run.done("RN Okafor")
     run.answer("RN Okafor", "no")
     run.skip("RN Okafor", "cuff reading taken by hand: 176/100")
@@ -229,7 +248,7 @@ def test_medication_time_and_correction_reach_the_stored_record(
     desk: ProtocolDesk, clock: FakeClock, put: list[object]
 ) -> None:
     desk.offer("bp-spike", "spike")
-    run = desk.start("bp-spike", "RN Okafor")
+    run = desk.start("bp-spike", "RN Okafor", acknowledged_unapproved_by=TEMPLATE_OK)
     run.done("RN Okafor")
     run.answer("RN Okafor", "no")
     run.skip("RN Okafor", "manual cuff")
@@ -255,7 +274,7 @@ def test_call_911_ends_the_run_and_builds_the_handoff(
     desk: ProtocolDesk, clock: FakeClock, put: list[object]
 ) -> None:
     desk.offer("bp-spike", "spike")
-    run = desk.start("bp-spike", "RN Okafor")
+    run = desk.start("bp-spike", "RN Okafor", acknowledged_unapproved_by=TEMPLATE_OK)
     run.done("RN Okafor")
     for obs in nibp(clock, 210, 120, 150):
         desk.on_observation(obs)
@@ -287,7 +306,7 @@ def test_start_needs_an_offer_a_name_and_a_loaded_protocol(desk: ProtocolDesk, p
 def test_offer_by_alarm_condition_once_and_unknown_offer_is_refused(desk: ProtocolDesk) -> None:
     heard: list[int] = []
     desk.add_listener(lambda: heard.append(len(desk.offers)))
-    first = desk.offer("bp_spike", "alarm condition name")
+    first = desk.offer("bp_high", "alarm condition name")
     again = desk.offer("bp-spike", "second spike")
     assert first is not None
     assert first.protocol_id == "bp-spike"
