@@ -187,7 +187,7 @@ def tab_indent_lines(text: str) -> Iterator[int]:
 
 
 def parse_yaml_bytes(
-    raw: bytes, limits: YamlLimits = DEFAULT_LIMITS, *, what: str = "the file"
+    raw: bytes, limits: YamlLimits = DEFAULT_LIMITS, *, what: str = "a settings file"
 ) -> ParsedYaml:
     """Check size and encoding, then parse; never raises on bad input.
 
@@ -205,7 +205,9 @@ def parse_yaml_bytes(
     return parse_yaml_text(text, limits, what=what)
 
 
-def parse_yaml_text(text: str, limits: YamlLimits = DEFAULT_LIMITS, *, what: str = "the file") -> ParsedYaml:
+def parse_yaml_text(
+    text: str, limits: YamlLimits = DEFAULT_LIMITS, *, what: str = "a settings file"
+) -> ParsedYaml:
     """Parse one YAML document into data plus line numbers; never raises on bad input."""
     text = text.removeprefix("\ufeff")  # a byte-order mark at the start is harmless
     character_issues = list(_character_issues(text, what))
@@ -228,7 +230,9 @@ def parse_yaml_text(text: str, limits: YamlLimits = DEFAULT_LIMITS, *, what: str
     return ParsedYaml(data, builder.source, tuple(sorted(issues, key=lambda i: i.line)))
 
 
-def parse_yaml_file(path: Path, limits: YamlLimits = DEFAULT_LIMITS, *, what: str = "the file") -> ParsedYaml:
+def parse_yaml_file(
+    path: Path, limits: YamlLimits = DEFAULT_LIMITS, *, what: str = "a settings file"
+) -> ParsedYaml:
     """Read (at most ``max_bytes`` + 1 of) the file and parse it; never raises on bad input."""
     try:
         with Path(path).open("rb") as handle:
@@ -243,7 +247,7 @@ def parse_yaml_file(path: Path, limits: YamlLimits = DEFAULT_LIMITS, *, what: st
 
 
 def read_yaml_mapping(
-    path: Path, limits: YamlLimits = DEFAULT_LIMITS, *, what: str = "the file"
+    path: Path, limits: YamlLimits = DEFAULT_LIMITS, *, what: str = "a settings file"
 ) -> tuple[dict[str, object], SourceMap]:
     """Read a file whose top level is a mapping; raises ``YamlInputError`` naming file and line.
 

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from alarms import ConditionId
 from bedside.protocol_desk import ProtocolDesk, ProtocolNotLoaded
 from drivers.clock import FakeClock
 from drivers.types import Observation, VitalKind
-from protocols import LIBRARY_DIR, LibraryLoad, StepNotAllowed, load_library
+from protocols import (
+    LIBRARY_DIR,
+    LibraryLoad,
+    ProtocolNotApproved,
+    StepKind,
+    StepNotAllowed,
+    UnapprovedProtocolError,
+    load_library,
+    load_protocol,
+)
 from storage import (
     IncidentOpenedRecord,
     ProtocolRunEndedRecord,
@@ -328,3 +339,108 @@ def test_latest_and_request_nibp_come_from_the_monitor(
     monitor.remote_start = False
     assert desk.request_nibp() is False
     assert monitor.nibp_starts == 1
+
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "protocols"
+
+
+def _desk_with(clock: FakeClock, put: list[object], monitor: Monitor, *paths: Path) -> ProtocolDesk:
+    loaded = [load_protocol(p) for p in paths]
+    return ProtocolDesk(
+        clock,
+        LibraryLoad({p.id: p for p in loaded}),
+        session_id=SESSION,
+        put=put.append,
+        latest=monitor.latest,
+        request_nibp=monitor.request_nibp,
+    )
+
+
+@pytest.mark.req("PRO-8")
+def test_an_unapproved_template_starts_only_with_a_named_acknowledgement(
+    desk: ProtocolDesk, clock: FakeClock, library: LibraryLoad, put: list[object]
+) -> None:
+    """Finding 11 (d): the shipped templates started silently, as if the clinic had approved them."""
+    desk.offer("bp-spike", "NIBP 182/104")
+    for blank in (None, "", "   "):
+        with pytest.raises(UnapprovedProtocolError) as caught:
+            desk.start("bp-spike", "RN Okafor", acknowledged_unapproved_by=blank)
+        assert isinstance(caught.value, ProtocolNotApproved)  # the panel already shows these
+        assert caught.value.protocol_id == "bp-spike"
+        assert "TEMPLATE - not approved by the medical director" in str(caught.value)
+        assert "named clinician" in str(caught.value)
+    # Refused before anything is stored; the offer still waits.
+    assert put == []
+    assert [o.protocol_id for o in desk.offers] == ["bp-spike"]
+    clock.advance(12)
+    run = desk.start("bp-spike", "RN Okafor", acknowledged_unapproved_by="  Dr. Patel  ")
+    protocol = library.get("bp-spike")
+    first, acknowledged, shown = steps(put)[:3]
+    assert (first.kind, first.person) == ("run_started", "RN Okafor")
+    assert (acknowledged.kind, acknowledged.person, acknowledged.at) == (
+        "flags_acknowledged",
+        "Dr. Patel",
+        clock.now(),
+    )
+    assert acknowledged.value == "template"
+    assert protocol.content_hash in acknowledged.note and "TEMPLATE" in acknowledged.note
+    assert (shown.kind, shown.person) == ("shown", "RN Okafor")
+    assert run.records[1].kind is StepKind.FLAGS_ACKNOWLEDGED
+
+
+@pytest.mark.req("PRO-8")
+def test_an_approved_protocol_starts_without_acknowledgement_and_records_none(
+    clock: FakeClock, put: list[object], monitor: Monitor
+) -> None:
+    desk = _desk_with(clock, put, monitor, FIXTURES / "valid" / "approved-example.yaml")
+    run = desk.start("approved-example", "RN Okafor", from_offer=False)
+    assert [s.kind for s in steps(put)] == ["run_started", "shown"]
+    assert run.is_active
+
+
+@pytest.mark.req("PRO-8")
+def test_a_protocol_changed_since_approval_needs_the_acknowledgement_too(
+    clock: FakeClock, put: list[object], monitor: Monitor
+) -> None:
+    desk = _desk_with(clock, put, monitor, FIXTURES / "flagged" / "approved-example.yaml")
+    with pytest.raises(UnapprovedProtocolError, match=r"CHANGED since approval.*content changed"):
+        desk.start("approved-example", "RN Okafor", from_offer=False)
+    assert put == []
+    desk.start("approved-example", "RN Okafor", from_offer=False, acknowledged_unapproved_by="Dr. Patel")
+    acknowledged = steps(put)[1]
+    assert (acknowledged.kind, acknowledged.person, acknowledged.value) == (
+        "flags_acknowledged",
+        "Dr. Patel",
+        "changed_without_approval",
+    )
+
+
+@pytest.mark.req("PRO-8")
+def test_acknowledge_flags_means_the_person_starting_acknowledges(
+    desk: ProtocolDesk, put: list[object]
+) -> None:
+    """The drill autopilot's call: kept working, and still recorded with a name."""
+    desk.offer("bp-spike", "spike")
+    desk.start("bp-spike", "Drill autopilot", acknowledge_flags=True)
+    acknowledged = steps(put)[1]
+    assert (acknowledged.kind, acknowledged.person) == ("flags_acknowledged", "Drill autopilot")
+
+
+@pytest.mark.req("PRO-8")
+@pytest.mark.parametrize(
+    ("condition", "reason", "protocol_id"),
+    [
+        (ConditionId.SPO2_LOW, "SpO2 83 % (HIGH)", "respiratory-depression"),
+        (ConditionId.PULSE_LOW, "pulse 41/min", "cardiac-arrhythmia"),
+        (ConditionId.HR_HIGH, "HR 150/min", "cardiac-arrhythmia"),
+        (ConditionId.PULSE_DEFICIT, "HR 150, PR 96", "cardiac-arrhythmia"),
+        (ConditionId.BP_HIGH, "NIBP 182/104", "bp-spike"),
+    ],
+)
+def test_the_desk_offers_the_tree_for_spo2_and_pulse_alarms(
+    desk: ProtocolDesk, condition: ConditionId, reason: str, protocol_id: str
+) -> None:
+    """Finding 11: SpO2 83 % and pulse 41 offered nothing."""
+    offer = desk.offer(condition, reason)
+    assert offer is not None
+    assert (offer.protocol_id, offer.reason) == (protocol_id, reason)

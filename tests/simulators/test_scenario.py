@@ -22,6 +22,8 @@ from simulators.scenario import (
     parse_seconds,
     scenario_names,
 )
+from tests.hostile_files import HOSTILE, IDS, Hostile, assert_names_file_and_line, rejected
+from tests.hostile_files import write as write_case
 
 pytestmark = pytest.mark.req("DRL-1")
 
@@ -252,3 +254,25 @@ def test_full_session_has_baseline_infusion_spike_and_recovery() -> None:
     assert 1.15 * base <= ramp("systolic", scenario, 25 * 60) <= 1.30 * base  # expected rise
     assert max(scenario.track("systolic")[1]) > 1.40 * base  # the spike
     assert ramp("systolic", scenario, scenario.duration) <= 1.05 * base  # recovered
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=IDS)
+def test_a_hostile_scenario_file_is_a_scenario_error_naming_file_and_line(
+    tmp_path: Path, case: Hostile
+) -> None:
+    """Finding 15: scenario files are data too; they went through the same unbounded safe_load."""
+    path = write_case(tmp_path, case)
+    error = rejected(lambda: load_scenario(path), ScenarioError)
+    assert_names_file_and_line(str(error), path, case)
+
+
+def test_a_bad_field_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "name: tiny\ndescription: a test scenario\nduration: 2m\nkeyframes:\n"
+        "  - {at: 0, spo2: 98, pulse: 70, systolic: 120, diastolic: 80}\n"
+        "  - at: 1m\n    spo2: 120\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError, match=r"bad\.yaml:7: keyframes\[1\]\.spo2: "):
+        load_scenario(path)
