@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from protocols.errors import ProtocolFileError
 from protocols.loader import LIBRARY_DIR, load_library, load_protocol
@@ -195,3 +197,33 @@ def test_cli_check_of_a_folder_reports_every_bad_file_on_stderr(tmp_path: Path) 
     for case in HOSTILE:
         assert f"{tmp_path / f'{case.name}.yaml'}:" in done.stderr
     assert f"0 protocol(s) loaded, {len(HOSTILE)} file(s) rejected" in done.stdout
+
+
+_UNREADABLE = st.characters(categories=("Cc", "Cf", "Cs", "Co", "Zl", "Zp"))
+
+
+def _escape(ch: str) -> str:
+    return f"\\u{ord(ch):04X}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08X}"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ch=_UNREADABLE, where=st.sampled_from(["title", "label", "step"]), at=st.integers(0, 5))
+def test_no_unreadable_character_reaches_a_clinician_whatever_it_is(
+    tmp_path: Path, ch: str, where: str, at: int
+) -> None:
+    """Property: any control, format, surrogate, private-use or separator character written as an
+    escape into a title, an answer label or a step is rejected at that line."""
+    words = {"title": "Blood-pressure spike", "label": "no", "step": "Slow or pause the infusion."}[where]
+    written = words[:at] + _escape(ch) + words[at:]
+    line = {
+        "title": f'title: "{written}"',
+        "label": f'      "{written}": recheck_bp',
+        "step": f'    text: "{written}"',
+    }[where]
+    old = {"title": TITLE, "label": LABEL, "step": STEP}[where]
+    text = BP_SPIKE.replace(old, line, 1)
+    path = _bp_spike(tmp_path, text)
+    error = rejected(lambda: load_protocol(path), ProtocolFileError)
+    assert text.splitlines().index(line) + 1 in [p.line for p in error.problems], [
+        str(p) for p in error.problems
+    ]

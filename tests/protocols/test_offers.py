@@ -9,6 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from alarms import CLINICAL_EVENTS, CONDITIONS, ConditionId
 from protocols.errors import ProtocolFileError
@@ -126,3 +129,26 @@ def test_templates_say_they_are_not_approved_and_approved_files_say_nothing() ->
     assert not edited.approved and edited.needs_acknowledgement
     assert edited.approval_words.startswith("CHANGED since approval")
     assert "content changed" in edited.approval_reason
+
+
+# Words YAML reads as something else (yes, null, on) are a schema error, not a name: left out.
+_IDENTIFIERS = st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True).filter(lambda n: yaml.safe_load(n) == n)
+_KNOWN = sorted({c.value for c in ConditionId} | CLINICAL_EVENTS)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(st.sampled_from(_KNOWN) | _IDENTIFIERS, min_size=1, max_size=4, unique=True))
+def test_a_file_loads_exactly_when_every_offered_for_name_is_known(tmp_path: Path, names: list[str]) -> None:
+    text = BP_SPIKE.replace(OFFERED_FOR, f"offered_for: [{', '.join(names)}]", 1)
+    path = tmp_path / "bp-spike.yaml"
+    path.write_text(text, encoding="utf-8")
+    unknown = [n for n in names if n not in _KNOWN]
+    if not unknown:
+        assert load_protocol(path).protocol.offered_for == names
+        return
+    with pytest.raises(ProtocolFileError) as caught:
+        load_protocol(path)
+    line = text.splitlines().index(f"offered_for: [{', '.join(names)}]") + 1
+    assert sorted((p.line, p.message.split("'")[1]) for p in caught.value.problems) == sorted(
+        (line, n) for n in unknown
+    )
