@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from alarms.conditions import ConditionId
 from alarms.config import ConfigError, load_config
@@ -121,3 +123,28 @@ def test_an_empty_clinic_file_is_refused_not_taken_as_no_changes(tmp_path: Path)
     clinic.write_text("# our limits\n")
     with pytest.raises(ConfigError, match=r"clinic\.yaml:1: the file is empty"):
         load_config(clinic)
+
+
+@pytest.mark.req("THR-5")
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    raw=st.one_of(
+        st.binary(max_size=400),
+        st.text(max_size=400).map(lambda t: t.encode("utf-8", errors="surrogatepass")),
+        st.sampled_from(
+            [b"band:\n  high_factor: ", b"nibp: {", b"alarm_delays_s:\n  spo2_low: -1\n"]
+        ).flatmap(lambda head: st.binary(max_size=40).map(lambda tail: head + tail)),
+    )
+)
+def test_whatever_the_clinic_file_holds_the_answer_is_a_config_or_a_config_error(
+    tmp_path: Path, raw: bytes
+) -> None:
+    """Property (finding 15): no input ends in any exception but ConfigError, and every
+    ConfigError says file:line."""
+    clinic = tmp_path / "clinic.yaml"
+    clinic.write_bytes(raw)
+    try:
+        load_config(clinic)
+    except ConfigError as exc:
+        assert str(exc).startswith(f"{clinic}:")
+        assert str(exc).split(":", 2)[1].isdigit()
