@@ -65,7 +65,7 @@ _PATTERN_HINTS = {
     ),
     "start": "a node id is lower-case letters, digits and underscores, like recheck_bp",
     "next": "a node id is lower-case letters, digits and underscores, like recheck_bp",
-    "offered_for": "a condition name is lower-case letters, digits and underscores, like bp_spike",
+    "offered_for": "a condition name is lower-case letters, digits and underscores, like spo2_low",
 }
 
 

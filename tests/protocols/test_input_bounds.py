@@ -227,3 +227,26 @@ def test_no_unreadable_character_reaches_a_clinician_whatever_it_is(
     assert text.splitlines().index(line) + 1 in [p.line for p in error.problems], [
         str(p) for p in error.problems
     ]
+
+
+def test_a_failure_nobody_foresaw_costs_that_file_not_the_library(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``monitor --protocols`` must start even when one file trips an unforeseen error."""
+    import protocols.loader as loader
+
+    (tmp_path / "bp-spike.yaml").write_text(BP_SPIKE, encoding="utf-8")
+    (tmp_path / "zz-odd.yaml").write_text("id: zz-odd\n", encoding="utf-8")
+    real = loader.load_protocol
+
+    def flaky(path: Path, today: object = None) -> object:
+        if path.name == "zz-odd.yaml":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(path)
+
+    monkeypatch.setattr(loader, "load_protocol", flaky)
+    result = loader.load_library(tmp_path)
+    assert list(result.protocols) == ["bp-spike"]
+    [problem] = result.problems
+    assert (problem.file.name, problem.line) == ("zz-odd.yaml", 1)
+    assert "could not be checked (RecursionError)" in problem.message
