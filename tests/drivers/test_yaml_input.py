@@ -24,6 +24,9 @@ from drivers.yaml_input import (
 )
 from tests.hostile_files import HOSTILE, IDS, WITHIN_S, Hostile, assert_names_file_and_line, rejected, write
 
+#: Finding 15: config (THR-5) and protocol files (PRO-1) are accepted or rejected with file:line.
+pytestmark = [pytest.mark.req("PRO-1"), pytest.mark.req("THR-5")]
+
 
 @pytest.mark.parametrize("case", HOSTILE, ids=IDS)
 def test_hostile_bytes_come_back_as_an_issue_with_its_line_not_an_exception(case: Hostile) -> None:
