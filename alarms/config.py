@@ -1,8 +1,9 @@
 """Every clinical default in one validated model, loaded from YAML (THR-5: no scattered constants).
 
 ``alarms/defaults.yaml`` holds the clinic-level defaults; a clinic file may override any subset
-(nested keys merge). Files are read with ``yaml.safe_load`` and validated by pydantic, so a typo
-or an impossible value is rejected with a message naming the file and the key.
+(nested keys merge). Files are read by the bounded reader in ``drivers.yaml_input`` and validated
+by pydantic, so a typo, an impossible value or a malformed file is rejected with a message naming
+the file, the line and the key.
 """
 
 from __future__ import annotations
@@ -12,11 +13,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from alarms.conditions import ConditionId
 from drivers.types import VitalKind
+from drivers.yaml_input import (
+    ParsedYaml,
+    SourceMap,
+    YamlLimits,
+    kind_of,
+    parse_yaml_bytes,
+    parse_yaml_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -222,16 +230,37 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _read_mapping(text: str, origin: str) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{origin}: not valid YAML: {exc}") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{origin}: the top level must be a mapping of settings")
-    return data
+#: A clinic configuration is a page of settings; these bounds refuse anything else in well under
+#: a second (finding 15: a deeply nested file crashed start-up, an alias bomb stalled it 43 s).
+CONFIG_LIMITS = YamlLimits(max_bytes=256 * 1024, max_depth=20, max_values=10_000, max_aliases=50)
+_WHAT = "a clinic configuration"
+
+
+def _read_mapping(parsed: ParsedYaml, origin: str) -> tuple[dict[str, Any], SourceMap]:
+    """The settings read with the line of each; ConfigError ``origin:line: why`` otherwise."""
+    if parsed.issues:
+        first = parsed.issues[0]
+        raise ConfigError(f"{origin}:{first.line}: {first.message}")
+    if not isinstance(parsed.data, dict):
+        raise ConfigError(
+            f"{origin}:{parsed.source.line_of(())}: the top level must be a mapping of settings "
+            f"(name: value), not {kind_of(parsed.data)}"
+        )
+    return parsed.data, parsed.source
+
+
+def _invalid(exc: ValidationError, origin: str, source: SourceMap) -> ConfigError:
+    """One line per problem, each ``origin:line: setting: what is wrong``."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(part for part in err["loc"] if part != "[key]")
+        where = ".".join(str(part) for part in loc) or "top level"
+        if err["type"] == "extra_forbidden":
+            what = f"unknown setting {str(loc[-1])!r} (check the spelling against alarms/defaults.yaml)"
+        else:
+            what = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"{origin}:{source.line_of(loc)}: {where}: {what}")
+    return ConfigError("\n".join(lines))
 
 
 def default_config_text() -> str:
@@ -240,19 +269,21 @@ def default_config_text() -> str:
 
 
 def load_config(clinic_file: Path | None = None) -> ClinicalConfig:
-    """The packaged defaults, overridden by ``clinic_file`` when given."""
-    data = _read_mapping(default_config_text(), "alarms/defaults.yaml")
+    """The packaged defaults, overridden by ``clinic_file`` when given.
+
+    Every failure is a ConfigError whose message starts ``file:line:`` and says what is wrong in
+    one sentence (a problem per line); no other exception escapes for a bad file.
+    """
     origin = "alarms/defaults.yaml"
+    packaged = parse_yaml_bytes(default_config_text().encode("utf-8"), CONFIG_LIMITS, what=_WHAT)
+    data, source = _read_mapping(packaged, origin)
     if clinic_file is not None:
-        try:
-            text = clinic_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{clinic_file}: cannot read the clinic configuration: {exc}") from exc
-        data = _merge(data, _read_mapping(text, str(clinic_file)))
         origin = str(clinic_file)
+        clinic, source = _read_mapping(parse_yaml_file(clinic_file, CONFIG_LIMITS, what=_WHAT), origin)
+        data = _merge(data, clinic)
     try:
         config = ClinicalConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{origin}: invalid clinical configuration:\n{exc}") from exc
+        raise _invalid(exc, origin, source) from None
     log.info("clinical configuration loaded from %s", origin)
     return config

@@ -21,7 +21,6 @@ from protocols import (
     HandoffPatient,
     LibraryLoad,
     LoadedProtocol,
-    ProtocolNotApproved,
     ProtocolRun,
     ProtocolRunner,
     RunHistory,
@@ -29,6 +28,7 @@ from protocols import (
     StepNotAllowed,
     StepRecord,
     TimerPrompt,
+    UnapprovedProtocolError,
     build_ems_handoff,
     handoff_text,
 )
@@ -167,12 +167,19 @@ class ProtocolDesk:
         incident_title: str = "",
         from_offer: bool = True,
         acknowledge_flags: bool = False,
+        acknowledged_unapproved_by: str | None = None,
     ) -> ProtocolRun:
         """Open an incident and start a run of the protocol; every record is stored as it happens.
 
-        With ``from_offer`` the protocol must be on the offer list (the offer is consumed). Raises
-        ProtocolNotLoaded, StepNotAllowed (no such offer, no name) or ProtocolNotApproved, in which
-        case nothing is stored.
+        With ``from_offer`` the protocol must be on the offer list (the offer is consumed). A
+        protocol that is not approved (a template, or changed since approval: see
+        ``LoadedProtocol.approval_words``) starts only when a named clinician acknowledges it
+        (PRO-8): ``acknowledged_unapproved_by`` is that name (``acknowledge_flags=True`` means the
+        person starting acknowledges). The acknowledgement is stored as the run's
+        ``flags_acknowledged`` step with who, when and the content hash.
+
+        Raises ProtocolNotLoaded, StepNotAllowed (no such offer, no name) or
+        UnapprovedProtocolError (a ProtocolNotApproved), in which case nothing is stored.
         """
         protocol = self._resolve(protocol_id)
         if protocol is None:
@@ -185,12 +192,10 @@ class ProtocolDesk:
         who = person.strip()
         if not who:
             raise StepNotAllowed("starting a protocol needs the name of the person starting it")
-        if protocol.needs_acknowledgement and not acknowledge_flags:
+        acknowledger = (acknowledged_unapproved_by or "").strip() or (who if acknowledge_flags else "")
+        if protocol.needs_acknowledgement and not acknowledger:
             # Checked before anything is stored so a refused start leaves no empty incident.
-            raise ProtocolNotApproved(
-                f"protocol {protocol.id} is flagged ({', '.join(sorted(protocol.flags))}); "
-                "a clinician must acknowledge this before running it"
-            )
+            raise UnapprovedProtocolError(protocol.id, protocol.approval_reason)
         now = self._clock.now()
         incident_id = str(uuid.uuid4())
         run_id = str(uuid.uuid4())
@@ -224,7 +229,7 @@ class ProtocolDesk:
         self._starting = True
         try:
             run = self._runner.start(
-                protocol, who, incident_id, acknowledge_flags=acknowledge_flags, run_id=run_id
+                protocol, who, incident_id, acknowledged_by=acknowledger or None, run_id=run_id
             )
         finally:
             self._starting = False

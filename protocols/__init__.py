@@ -20,6 +20,7 @@ from protocols.errors import (
     ProtocolNotApproved,
     ProtocolProblem,
     StepNotAllowed,
+    UnapprovedProtocolError,
 )
 from protocols.handoff import EmsHandoff, HandoffPatient, RunHistory, build_ems_handoff, handoff_text
 from protocols.hash import compute_hash, content_hash
@@ -56,6 +57,7 @@ __all__ = [
     "StepRecord",
     "TimerPrompt",
     "TimerState",
+    "UnapprovedProtocolError",
     "WrittenProtocol",
     "build_ems_handoff",
     "compute_hash",

@@ -32,7 +32,10 @@ class ProtocolFlag(enum.StrEnum):
 
     @property
     def blocks_silent_use(self) -> bool:
-        """True when a run may start only after a named clinician acknowledges the flag."""
+        """True when even the engine refuses a run until a named clinician acknowledges the flag.
+
+        (The app's desk refuses every protocol that is not approved, templates too: PRO-8.)
+        """
         return self is ProtocolFlag.CHANGED_WITHOUT_APPROVAL
 
 

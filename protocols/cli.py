@@ -1,4 +1,4 @@
-"""``bedside protocols ...``: check a folder, show a tree, print the binder, hash a file for approval.
+"""``bedside protocols ...``: check a file or folder, show a tree, print the binder, hash for approval.
 
 The app's CLI calls ``add_protocols_arguments`` on its subparsers and ``run_protocols`` with the
 parsed arguments; output goes to the given streams so tests (and the app) can capture it.
@@ -14,7 +14,7 @@ from typing import TextIO
 
 from protocols.errors import GraphvizMissing, ProtocolFileError
 from protocols.hash import compute_hash
-from protocols.loader import LIBRARY_DIR, load_library, load_protocol
+from protocols.loader import LIBRARY_DIR, LibraryLoad, load_library, load_protocol
 from protocols.render import library_pdf, outline, render_picture
 
 log = logging.getLogger(__name__)
@@ -24,8 +24,10 @@ def add_protocols_arguments(subparsers: argparse._SubParsersAction[argparse.Argu
     """Add the ``protocols`` command (check, show, pdf, hash) to the app's subparsers."""
     parser = subparsers.add_parser("protocols", help="check, show, print and hash written protocols")
     commands = parser.add_subparsers(dest="protocols_command", required=True)
-    check = commands.add_parser("check", help="validate every protocol file in a folder")
-    check.add_argument("dir", type=Path, nargs="?", default=LIBRARY_DIR, help="folder of .yaml files")
+    check = commands.add_parser("check", help="validate one protocol file, or every one in a folder")
+    check.add_argument(
+        "dir", type=Path, nargs="?", default=LIBRARY_DIR, help="a .yaml file, or a folder of them"
+    )
     show = commands.add_parser("show", help="print a protocol as an outline and draw it")
     show.add_argument("id", help="protocol id, e.g. bp-spike")
     show.add_argument("--dir", type=Path, default=LIBRARY_DIR, help="folder of .yaml files")
@@ -45,7 +47,7 @@ def run_protocols(args: argparse.Namespace, out: TextIO | None = None, err: Text
     command = args.protocols_command
     try:
         if command == "check":
-            return _check(args.dir, out)
+            return _check(args.dir, out, err)
         if command == "show":
             return _show(args, out, err)
         if command == "pdf":
@@ -59,10 +61,22 @@ def run_protocols(args: argparse.Namespace, out: TextIO | None = None, err: Text
     return 2
 
 
-def _check(directory: Path, out: TextIO) -> int:
-    result = load_library(directory)
+def _check(target: Path, out: TextIO, err: TextIO) -> int:
+    """Problems go to stderr (``file:line: what``), flags and the summary to stdout; 1 if any."""
+    if target.is_dir():
+        result = load_library(target)
+    elif target.exists():
+        try:
+            one = load_protocol(target)
+        except ProtocolFileError as exc:
+            result = LibraryLoad({}, (exc,))
+        else:
+            result = LibraryLoad({one.id: one}, ())
+    else:
+        err.write(f"error: {target} does not exist (give a protocol .yaml file or a folder of them)\n")
+        return 1
     for problem in result.problems:
-        out.write(f"{problem}\n")
+        err.write(f"{problem}\n")
     for loaded in result.protocols.values():
         for note in loaded.flag_notes:
             out.write(f"{loaded.path}:{note.line}: FLAG {note.flag}: {note.message}\n")

@@ -19,7 +19,7 @@ from typing import Protocol
 from drivers.clock import Clock
 from drivers.types import Observation, VitalKind
 from protocols.approval import ProtocolFlag
-from protocols.errors import ProtocolNotApproved, StepNotAllowed
+from protocols.errors import StepNotAllowed, UnapprovedProtocolError
 from protocols.loader import LoadedProtocol
 from protocols.model import (
     Call911Node,
@@ -195,6 +195,7 @@ class ProtocolRun:
         *,
         run_id: str | None = None,
         acknowledge_flags: bool = False,
+        acknowledged_by: str | None = None,
     ) -> None:
         self.protocol = protocol
         self.run_id = run_id or uuid.uuid4().hex
@@ -203,7 +204,10 @@ class ProtocolRun:
         self._clock = clock
         self._vitals = vitals
         self._sink = record
-        self._acknowledge_flags = acknowledge_flags
+        # Who acknowledged running a protocol that is not approved (PRO-8): a name given, or the
+        # person starting when the caller says they acknowledge (``acknowledge_flags``).
+        named = (acknowledged_by or "").strip()
+        self._acknowledged_by = named or (self.person if acknowledge_flags else None)
         self._records: list[StepRecord] = []
         self._unsaved: list[StepRecord] = []
         self._current = protocol.protocol.start
@@ -297,18 +301,17 @@ class ProtocolRun:
     def start(self) -> None:
         """Record the start (protocol, version, hash, flags) and show the first step.
 
-        Raises ProtocolNotApproved for a protocol changed without approval unless the run was
-        created with ``acknowledge_flags=True`` (the acknowledgement is recorded).
+        Raises UnapprovedProtocolError for a protocol changed without approval unless the run was
+        created with an acknowledgement (``acknowledged_by`` or ``acknowledge_flags``). For any
+        protocol that is not approved (a template too) a given acknowledgement is recorded: who,
+        when, and the content hash acknowledged (PRO-8). The app's desk refuses templates as well.
         """
         if self._started:
             raise StepNotAllowed("this run has already started")
         p = self.protocol
-        if p.needs_acknowledgement and not self._acknowledge_flags:
-            raise ProtocolNotApproved(
-                f"protocol {p.id} is flagged: "
-                + "; ".join(n.message for n in p.flag_notes if n.flag.blocks_silent_use)
-                + ". A clinician must acknowledge this before running it."
-            )
+        acknowledger = self._acknowledged_by
+        if acknowledger is None and any(n.flag.blocks_silent_use for n in p.flag_notes):
+            raise UnapprovedProtocolError(p.id, p.approval_reason)
         self._started = True
         flags = ", ".join(sorted(p.flags))
         self._emit(
@@ -317,12 +320,13 @@ class ProtocolRun:
             value=f"{p.id} v{p.protocol.version} {p.content_hash}",
             note=f"incident {self.incident_id}" + (f"; flags: {flags}" if flags else ""),
         )
-        if p.needs_acknowledgement:
+        if p.needs_acknowledgement and acknowledger is not None:
             self._emit(
-                self.person,
+                acknowledger,
                 StepKind.FLAGS_ACKNOWLEDGED,
                 value=flags,
-                note="; ".join(n.message for n in p.flag_notes),
+                note=f"acknowledged running {p.id} v{p.protocol.version} {p.content_hash}: "
+                f"{p.approval_reason}",
             )
         self._enter(p.protocol.start, self.person)
 

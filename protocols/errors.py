@@ -44,5 +44,21 @@ class ProtocolNotApproved(Exception):
     """A flagged protocol (e.g. changed without approval) was started without acknowledging the flag."""
 
 
+class UnapprovedProtocolError(ProtocolNotApproved):
+    """A protocol the medical director has not approved was started without a named acknowledgement.
+
+    Not approved means a template, or an approved protocol whose content changed since (PRO-8).
+    ``protocol_id`` names it and ``why`` says what is missing, for the dialog that asks.
+    """
+
+    def __init__(self, protocol_id: str, why: str) -> None:
+        self.protocol_id = protocol_id
+        self.why = why
+        super().__init__(
+            f"protocol {protocol_id} is not approved: {why}. A named clinician must acknowledge "
+            "this before it is started."
+        )
+
+
 class GraphvizMissing(RuntimeError):
     """The Graphviz ``dot`` program is not installed, so no picture can be drawn."""

@@ -1,8 +1,11 @@
 """Load protocol files all or nothing, with every problem named by file and line (PRO-1).
 
-A file passes four gates: readable UTF-8 YAML, the schema (header, then each node on its own so
-all node errors are reported together), the approval rules, and the graph rules. Any problem
-rejects the whole file with a ``ProtocolFileError``; a library load keeps going with the next file.
+A file passes five gates: bounded, readable UTF-8 YAML (``drivers.yaml_input``: size, depth and
+alias caps, no control characters), the schema (header, then each node on its own so all node
+errors are reported together; every text a clinician reads must be printable), the approval
+rules, the alarm names in ``offered_for`` (each must be an alarm condition or a clinician-marked
+event the app knows, PRO-8), and the graph rules. Any problem rejects the whole file with a
+``ProtocolFileError``; a library load keeps going with the next file.
 """
 
 from __future__ import annotations
@@ -16,19 +19,40 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from alarms import CLINICAL_EVENTS, ConditionId, is_offer_trigger
+from drivers.yaml_input import kind_of
 from protocols.approval import FlagNote, ProtocolFlag, approval_findings, approval_flags
 from protocols.errors import ProtocolFileError, ProtocolProblem
 from protocols.graph import Finding, check_graph, check_targets
 from protocols.hash import content_hash
-from protocols.model import MAX_NODES, Node, NodeId, NodeType, ProtocolHeader, WrittenProtocol
-from protocols.yaml_source import DataPath, parse_yaml
+from protocols.model import (
+    MAX_NODES,
+    Node,
+    NodeId,
+    NodeType,
+    ProtocolHeader,
+    ProtocolStatus,
+    WrittenProtocol,
+)
+from protocols.yaml_source import (
+    PROTOCOL_LIMITS,
+    DataPath,
+    ParsedYaml,
+    parse_protocol_bytes,
+    parse_protocol_file,
+)
 
 log = logging.getLogger(__name__)
 
 #: The library shipped with Bedside (templates awaiting the clinic's approval).
 LIBRARY_DIR = Path(__file__).parent / "library"
-#: A protocol is a few pages of text; anything bigger is a mistake (or an attack) and is refused.
-MAX_FILE_BYTES = 256 * 1024
+#: The largest protocol file read (callers and tests take it from here).
+MAX_FILE_BYTES = PROTOCOL_LIMITS.max_bytes
+#: What screens say about a protocol the medical director has not approved (PRO-8).
+TEMPLATE_WORDS = "TEMPLATE - not approved by the medical director"
+CHANGED_WORDS = "CHANGED since approval - this version not approved by the medical director"
+#: Every name ``offered_for`` may use, for the message that lists them.
+OFFER_TRIGGERS = ", ".join([*(c.value for c in ConditionId), *sorted(CLINICAL_EVENTS)])
 
 _NODE = TypeAdapter(Node)
 _NODE_ID = TypeAdapter(NodeId)
@@ -41,7 +65,7 @@ _PATTERN_HINTS = {
     ),
     "start": "a node id is lower-case letters, digits and underscores, like recheck_bp",
     "next": "a node id is lower-case letters, digits and underscores, like recheck_bp",
-    "offered_for": "a condition name is lower-case letters, digits and underscores, like bp_spike",
+    "offered_for": "a condition name is lower-case letters, digits and underscores, like spo2_low",
 }
 
 
@@ -65,9 +89,41 @@ class LoadedProtocol:
         return frozenset(n.flag for n in self.flag_notes)
 
     @property
+    def approved(self) -> bool:
+        """True when the medical director approved exactly this content (status and hash agree)."""
+        return self.protocol.status is ProtocolStatus.APPROVED and not any(
+            n.flag is ProtocolFlag.CHANGED_WITHOUT_APPROVAL for n in self.flag_notes
+        )
+
+    @property
+    def approval_words(self) -> str:
+        """A few words for every screen that shows this protocol ("" when approved)."""
+        if self.approved:
+            return ""
+        if self.protocol.status is ProtocolStatus.TEMPLATE:
+            return TEMPLATE_WORDS
+        return CHANGED_WORDS
+
+    @property
+    def approval_reason(self) -> str:
+        """Why this protocol is not approved, for the acknowledgement dialog and the record."""
+        if self.approved:
+            return ""
+        notes = "; ".join(
+            n.message
+            for n in self.flag_notes
+            if n.flag in (ProtocolFlag.TEMPLATE, ProtocolFlag.CHANGED_WITHOUT_APPROVAL)
+        )
+        return f"{self.approval_words} ({notes})" if notes else self.approval_words
+
+    @property
     def needs_acknowledgement(self) -> bool:
-        """True when a run may start only once a clinician acknowledges a flag (never silently)."""
-        return any(n.flag.blocks_silent_use for n in self.flag_notes)
+        """True when a run may start only once a named clinician acknowledges it (PRO-8).
+
+        That is every protocol not approved as it stands: a template, or an approved protocol
+        whose content changed since.
+        """
+        return not self.approved
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +138,13 @@ class LibraryLoad:
         return self.protocols[protocol_id]
 
     def offered_for(self, condition: str) -> tuple[LoadedProtocol, ...]:
-        """Protocols that list ``condition`` (an alarm condition name) in ``offered_for``."""
-        return tuple(p for p in self.protocols.values() if condition in p.protocol.offered_for)
+        """What to offer when ``condition`` alarms (or a clinician marks the event), by id (PRO-8).
+
+        ``condition`` is a ``ConditionId`` (or its value) or a clinician-marked event name. The
+        order is by protocol id, so the same library always offers in the same order.
+        """
+        name = str(condition)
+        return tuple(p for _, p in sorted(self.protocols.items()) if name in p.protocol.offered_for)
 
     @property
     def problems(self) -> tuple[ProtocolProblem, ...]:
@@ -97,34 +158,15 @@ def load_protocol(path: Path, today: date | None = None) -> LoadedProtocol:
     ``today`` (from the app's Clock) enables the review-overdue flag.
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ProtocolFileError(path, [ProtocolProblem(path, 1, f"cannot read the file: {exc}")]) from exc
-    return load_protocol_bytes(raw, path, today)
+    return _load_parsed(parse_protocol_file(path), path, today)
 
 
 def load_protocol_bytes(raw: bytes, path: Path, today: date | None = None) -> LoadedProtocol:
     """Validate a protocol held in memory; ``path`` names it in messages and gives the expected id."""
-    if len(raw) > MAX_FILE_BYTES:
-        raise ProtocolFileError(
-            path,
-            [
-                ProtocolProblem(
-                    path,
-                    1,
-                    f"the file is {len(raw)} bytes; a protocol file is at most {MAX_FILE_BYTES} bytes",
-                )
-            ],
-        )
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ProtocolFileError(
-            path, [ProtocolProblem(path, line, "not UTF-8 text (save the file as UTF-8)")]
-        ) from exc
-    parsed = parse_yaml(text)
+    return _load_parsed(parse_protocol_bytes(raw), Path(path), today)
+
+
+def _load_parsed(parsed: ParsedYaml, path: Path, today: date | None) -> LoadedProtocol:
     problems = [ProtocolProblem(path, i.line, i.message) for i in parsed.issues]
     if parsed.data is None:
         raise ProtocolFileError(path, problems)
@@ -134,7 +176,7 @@ def load_protocol_bytes(raw: bytes, path: Path, today: date | None = None) -> Lo
                 path,
                 parsed.source.line_of(()),
                 "the top level must be a mapping of fields "
-                f"(id, title, ..., nodes), not {_kind(parsed.data)}",
+                f"(id, title, ..., nodes), not {kind_of(parsed.data)}",
             )
         )
         raise ProtocolFileError(path, problems)
@@ -164,6 +206,20 @@ def load_library(directory: Path, today: date | None = None) -> LibraryLoad:
         except ProtocolFileError as exc:
             log.warning("protocol file rejected: %s", exc)
             errors.append(exc)
+            continue
+        except Exception as exc:
+            # A file the checks did not foresee must cost that file, never the monitor's start.
+            log.exception("protocol file %s could not be checked", path)
+            errors.append(
+                ProtocolFileError(
+                    path,
+                    [
+                        ProtocolProblem(
+                            path, 1, f"the file could not be checked ({type(exc).__name__}); it is left out"
+                        )
+                    ],
+                )
+            )
             continue
         if protocol.id in loaded:
             first = loaded[protocol.id].path
@@ -216,11 +272,28 @@ def _validate(data: dict[str, Any], file_stem: str) -> list[Finding]:
     all_ids = frozenset(map(str, nodes_raw)) if isinstance(nodes_raw, dict) else frozenset()
     if header is not None:
         findings.extend(approval_findings(header, file_stem))
+        findings.extend(_offer_findings(header))
         if graph_ok:
             findings.extend(check_graph(header.start, header.severity, valid_nodes, all_ids))
     elif graph_ok:
         findings.extend(check_targets(valid_nodes, all_ids))
     return findings
+
+
+def _offer_findings(header: ProtocolHeader) -> list[Finding]:
+    """Every ``offered_for`` name must be one the app raises or a clinician marks (PRO-8).
+
+    A misspelt name would load fine and never be offered: the alarm would sound with no tree.
+    """
+    return [
+        Finding(
+            ("offered_for", index),
+            f"offered_for: {name!r} is not an alarm condition or clinician-marked event Bedside "
+            f"knows, so this protocol would never be offered for it; use one of: {OFFER_TRIGGERS}",
+        )
+        for index, name in enumerate(header.offered_for)
+        if not is_offer_trigger(name)
+    ]
 
 
 def _schema_findings(exc: ValidationError, prefix: DataPath, raw: object = None) -> list[Finding]:
@@ -258,9 +331,9 @@ def _schema_findings(exc: ValidationError, prefix: DataPath, raw: object = None)
             findings.append(Finding(path, f"{where}: missing required field 'type' ({_NODE_TYPES})"))
             continue
         if kind in {"model_type", "model_attributes_type"}:
-            message = f"expected a mapping of fields, got {_kind(err['input'])}"
+            message = f"expected a mapping of fields, got {kind_of(err['input'])}"
         elif kind == "string_type":
-            message = f"expected text, got {_kind(err['input'])} {err['input']!r} (put quotes around it)"
+            message = f"expected text, got {kind_of(err['input'])} {err['input']!r} (put quotes around it)"
         elif kind == "string_pattern_mismatch":
             field_name = next((str(p) for p in reversed(path) if isinstance(p, str)), "")
             if err["input"] == "" or not str(err["input"]).strip():
@@ -270,17 +343,3 @@ def _schema_findings(exc: ValidationError, prefix: DataPath, raw: object = None)
                 message = f"{err['input']!r} is not allowed here" + (f": {hint}" if hint else "")
         findings.append(Finding(path, f"{where}: {message}"))
     return findings
-
-
-def _kind(value: object) -> str:
-    names = {
-        dict: "a mapping",
-        list: "a list",
-        str: "text",
-        int: "a number",
-        float: "a number",
-        bool: "yes/no",
-    }
-    if value is None:
-        return "nothing"
-    return names.get(type(value), type(value).__name__)

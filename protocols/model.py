@@ -8,13 +8,25 @@ from __future__ import annotations
 
 import enum
 import logging
+import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
 from pydantic import StringConstraints as Text_
 
 from drivers.types import VitalKind
+from drivers.yaml_input import unreadable_text
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +47,34 @@ def _clinic_date(value: object) -> object:
     raise ValueError(f"expected a date written YYYY-MM-DD, got {value!r}")
 
 
+def _readable_lines(value: str) -> str:
+    """Text a clinician reads (steps, details, doses) may run over lines but must be readable."""
+    why = unreadable_text(value, multiline=True)
+    if why is not None:
+        raise ValueError(f"the text {why}")
+    return value
+
+
+def _readable_line(value: str) -> str:
+    """A title, an answer label, a name: one readable line."""
+    why = unreadable_text(value, multiline=False)
+    if why is not None:
+        raise ValueError(f"the text {why}")
+    return value
+
+
+def _label_key(label: str) -> str:
+    """Labels a clinician could not tell apart on a button ("Yes", "yes ", "YES") are the same."""
+    return " ".join(unicodedata.normalize("NFKC", label).casefold().split())
+
+
 ClinicDate = Annotated[date, BeforeValidator(_clinic_date)]
-Text = Annotated[StrictStr, Text_(min_length=1, max_length=4000, pattern=r"\S")]
-ShortText = Annotated[StrictStr, Text_(min_length=1, max_length=200, pattern=r"\S")]
+Text = Annotated[
+    StrictStr, Text_(min_length=1, max_length=4000, pattern=r"\S"), AfterValidator(_readable_lines)
+]
+ShortText = Annotated[
+    StrictStr, Text_(min_length=1, max_length=200, pattern=r"\S"), AfterValidator(_readable_line)
+]
 NodeId = Annotated[StrictStr, Text_(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 ProtocolId = Annotated[StrictStr, Text_(pattern=r"^[a-z][a-z0-9-]{0,63}$")]
 Version = Annotated[StrictStr, Text_(pattern=r"^[0-9]+(\.[0-9]+){0,3}$")]
@@ -132,6 +169,19 @@ class QuestionNode(_Node):
 
     type: Literal["question"]
     answers: Annotated[dict[ShortText, NodeId], Field(min_length=2, max_length=8)]
+
+    @field_validator("answers")
+    @classmethod
+    def _labels_distinct(cls, answers: dict[str, str]) -> dict[str, str]:
+        seen: dict[str, str] = {}
+        for label in answers:
+            same = seen.setdefault(_label_key(label), label)
+            if same != label:
+                raise ValueError(
+                    f"answer labels {same!r} and {label!r} look the same on screen; "
+                    "give each answer a distinct label"
+                )
+        return answers
 
     def targets(self) -> tuple[tuple[str, str], ...]:
         return tuple(self.answers.items())

@@ -29,9 +29,13 @@ class ProtocolRunner:
         incident_id: str,
         *,
         acknowledge_flags: bool = False,
+        acknowledged_by: str | None = None,
         run_id: str | None = None,
     ) -> ProtocolRun:
-        """Start a run of ``protocol`` for ``incident_id`` (raises ProtocolNotApproved if flagged)."""
+        """Start a run of ``protocol`` for ``incident_id`` (raises ProtocolNotApproved if flagged).
+
+        ``acknowledged_by`` names the clinician who acknowledged that it is not approved (PRO-8).
+        """
         if run_id is not None and run_id in self._runs:
             raise ValueError(f"run id {run_id!r} is already in use")
         run = ProtocolRun(
@@ -43,6 +47,7 @@ class ProtocolRunner:
             self._record,
             run_id=run_id,
             acknowledge_flags=acknowledge_flags,
+            acknowledged_by=acknowledged_by,
         )
         run.start()
         self._runs[run.run_id] = run

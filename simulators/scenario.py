@@ -17,8 +17,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from drivers.yaml_input import SourceMap, YamlLimits, kind_of, parse_yaml_file
 
 log = logging.getLogger(__name__)
 
@@ -230,28 +231,45 @@ def _where(loc: Iterable[int | str]) -> str:
     return text or "(top level)"
 
 
-def parse_scenario(data: Any, source: str) -> Scenario:
-    """A validated scenario from already-parsed YAML data; errors name ``source`` and the field."""
+def parse_scenario(data: Any, source: str, lines: SourceMap | None = None) -> Scenario:
+    """A validated scenario from already-parsed YAML data; errors name ``source`` and the field.
+
+    With ``lines`` (from the file reader) each problem also names its line: ``file:line: field``.
+    """
+
+    def where_line(loc: tuple[object, ...]) -> str:
+        return f":{lines.line_of(loc)}" if lines is not None else ""
+
     if not isinstance(data, dict):
-        raise ScenarioError(f"{source}: a scenario must be a mapping of fields, not {type(data).__name__}")
+        raise ScenarioError(
+            f"{source}{where_line(())}: a scenario must be a mapping of fields, not {kind_of(data)}"
+        )
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{_where(err['loc'])}: {err['msg']}" for err in exc.errors())
-        raise ScenarioError(f"{source}: {problems}") from None
+        errors = exc.errors()
+        if lines is None:
+            problems = "; ".join(f"{_where(err['loc'])}: {err['msg']}" for err in errors)
+            raise ScenarioError(f"{source}: {problems}") from None
+        raise ScenarioError(
+            "\n".join(
+                f"{source}{where_line(tuple(err['loc']))}: {_where(err['loc'])}: {err['msg']}"
+                for err in errors
+            )
+        ) from None
+
+
+#: A scenario is a page of keyframes; the same bounds as every hand-written file.
+SCENARIO_LIMITS = YamlLimits()
 
 
 def load_scenario_file(path: Path) -> Scenario:
-    """Load and validate one scenario YAML file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read scenario file: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
-    return parse_scenario(data, str(path))
+    """Load and validate one scenario YAML file; ScenarioError ``file:line: why`` if it is bad."""
+    parsed = parse_yaml_file(path, SCENARIO_LIMITS, what="a scenario file")
+    if parsed.issues:
+        first = parsed.issues[0]
+        raise ScenarioError(f"{path}:{first.line}: {first.message}")
+    return parse_scenario(parsed.data, str(path), parsed.source)
 
 
 def _shipped() -> dict[str, Path]:

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from alarms import ConditionId
 from bedside.protocol_desk import ProtocolDesk, ProtocolNotLoaded
 from drivers.clock import FakeClock
 from drivers.types import Observation, VitalKind
-from protocols import LIBRARY_DIR, LibraryLoad, StepNotAllowed, load_library
+from protocols import (
+    LIBRARY_DIR,
+    LibraryLoad,
+    ProtocolNotApproved,
+    StepKind,
+    StepNotAllowed,
+    UnapprovedProtocolError,
+    load_library,
+    load_protocol,
+)
 from storage import (
     IncidentOpenedRecord,
     ProtocolRunEndedRecord,
@@ -18,6 +29,8 @@ from storage import (
 )
 
 SESSION = "session-1"
+#: The clinician who acknowledges starting a shipped template (none is approved yet, PRO-8).
+TEMPLATE_OK = "Dr. Patel, medical director"
 
 
 class Monitor:
@@ -94,7 +107,7 @@ def test_start_from_an_offer_puts_incident_then_run_then_first_steps(
     assert offer.button_text == "Start BP spike protocol"
     assert desk.offers == (offer,)
     clock.advance(5)
-    run = desk.start("bp-spike", "Dr. Rivera")
+    run = desk.start("bp-spike", "Dr. Rivera", acknowledged_unapproved_by=TEMPLATE_OK)
     protocol = library.get("bp-spike")
     incident, started, *rest = put
     assert isinstance(incident, IncidentOpenedRecord)
@@ -126,9 +139,20 @@ def test_start_from_an_offer_puts_incident_then_run_then_first_steps(
             f"bp-spike v0.1 {protocol.content_hash}",
             f"incident {run.incident_id}; flags: template",
         ),
+        # The shipped protocols are templates: who acknowledged that, when, and the hash (PRO-8).
         ProtocolStepRecord(
             run.run_id,
             2,
+            clock.now(),
+            TEMPLATE_OK,
+            "slow_or_pause",
+            "flags_acknowledged",
+            "template",
+            f"acknowledged running bp-spike v0.1 {protocol.content_hash}: {protocol.approval_reason}",
+        ),
+        ProtocolStepRecord(
+            run.run_id,
+            3,
             clock.now(),
             "Dr. Rivera",
             "slow_or_pause",
@@ -146,7 +170,7 @@ def test_walk_bp_spike_to_resolved_stores_each_step_as_it_happens(
     desk: ProtocolDesk, clock: FakeClock, monitor: Monitor, put: list[object]
 ) -> None:
     desk.offer("bp-spike", "spike")
-    run = desk.start("bp-spike", "RN Okafor")
+    run = desk.start("bp-spike", "RN Okafor", acknowledged_unapproved_by=TEMPLATE_OK)
     clock.advance(10)
     run.done("RN Okafor")
     assert kinds(put)[-2:] == [("done", "slow_or_pause"), ("shown", "emergency_signs")]
@@ -191,8 +215,14 @@ def test_walk_bp_spike_to_resolved_stores_each_step_as_it_happens(
 @pytest.mark.req("PRO-6")
 def test_two_runs_at_once_each_with_its_own_incident(desk: ProtocolDesk, put: list[object]) -> None:
     desk.offer("bp-spike", "spike")
-    bp = desk.start("bp-spike", "RN Okafor")
-    emergence = desk.start("emergence-reaction", "Dr. Rivera", incident_title="agitated", from_offer=False)
+    bp = desk.start("bp-spike", "RN Okafor", acknowledged_unapproved_by=TEMPLATE_OK)
+    emergence = desk.start(
+        "emergence-reaction",
+        "Dr. Rivera",
+        incident_title="agitated",
+        from_offer=False,
+        acknowledged_unapproved_by=TEMPLATE_OK,
+    )
     bp.done("RN Okafor")
     incidents = [r for r in put if isinstance(r, IncidentOpenedRecord)]
     assert [(i.kind, i.title) for i in incidents][1] == ("emergence-reaction", "agitated")
@@ -208,7 +238,7 @@ def test_timer_prompt_falls_due_on_the_fake_clock_and_is_stored(
     desk: ProtocolDesk, clock: FakeClock, monitor: Monitor, put: list[object]
 ) -> None:
     desk.offer("bp-spike", "spike")
-    run = desk.start("bp-spike", "RN Okafor")
+    run = desk.start("bp-spike", "RN Okafor", acknowledged_unapproved_by=TEMPLATE_OK)
     run.done("RN Okafor")
     run.answer("RN Okafor", "no")
     run.skip("RN Okafor", "cuff reading taken by hand: 176/100")
@@ -229,7 +259,7 @@ def test_medication_time_and_correction_reach_the_stored_record(
     desk: ProtocolDesk, clock: FakeClock, put: list[object]
 ) -> None:
     desk.offer("bp-spike", "spike")
-    run = desk.start("bp-spike", "RN Okafor")
+    run = desk.start("bp-spike", "RN Okafor", acknowledged_unapproved_by=TEMPLATE_OK)
     run.done("RN Okafor")
     run.answer("RN Okafor", "no")
     run.skip("RN Okafor", "manual cuff")
@@ -255,7 +285,7 @@ def test_call_911_ends_the_run_and_builds_the_handoff(
     desk: ProtocolDesk, clock: FakeClock, put: list[object]
 ) -> None:
     desk.offer("bp-spike", "spike")
-    run = desk.start("bp-spike", "RN Okafor")
+    run = desk.start("bp-spike", "RN Okafor", acknowledged_unapproved_by=TEMPLATE_OK)
     run.done("RN Okafor")
     for obs in nibp(clock, 210, 120, 150):
         desk.on_observation(obs)
@@ -287,7 +317,7 @@ def test_start_needs_an_offer_a_name_and_a_loaded_protocol(desk: ProtocolDesk, p
 def test_offer_by_alarm_condition_once_and_unknown_offer_is_refused(desk: ProtocolDesk) -> None:
     heard: list[int] = []
     desk.add_listener(lambda: heard.append(len(desk.offers)))
-    first = desk.offer("bp_spike", "alarm condition name")
+    first = desk.offer("bp_high", "alarm condition name")
     again = desk.offer("bp-spike", "second spike")
     assert first is not None
     assert first.protocol_id == "bp-spike"
@@ -309,3 +339,108 @@ def test_latest_and_request_nibp_come_from_the_monitor(
     monitor.remote_start = False
     assert desk.request_nibp() is False
     assert monitor.nibp_starts == 1
+
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "protocols"
+
+
+def _desk_with(clock: FakeClock, put: list[object], monitor: Monitor, *paths: Path) -> ProtocolDesk:
+    loaded = [load_protocol(p) for p in paths]
+    return ProtocolDesk(
+        clock,
+        LibraryLoad({p.id: p for p in loaded}),
+        session_id=SESSION,
+        put=put.append,
+        latest=monitor.latest,
+        request_nibp=monitor.request_nibp,
+    )
+
+
+@pytest.mark.req("PRO-8")
+def test_an_unapproved_template_starts_only_with_a_named_acknowledgement(
+    desk: ProtocolDesk, clock: FakeClock, library: LibraryLoad, put: list[object]
+) -> None:
+    """Finding 11 (d): the shipped templates started silently, as if the clinic had approved them."""
+    desk.offer("bp-spike", "NIBP 182/104")
+    for blank in (None, "", "   "):
+        with pytest.raises(UnapprovedProtocolError) as caught:
+            desk.start("bp-spike", "RN Okafor", acknowledged_unapproved_by=blank)
+        assert isinstance(caught.value, ProtocolNotApproved)  # the panel already shows these
+        assert caught.value.protocol_id == "bp-spike"
+        assert "TEMPLATE - not approved by the medical director" in str(caught.value)
+        assert "named clinician" in str(caught.value)
+    # Refused before anything is stored; the offer still waits.
+    assert put == []
+    assert [o.protocol_id for o in desk.offers] == ["bp-spike"]
+    clock.advance(12)
+    run = desk.start("bp-spike", "RN Okafor", acknowledged_unapproved_by="  Dr. Patel  ")
+    protocol = library.get("bp-spike")
+    first, acknowledged, shown = steps(put)[:3]
+    assert (first.kind, first.person) == ("run_started", "RN Okafor")
+    assert (acknowledged.kind, acknowledged.person, acknowledged.at) == (
+        "flags_acknowledged",
+        "Dr. Patel",
+        clock.now(),
+    )
+    assert acknowledged.value == "template"
+    assert protocol.content_hash in acknowledged.note and "TEMPLATE" in acknowledged.note
+    assert (shown.kind, shown.person) == ("shown", "RN Okafor")
+    assert run.records[1].kind is StepKind.FLAGS_ACKNOWLEDGED
+
+
+@pytest.mark.req("PRO-8")
+def test_an_approved_protocol_starts_without_acknowledgement_and_records_none(
+    clock: FakeClock, put: list[object], monitor: Monitor
+) -> None:
+    desk = _desk_with(clock, put, monitor, FIXTURES / "valid" / "approved-example.yaml")
+    run = desk.start("approved-example", "RN Okafor", from_offer=False)
+    assert [s.kind for s in steps(put)] == ["run_started", "shown"]
+    assert run.is_active
+
+
+@pytest.mark.req("PRO-8")
+def test_a_protocol_changed_since_approval_needs_the_acknowledgement_too(
+    clock: FakeClock, put: list[object], monitor: Monitor
+) -> None:
+    desk = _desk_with(clock, put, monitor, FIXTURES / "flagged" / "approved-example.yaml")
+    with pytest.raises(UnapprovedProtocolError, match=r"CHANGED since approval.*content changed"):
+        desk.start("approved-example", "RN Okafor", from_offer=False)
+    assert put == []
+    desk.start("approved-example", "RN Okafor", from_offer=False, acknowledged_unapproved_by="Dr. Patel")
+    acknowledged = steps(put)[1]
+    assert (acknowledged.kind, acknowledged.person, acknowledged.value) == (
+        "flags_acknowledged",
+        "Dr. Patel",
+        "changed_without_approval",
+    )
+
+
+@pytest.mark.req("PRO-8")
+def test_acknowledge_flags_means_the_person_starting_acknowledges(
+    desk: ProtocolDesk, put: list[object]
+) -> None:
+    """The drill autopilot's call: kept working, and still recorded with a name."""
+    desk.offer("bp-spike", "spike")
+    desk.start("bp-spike", "Drill autopilot", acknowledge_flags=True)
+    acknowledged = steps(put)[1]
+    assert (acknowledged.kind, acknowledged.person) == ("flags_acknowledged", "Drill autopilot")
+
+
+@pytest.mark.req("PRO-8")
+@pytest.mark.parametrize(
+    ("condition", "reason", "protocol_id"),
+    [
+        (ConditionId.SPO2_LOW, "SpO2 83 % (HIGH)", "respiratory-depression"),
+        (ConditionId.PULSE_LOW, "pulse 41/min", "cardiac-arrhythmia"),
+        (ConditionId.HR_HIGH, "HR 150/min", "cardiac-arrhythmia"),
+        (ConditionId.PULSE_DEFICIT, "HR 150, PR 96", "cardiac-arrhythmia"),
+        (ConditionId.BP_HIGH, "NIBP 182/104", "bp-spike"),
+    ],
+)
+def test_the_desk_offers_the_tree_for_spo2_and_pulse_alarms(
+    desk: ProtocolDesk, condition: ConditionId, reason: str, protocol_id: str
+) -> None:
+    """Finding 11: SpO2 83 % and pulse 41 offered nothing."""
+    offer = desk.offer(condition, reason)
+    assert offer is not None
+    assert (offer.protocol_id, offer.reason) == (protocol_id, reason)

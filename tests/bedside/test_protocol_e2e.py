@@ -175,7 +175,8 @@ def test_bp_spike_offered_walked_and_read_back_from_sqlite(room: Room, tmp_path:
     assert offer is not None
 
     room.clock.advance(20)
-    run = desk.start("bp-spike", NURSE)
+    # The shipped bp-spike is a template: starting it takes a named acknowledgement (PRO-8).
+    run = desk.start("bp-spike", NURSE, acknowledged_unapproved_by=DOCTOR)
     run.done(NURSE)
     run.answer(DOCTOR, "no")
     assert nibp_starts == [False]
@@ -208,6 +209,7 @@ def test_bp_spike_offered_walked_and_read_back_from_sqlite(room: Room, tmp_path:
     assert list(summary.steps) == [r for r in stored if isinstance(r, ProtocolStepRecord)]
     assert [(s.kind, s.node_id) for s in summary.steps] == [
         ("run_started", "slow_or_pause"),
+        ("flags_acknowledged", "slow_or_pause"),
         ("shown", "slow_or_pause"),
         ("done", "slow_or_pause"),
         ("shown", "emergency_signs"),
@@ -227,7 +229,9 @@ def test_bp_spike_offered_walked_and_read_back_from_sqlite(room: Room, tmp_path:
         ("shown", "resolved_continue"),
         ("ended", "resolved_continue"),
     ]
-    reading = summary.steps[7]
+    acknowledged = summary.steps[1]
+    assert acknowledged.person == DOCTOR and summary.started.protocol_hash in acknowledged.note
+    reading = summary.steps[8]
     assert reading.person == "device:monitor"
     assert reading.occurred_at is not None
     assert "nibp_systolic 150 mm[Hg]" in reading.value

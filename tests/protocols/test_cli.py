@@ -37,11 +37,12 @@ def test_check_prints_every_problem_with_file_and_line(tmp_path: Path) -> None:
     shutil.copy(LIBRARY_DIR / "bp-spike.yaml", tmp_path)
     shutil.copy(FIXTURES / "malformed" / "unknown-field.yaml", tmp_path)
     shutil.copy(FIXTURES / "malformed" / "tab-indentation.yaml", tmp_path)
-    code, out, _ = _run("check", str(tmp_path))
+    code, out, err = _run("check", str(tmp_path))
     assert code == 1
-    assert f"{tmp_path / 'unknown-field.yaml'}:22: nodes.first.nxt: unknown field 'nxt'" in out
-    assert f"{tmp_path / 'unknown-field.yaml'}:19: nodes.first: missing required field 'next'" in out
-    assert f"{tmp_path / 'tab-indentation.yaml'}:25: tab character" in out
+    # Problems go to stderr (finding 15), the summary to stdout.
+    assert f"{tmp_path / 'unknown-field.yaml'}:22: nodes.first.nxt: unknown field 'nxt'" in err
+    assert f"{tmp_path / 'unknown-field.yaml'}:19: nodes.first: missing required field 'next'" in err
+    assert f"{tmp_path / 'tab-indentation.yaml'}:25: tab character" in err
     assert "1 protocol(s) loaded, 2 file(s) rejected with 3 problem(s)" in out
 
 

@@ -74,7 +74,8 @@ def test_every_library_file_loads_as_a_template_awaiting_approval() -> None:
         # Shipped unchanged: the issued hash matches, so only the TEMPLATE flag is raised.
         assert p.approved_hash == loaded.content_hash
         assert loaded.flags == {ProtocolFlag.TEMPLATE}
-        assert not loaded.needs_acknowledgement
+        # PRO-8: a template is not approved, so it starts only with a named acknowledgement.
+        assert loaded.needs_acknowledgement and not loaded.approved
 
 
 @pytest.mark.req("PRO-5")
@@ -137,7 +138,7 @@ def test_bp_spike_follows_the_clinics_steps() -> None:
     decision = p.nodes["decide_session"]
     assert isinstance(decision, DecisionNode) and len(decision.options) == 3
     assert isinstance(p.nodes["call_911"], Call911Node)
-    assert "bp_spike" in p.offered_for
+    assert "bp_high" in p.offered_for
     assert "chest pain" in _text(loaded)
 
 

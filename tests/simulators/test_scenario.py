@@ -22,6 +22,8 @@ from simulators.scenario import (
     parse_seconds,
     scenario_names,
 )
+from tests.hostile_files import HOSTILE, IDS, Hostile, assert_names_file_and_line, rejected
+from tests.hostile_files import write as write_case
 
 pytestmark = pytest.mark.req("DRL-1")
 
@@ -151,9 +153,9 @@ def test_diastolic_above_systolic_is_refused() -> None:
 def test_not_yaml_and_not_a_mapping_are_refused(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("name: [unclosed\n", encoding="utf-8")
-    with pytest.raises(ScenarioError, match=r"broken\.yaml: not valid YAML"):
+    with pytest.raises(ScenarioError, match=r"broken\.yaml:\d+: YAML syntax error"):
         load_scenario(broken)
-    with pytest.raises(ScenarioError, match=r"list\.yaml: a scenario must be a mapping"):
+    with pytest.raises(ScenarioError, match=r"list\.yaml:1: a scenario must be a mapping"):
         load_scenario(write(tmp_path, [1, 2], "list.yaml"))
     with pytest.raises(ScenarioError, match="cannot read"):
         load_scenario(tmp_path / "missing.yaml")
@@ -162,7 +164,7 @@ def test_not_yaml_and_not_a_mapping_are_refused(tmp_path: Path) -> None:
 def test_yaml_tags_are_not_executed(tmp_path: Path) -> None:
     path = tmp_path / "evil.yaml"
     path.write_text("!!python/object/apply:os.system ['true']\n", encoding="utf-8")
-    with pytest.raises(ScenarioError, match="not valid YAML"):
+    with pytest.raises(ScenarioError, match=r"evil\.yaml:1: YAML tag .* is not allowed"):
         load_scenario(path)
 
 
@@ -252,3 +254,25 @@ def test_full_session_has_baseline_infusion_spike_and_recovery() -> None:
     assert 1.15 * base <= ramp("systolic", scenario, 25 * 60) <= 1.30 * base  # expected rise
     assert max(scenario.track("systolic")[1]) > 1.40 * base  # the spike
     assert ramp("systolic", scenario, scenario.duration) <= 1.05 * base  # recovered
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=IDS)
+def test_a_hostile_scenario_file_is_a_scenario_error_naming_file_and_line(
+    tmp_path: Path, case: Hostile
+) -> None:
+    """Finding 15: scenario files are data too; they went through the same unbounded safe_load."""
+    path = write_case(tmp_path, case)
+    error = rejected(lambda: load_scenario(path), ScenarioError)
+    assert_names_file_and_line(str(error), path, case)
+
+
+def test_a_bad_field_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "name: tiny\ndescription: a test scenario\nduration: 2m\nkeyframes:\n"
+        "  - {at: 0, spo2: 98, pulse: 70, systolic: 120, diastolic: 80}\n"
+        "  - at: 1m\n    spo2: 120\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError, match=r"bad\.yaml:7: keyframes\[1\]\.spo2: "):
+        load_scenario(path)
