@@ -69,9 +69,11 @@ def downgrade() -> None:
     with op.batch_alter_table("monitoring_gaps", schema=None) as batch_op:
         batch_op.drop_index("ix_monitoring_gaps_session_since")
     op.drop_table("monitoring_gaps")
-    with op.batch_alter_table("threshold_sets", schema=None) as batch_op:
+    # Dropped in place (SQLite >= 3.35): rebuilding these tables would break the foreign keys
+    # that point at them.
+    with op.batch_alter_table("threshold_sets", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("mean_fall_pct")
         batch_op.drop_column("systolic_fall_pct")
         batch_op.drop_column("mean_floor")
-    with op.batch_alter_table("sessions", schema=None) as batch_op:
+    with op.batch_alter_table("sessions", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("station")
