@@ -296,7 +296,13 @@ def run_monitor(args: argparse.Namespace) -> int:
 
         def report() -> None:
             state = state_report(clinical, desk)
-            state.update(resumed=recorder.resumed, station=recorder.station, snapshots=keeper.written)
+            shown = board.nibp(clock.monotonic())
+            state.update(
+                resumed=recorder.resumed,
+                station=recorder.station,
+                snapshots=keeper.written,
+                nibp_tile={"text": shown.text, "age_s": shown.age_s, "restart_note": shown.restart_note},
+            )
             write_state_report(report_path, state)
 
         report_timer.timeout.connect(report)
