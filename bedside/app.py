@@ -221,7 +221,7 @@ def _measure_now(clinical: ClinicalSession, window: MonitorWindow) -> bool:
 def run_monitor(args: argparse.Namespace) -> int:
     """Open the window; returns the process exit code."""
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QLabel
 
     from alarms import load_config
     from bedside.autopilot import AUTOPILOT, DrillAutopilot
@@ -288,6 +288,10 @@ def run_monitor(args: argparse.Namespace) -> int:
             print(f"bedside monitor: {exc}", file=sys.stderr)
             recorder.close(end_session=False)
             return 2
+        # Shown until the window closes: every value before this moment was not watched live.
+        gap_label = QLabel(f"MONITORING GAP: {clinical.monitoring_gaps[-1].words}")
+        gap_label.setStyleSheet("color: #ffd400; font-weight: bold; padding: 2px 8px;")
+        window.statusBar().addPermanentWidget(gap_label)
     keeper = ClinicalStateKeeper(clinical, recorder.writer.put, desk=desk)
     log.info("clinical state kept after every change (%d snapshot so far)", keeper.written)
     report_timer = QTimer()
