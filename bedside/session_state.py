@@ -290,10 +290,28 @@ def capture(clinical: ClinicalSession, desk: ProtocolDesk | None = None) -> Json
     return state
 
 
+#: Keys that only say when a part was taken: never a change.
+_STAMP_KEYS = frozenset({"taken_at", "saved_at"})
+#: Keys whose values move with the clock alone (an audio pause's or an acknowledgement's remaining
+#: seconds): not a clinical change, so they never trigger a snapshot at once.
+_COUNTDOWN_KEYS = frozenset({"remaining_s", "ack_remaining_s"})
+#: While only countdowns differ, the snapshot is refreshed this often, so a restart resumes a
+#: countdown from at most this long before the crash (a storage cadence, not a clinical rule).
+COUNTDOWN_REFRESH_S = 30.0
+
+
+def _without(value: Any, keys: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _without(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [_without(v, keys) for v in value]
+    return value
+
+
 class ClinicalStateKeeper:
     """Writes a snapshot through ``put`` (the storage writer) after every change of the clinical
     state: it listens to the session and the protocol desk, and skips a change that left the
-    snapshot as it was (most observations change nothing clinical)."""
+    clinical part of the snapshot as it was (most observations change nothing clinical)."""
 
     def __init__(
         self,
@@ -305,7 +323,9 @@ class ClinicalStateKeeper:
         self._clinical = clinical
         self._desk = desk
         self._put = put
-        self._last = ""
+        self._last_clinical = ""
+        self._last_timed = ""
+        self._last_mono = float("-inf")
         self.written = 0
         clinical.add_listener(self.changed)
         if desk is not None:
@@ -313,13 +333,20 @@ class ClinicalStateKeeper:
         self.changed()  # the state as it starts (or as it was restored) is the first snapshot
 
     def changed(self) -> None:
-        """Snapshot now if the clinical state differs from the last snapshot written."""
+        """Snapshot now if the clinical state differs from the last snapshot written (or, every
+        ``COUNTDOWN_REFRESH_S``, when only a countdown has moved)."""
+        clock = self._clinical._clock
         state = capture(self._clinical, self._desk)
-        text = json.dumps(state, sort_keys=True)
-        if text == self._last:
+        timed = _without(state, _STAMP_KEYS)
+        clinical_text = json.dumps(_without(timed, _COUNTDOWN_KEYS), sort_keys=True)
+        timed_text = json.dumps(timed, sort_keys=True)
+        if clinical_text == self._last_clinical and (
+            timed_text == self._last_timed or clock.monotonic() - self._last_mono < COUNTDOWN_REFRESH_S
+        ):
             return
-        self._put(ClinicalSnapshotRecord(self._clinical.session_id, self._clinical._clock.now(), state))
-        self._last = text
+        self._put(ClinicalSnapshotRecord(self._clinical.session_id, clock.now(), state))
+        self._last_clinical, self._last_timed = clinical_text, timed_text
+        self._last_mono = clock.monotonic()
         self.written += 1
 
 

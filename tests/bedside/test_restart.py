@@ -341,6 +341,31 @@ def test_every_clinical_change_is_snapshotted_at_once_and_plain_observations_wri
 
 
 @pytest.mark.req("MON-8")
+def test_a_countdown_alone_refreshes_the_snapshot_only_now_and_then(
+    clock: FakeClock, url: str, library: LibraryLoad, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An alarm system that reports when its state was taken and a pause's remaining seconds must
+    not turn every observation into a snapshot; the countdown is refreshed every 30 s."""
+    m = start_monitor(clock, url, library, restore=False)
+    paused_until = clock.monotonic() + 120
+    monkeypatch.setattr(
+        m.clinical.alarms,
+        "snapshot",
+        lambda: {
+            "taken_at": clock.now().isoformat(),
+            "pause": {"remaining_s": max(0.0, paused_until - clock.monotonic())},
+        },
+    )
+    written = m.keeper.written
+    m.seconds(1)
+    first = m.keeper.written
+    assert first <= written + 1
+    m.seconds(90)
+    assert m.keeper.written - first == 3  # at 30, 60 and 90 s: not 180 observations' worth
+    m.crash()
+
+
+@pytest.mark.req("MON-8")
 def test_a_second_monitor_on_the_same_database_never_resumes_another_rooms_session(
     clock: FakeClock, url: str
 ) -> None:
