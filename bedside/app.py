@@ -182,25 +182,42 @@ def resume_clock(clock: Clock, db: Database, station: str) -> Clock:
 
 def restore_session(
     clinical: ClinicalSession, desk: ProtocolDesk, recorder: SessionRecorder, clock: Clock
-) -> None:
-    """After a restart, put the resumed session's clinical state back and record the gap (MON-8)."""
+) -> list[str]:
+    """After a restart, put the resumed session's clinical state back and record the gap (MON-8).
+
+    Returns what could not be restored, in words for the screen. Monitoring must go on whatever
+    the stored state holds: a state that cannot be restored is reported, never a reason not to start.
+    """
     from bedside import session_state
 
+    problems: list[str] = []
     repo, session_id = recorder.repo, recorder.session_id
     snapshot = repo.latest_clinical_snapshot(session_id)
     offers = []
-    if snapshot is not None:
+    if snapshot is None:
+        problems.append(
+            "no clinical state was stored for this session: confirm baseline and thresholds again"
+        )
+    else:
         samples = (
             repo.observations(session_id, kinds=(VitalKind.SPO2, VitalKind.PULSE_RATE, VitalKind.HEART_RATE))
             if session_state.needs_baseline_samples(snapshot.state)
             else []
         )
-        clinical.restore(snapshot.state, baseline_samples=samples)
-        offers = session_state.protocol_offers(snapshot.state)
-    for problem in desk.restore(repo.protocol_runs(session_id), offers):
-        log.error("restart: %s", problem)
+        try:
+            clinical.restore(snapshot.state, baseline_samples=samples)
+            offers = session_state.protocol_offers(snapshot.state)
+        except Exception as exc:  # a damaged or foreign state: say so and keep monitoring
+            log.exception("the clinical state of session %s could not be restored", session_id)
+            problems.append(
+                f"the clinical state could not be restored ({exc}): check phase, baseline and thresholds"
+            )
+    problems += desk.restore(repo.protocol_runs(session_id), offers)
     since = recorder.last_recorded_at or recorder.session.started_at
     clinical.note_gap(since, clock.now(), station=recorder.station)
+    for problem in problems:
+        log.error("restart: %s", problem)
+    return problems
 
 
 def write_state_report(path: Path, report: dict[str, object]) -> None:
@@ -228,7 +245,7 @@ def run_monitor(args: argparse.Namespace) -> int:
     from bedside.clinical import ClinicalSession
     from bedside.protocol_desk import ProtocolDesk
     from bedside.recorder import SessionRecorder, default_station
-    from bedside.session_state import ClinicalStateKeeper, SnapshotFormatError, state_report
+    from bedside.session_state import ClinicalStateKeeper, state_report
     from bedside.window import MonitorWindow
     from protocols import LIBRARY_DIR, load_library
     from storage import open_database
@@ -282,14 +299,11 @@ def run_monitor(args: argparse.Namespace) -> int:
     )
     window.attach_protocols(desk)
     if recorder.resumed:
-        try:
-            restore_session(clinical, desk, recorder, clock)
-        except SnapshotFormatError as exc:
-            print(f"bedside monitor: {exc}", file=sys.stderr)
-            recorder.close(end_session=False)
-            return 2
+        problems = restore_session(clinical, desk, recorder, clock)
         # Shown until the window closes: every value before this moment was not watched live.
-        gap_label = QLabel(f"MONITORING GAP: {clinical.monitoring_gaps[-1].words}")
+        words = "; ".join([f"MONITORING GAP: {clinical.monitoring_gaps[-1].words}", *problems])
+        gap_label = QLabel(words)
+        gap_label.setWordWrap(True)
         gap_label.setStyleSheet("color: #ffd400; font-weight: bold; padding: 2px 8px;")
         window.statusBar().addPermanentWidget(gap_label)
     keeper = ClinicalStateKeeper(clinical, recorder.writer.put, desk=desk)

@@ -42,6 +42,7 @@ from drivers.clock import FakeClock, ScaledClock
 from drivers.types import Observation, VitalKind
 from protocols import LIBRARY_DIR, LibraryLoad, StepKind, load_library
 from storage import (
+    ClinicalSnapshotRecord,
     Database,
     ObservationRecord,
     ProtocolStepRecord,
@@ -394,6 +395,33 @@ def test_a_snapshot_of_an_unknown_format_is_refused_with_words_it_can_act_on(
         clinical.restore({**state, "version": 99})
     with pytest.raises(SnapshotFormatError, match="belongs to session"):
         clinical.restore({**state, "session_id": "another"})
+
+
+@pytest.mark.req("MON-8")
+def test_a_state_that_cannot_be_restored_is_reported_and_monitoring_goes_on(
+    clock: FakeClock, url: str, library: LibraryLoad
+) -> None:
+    from bedside.app import restore_session
+
+    first = start_monitor(clock, url, library, restore=False)
+    first.writer.put(ClinicalSnapshotRecord(first.session_id, clock.now(), {"version": 99}))
+    first.crash()
+    clock.advance(60)
+    db = open_database(url)
+    recorder = SessionRecorder(db, clock, clinician="unassigned", station=STATION)
+    clinical = ClinicalSession(
+        clock, load_config(), session_id=recorder.session_id, record=recorder.writer.put,
+        nibp_link_send=None, nibp_start_command=None,
+    )  # fmt: skip
+    desk = ProtocolDesk(
+        clock, library, session_id=recorder.session_id, put=recorder.writer.put,
+        latest=lambda kind: None, request_nibp=lambda: False,
+    )  # fmt: skip
+    [problem] = restore_session(clinical, desk, recorder, clock)
+    assert "could not be restored" in problem and "update Bedside" in problem
+    assert len(clinical.monitoring_gaps) == 1  # the gap is still recorded
+    clinical.on_observation(obs(clock, VitalKind.SPO2, 97))  # and the engine runs
+    recorder.close(end_session=False)
 
 
 @pytest.mark.req("MON-8")
