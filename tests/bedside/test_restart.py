@@ -370,6 +370,8 @@ def test_a_countdown_alone_refreshes_the_snapshot_only_now_and_then(
 def test_a_second_monitor_on_the_same_database_never_resumes_another_rooms_session(
     clock: FakeClock, url: str
 ) -> None:
+    """Finding 4: a restart resumes "the" open session; with a shared clinic database that must be
+    this station's own, never the patient in the next room."""
     db = open_database(url)
     room1 = SessionRecorder(db, clock, clinician="RN", station="room-1")
     room1.close(end_session=False)
@@ -386,6 +388,7 @@ def test_a_second_monitor_on_the_same_database_never_resumes_another_rooms_sessi
 def test_a_snapshot_of_an_unknown_format_is_refused_with_words_it_can_act_on(
     clock: FakeClock, library: LibraryLoad
 ) -> None:
+    """Finding 4: a state restored wrongly is worse than none; a foreign one is refused, whole."""
     clinical = ClinicalSession(
         clock, load_config(), session_id="s-1", record=lambda r: None, nibp_link_send=None,
         nibp_start_command=None,
@@ -401,6 +404,8 @@ def test_a_snapshot_of_an_unknown_format_is_refused_with_words_it_can_act_on(
 def test_a_state_that_cannot_be_restored_is_reported_and_monitoring_goes_on(
     clock: FakeClock, url: str, library: LibraryLoad
 ) -> None:
+    """Finding 4: whatever is stored, the restarted monitor watches the patient and says what it
+    could not bring back."""
     from bedside.app import restore_session
 
     first = start_monitor(clock, url, library, restore=False)
@@ -428,6 +433,7 @@ def test_a_state_that_cannot_be_restored_is_reported_and_monitoring_goes_on(
 def test_waiting_protocol_offers_come_back_and_started_ones_do_not(
     clock: FakeClock, url: str, library: LibraryLoad
 ) -> None:
+    """Finding 4: an offer waiting when the monitor died is still offered after the restart."""
     m = start_monitor(clock, url, library, restore=False)
     m.desk.offer("bp-spike", "NIBP 176/104 past the ceiling")
     state = capture(m.clinical, m.desk)
@@ -477,6 +483,8 @@ def test_the_board_shows_a_reading_from_before_the_restart_as_such_never_as_curr
     later_s=st.floats(min_value=0, max_value=7200, allow_nan=False),
 )
 def test_ages_are_never_negative_whatever_the_stored_times(skew_s: float, later_s: float) -> None:
+    """Finding 4 ("-433 s ago"): stored times ahead of or behind this run's clock never give a
+    negative age, and a pre-restart value is never current."""
     clock = FakeClock()
     board = VitalsBoard(clock.monotonic())
     when = clock.now() + timedelta(seconds=skew_s)
@@ -532,7 +540,7 @@ def test_the_nibp_countdown_runs_on_through_the_restart(
 
 @pytest.mark.req("MON-8")
 def test_a_drill_clock_resumes_no_earlier_than_what_it_wrote(clock: FakeClock) -> None:
-    """A drill at --speed runs its wall time ahead; a restart must not write before its own records."""
+    """Finding 4: a drill at --speed runs its wall time ahead; a restart must not write before its own records."""
     scaled = ScaledClock(clock, 20)
     clock.advance(10)
     ahead = scaled.now()
@@ -540,7 +548,9 @@ def test_a_drill_clock_resumes_no_earlier_than_what_it_wrote(clock: FakeClock) -
     assert shifted.now() == ahead and shifted.stamp().wall == ahead
 
 
+@pytest.mark.req("MON-8")
 def test_state_report_is_plain_json(clock: FakeClock, library: LibraryLoad, tmp_path: Path) -> None:
+    """``--state-report`` (used by the subprocess test) says what is in force, as JSON."""
     m = start_monitor(clock, f"sqlite:///{tmp_path / 'r.sqlite3'}", library, restore=False)
     into_infusion(m)
     report = json.loads(json.dumps(state_report(m.clinical, m.desk)))
