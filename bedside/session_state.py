@@ -527,6 +527,7 @@ def state_report(clinical: ClinicalSession, desk: ProtocolDesk | None = None) ->
         "alarms": [
             {
                 "key": a.key,
+                "condition": a.condition.value,
                 "priority": a.priority.name,
                 "present": a.present,
                 "latched": a.latched,

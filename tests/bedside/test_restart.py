@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from alarms import (
     BaselineField,
     ChecklistItem,
+    ConditionId,
     DischargeAttestation,
     SessionPhase,
     ThresholdField,
@@ -193,7 +194,7 @@ def run_and_kill(clock: FakeClock, url: str, library: LibraryLoad) -> Before:
     into_infusion(first)
     state = first.clinical.snapshot()
     assert first.clinical.phase is SessionPhase.INFUSION
-    assert [a.latched for a in first.clinical.active_alarms() if a.key == "bp_high"] == [True]
+    assert [a.latched for a in first.clinical.active_alarms() if a.condition is ConditionId.BP_HIGH] == [True]
     (run,) = first.desk.active_runs()
     before = Before(
         state,
@@ -253,7 +254,7 @@ def test_a_restart_mid_infusion_brings_back_every_item_and_judges_the_next_readi
     assert c.seconds_to_next_nibp() == pytest.approx(60)
 
     # Alarms: the latched HIGH BP alarm is back, the audio pause runs on for what is left of it.
-    [bp] = [a for a in c.active_alarms() if a.key == "bp_high"]
+    [bp] = [a for a in c.active_alarms() if a.condition is ConditionId.BP_HIGH]
     assert bp.latched and not bp.present and bp.acknowledged_by is None
     assert bp.priority.name == "HIGH"
     assert c.audio_paused
@@ -279,7 +280,7 @@ def test_a_restart_mid_infusion_brings_back_every_item_and_judges_the_next_readi
     second.nibp(200, 125)
     last = c.last_reading()
     assert last is not None and last.band_class is not None
-    [bp] = [a for a in c.active_alarms() if a.key == "bp_high"]
+    [bp] = [a for a in c.active_alarms() if a.condition is ConditionId.BP_HIGH]
     assert bp.present and bp.priority.name == "HIGH"
     assert c.session.baseline == baseline
     assert all(r.systolic != 200 for r in c.baseline_calculator.selected_nibp())
@@ -304,7 +305,7 @@ def test_what_fell_due_while_the_monitor_was_down_is_due_at_the_restart(
     second = start_monitor(clock, url, library, restore=True)
     c = second.clinical
     assert not c.audio_paused
-    [bp] = [a for a in c.active_alarms() if a.key == "bp_high"]
+    [bp] = [a for a in c.active_alarms() if a.condition is ConditionId.BP_HIGH]
     assert bp.latched and bp.sounding
     [run] = second.desk.active_runs()
     assert run.run_id == before.run_id

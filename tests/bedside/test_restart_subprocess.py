@@ -99,7 +99,9 @@ def monitors() -> Iterator[list[Monitor]]:
 
 def _latched_bp_and_run(report: Report) -> bool:
     latched = [
-        a for a in report["alarms"] if a["key"] == "bp_high" and a["latched"] and a["priority"] == "HIGH"
+        a
+        for a in report["alarms"]
+        if a["condition"] == "bp_high" and a["latched"] and a["priority"] == "HIGH"
     ]
     runs = [r for r in report["protocol_runs"] if r["active"]]
     return report["phase"] == "infusion" and bool(latched) and bool(runs)
@@ -150,7 +152,7 @@ def test_a_monitor_killed_mid_infusion_restarts_with_the_whole_clinical_state(
     assert after["interval_min"] in (1, 2, 3, 5, 10, 15)
     countdown = after["seconds_to_next_nibp"]
     assert countdown is not None and 0 <= countdown <= after["interval_min"] * 60
-    [bp] = [a for a in after["alarms"] if a["key"] == "bp_high"]
+    [bp] = [a for a in after["alarms"] if a["condition"] == "bp_high"]
     assert bp["priority"] == "HIGH" and (bp["latched"] or bp["present"])
     [run_before] = [r for r in before["protocol_runs"] if r["active"]]
     [run_after] = [r for r in after["protocol_runs"] if r["run_id"] == run_before["run_id"]]
