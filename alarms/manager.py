@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from alarms.clinician import require_clinician
 from alarms.conditions import CONDITIONS, ConditionId, alarm_key
@@ -499,6 +500,78 @@ class AlarmManager:
         if not latest.judgeable or latest.valid_mono is None or mono - latest.valid_mono >= max_age_s:
             return None
         return latest.value
+
+    # -- restart (MON-8) ------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The alarm system's state as plain JSON: alarms (active and latched) with their
+        acknowledgements, the audio pause and the occurrence counter. Deadlines are kept as wall
+        times, so a restore after a restart counts the time the monitor was down."""
+        now, mono = self._clock.now(), self._clock.monotonic()
+
+        def wall(deadline: float | None) -> str | None:
+            return None if deadline is None else (now + timedelta(seconds=deadline - mono)).isoformat()
+
+        return {
+            "alarms": [
+                {
+                    "key": a.key,
+                    "condition": a.condition.value,
+                    "source": a.source,
+                    "priority": a.priority.name,
+                    "message": a.message,
+                    "started_at": a.started_at.isoformat(),
+                    "occurrence": a.occurrence,
+                    "present": a.present,
+                    "acknowledged_by": a.acknowledged_by,
+                    "ack_until": wall(a.ack_until_mono),
+                    "ack_priority": None if a.ack_priority is None else a.ack_priority.name,
+                }
+                for a in self._alarms.values()
+            ],
+            "occurrences": self._occurrences,
+            "pause_until": wall(self._pause_until),
+            "pause_covers": {str(k): p.name for k, p in self._pause_covers.items()},
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Take back a ``snapshot()`` after a restart. A pause or acknowledgement that ran out while
+        the monitor was down is over; nothing here raises an event (the record already holds them)."""
+        now, mono = self._clock.now(), self._clock.monotonic()
+
+        def deadline(text: str | None) -> float | None:
+            if text is None:
+                return None
+            left = (datetime.fromisoformat(text) - now).total_seconds()
+            return mono + left if left > 0 else None
+
+        self._alarms = {}
+        for item in state.get("alarms", ()):
+            ack_until = deadline(item.get("ack_until"))
+            ack_priority = item.get("ack_priority")
+            self._alarms[item["key"]] = _Alarm(
+                key=item["key"],
+                condition=ConditionId(item["condition"]),
+                source=item["source"],
+                priority=AlarmPriority[item["priority"]],
+                message=item["message"],
+                started_at=datetime.fromisoformat(item["started_at"]),
+                occurrence=int(item["occurrence"]),
+                present=bool(item["present"]),
+                acknowledged_by=item.get("acknowledged_by"),
+                ack_until_mono=ack_until,
+                ack_priority=None
+                if ack_until is None or ack_priority is None
+                else AlarmPriority[ack_priority],
+            )
+        self._occurrences = int(state.get("occurrences", 0))
+        self._pause_until = deadline(state.get("pause_until"))
+        self._pause_covers = (
+            {int(k): AlarmPriority[p] for k, p in state.get("pause_covers", {}).items()}
+            if self._pause_until is not None
+            else {}
+        )
+        self._pending = {}
 
 
 def _update(latest: _Latest, obs: Observation, judgeable: bool, mono: float) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import re
 import signal
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -26,7 +28,12 @@ from drivers.registry import DRIVERS, make_driver
 from drivers.transports.base import DeviceLink
 from drivers.transports.mllp import MllpListener
 from drivers.transports.serial import SerialLink
-from drivers.types import DeviceDriver
+from drivers.types import DeviceDriver, Stamp, VitalKind
+
+if TYPE_CHECKING:
+    from bedside.protocol_desk import ProtocolDesk
+    from bedside.recorder import SessionRecorder
+    from storage import Database
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +213,89 @@ def build_monitor(
     return MonitorParts(clock, core, rig, scenario if rig else None, nibp_links)
 
 
+class ShiftedClock:
+    """Another clock moved forward by a fixed wall offset (monotonic time unchanged).
+
+    A drill at ``--speed`` runs its wall time ahead of the computer's; after a restart its records
+    must not land before the ones already written, or ages and the gap would come out negative.
+    """
+
+    def __init__(self, base: Clock, offset: timedelta) -> None:
+        self.base = base
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return self.base.now() + self.offset
+
+    def monotonic(self) -> float:
+        return self.base.monotonic()
+
+    def stamp(self) -> Stamp:
+        inner = self.base.stamp()
+        return Stamp(wall=inner.wall + self.offset, mono=inner.mono)
+
+
+def resume_clock(clock: Clock, db: Database, station: str) -> Clock:
+    """A drill clock that starts no earlier than the last record of the session it will resume."""
+    from storage import SessionRepository
+
+    repo = SessionRepository(db)
+    session = repo.latest_open_session(is_drill=db.is_drill, station=station)
+    last = None if session is None else repo.last_record_at(session.session_id)
+    now = clock.now()
+    if last is None or last <= now:
+        return clock
+    return ShiftedClock(clock, last - now)
+
+
+def restore_session(
+    clinical: ClinicalSession, desk: ProtocolDesk, recorder: SessionRecorder, clock: Clock
+) -> list[str]:
+    """After a restart, put the resumed session's clinical state back and record the gap (MON-8).
+
+    Returns what could not be restored, in words for the screen. Monitoring must go on whatever
+    the stored state holds: a state that cannot be restored is reported, never a reason not to start.
+    """
+    from bedside import session_state
+
+    problems: list[str] = []
+    repo, session_id = recorder.repo, recorder.session_id
+    snapshot = repo.latest_clinical_snapshot(session_id)
+    offers = []
+    if snapshot is None:
+        problems.append(
+            "no clinical state was stored for this session: confirm baseline and thresholds again"
+        )
+    else:
+        samples = (
+            repo.observations(session_id, kinds=(VitalKind.SPO2, VitalKind.PULSE_RATE, VitalKind.HEART_RATE))
+            if session_state.needs_baseline_samples(snapshot.state)
+            else []
+        )
+        try:
+            clinical.restore(snapshot.state, baseline_samples=samples)
+            offers = session_state.protocol_offers(snapshot.state)
+        except Exception as exc:  # a damaged or foreign state: say so and keep monitoring
+            log.exception("the clinical state of session %s could not be restored", session_id)
+            problems.append(
+                f"the clinical state could not be restored ({exc}): check phase, baseline and thresholds"
+            )
+    problems += desk.restore(repo.protocol_runs(session_id), offers)
+    since = recorder.last_recorded_at or recorder.session.started_at
+    clinical.note_gap(since, clock.now(), station=recorder.station)
+    for problem in problems:
+        log.error("restart: %s", problem)
+    return problems
+
+
+def write_state_report(path: Path, report: dict[str, object]) -> None:
+    """Write the JSON report atomically, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
+    os.replace(partial, path)
+
+
 def _measure_now(clinical: ClinicalSession, window: MonitorWindow) -> bool:
     """A protocol's "recheck BP" step: start a cycle now; False when the clinician must start it."""
     who = window.session_controls.who() or "protocol recheck"
@@ -216,13 +306,14 @@ def _measure_now(clinical: ClinicalSession, window: MonitorWindow) -> bool:
 def run_monitor(args: argparse.Namespace) -> int:
     """Open the window; returns the process exit code."""
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QLabel
 
     from alarms import load_config
     from bedside.autopilot import AUTOPILOT, DrillAutopilot
     from bedside.clinical import ClinicalSession
     from bedside.protocol_desk import ProtocolDesk
-    from bedside.recorder import SessionRecorder
+    from bedside.recorder import SessionRecorder, default_station
+    from bedside.session_state import ClinicalStateKeeper, state_report
     from bedside.window import MonitorWindow
     from protocols import LIBRARY_DIR, load_library
     from storage import open_database
@@ -238,15 +329,20 @@ def run_monitor(args: argparse.Namespace) -> int:
     if devices and args.speed != 1.0:
         print("bedside monitor: --speed applies to simulators only", file=sys.stderr)
         return 2
+    station = args.station or default_station()
+    drill = not devices  # without a device the monitor runs its simulators
+    db = open_database(args.db, drill=drill)
+    if args.speed != 1.0:
+        clock = resume_clock(clock, db, station)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     sim_devices = tuple(args.sim_device) or DEFAULT_SIM_DEVICES
     parts = build_monitor(
         devices, clock, scenario=args.scenario, sim_devices=sim_devices, seed=args.seed,
         device_clocks=device_clocks,
     )  # fmt: skip
-    drill = parts.rig is not None
-    db = open_database(args.db, drill=drill)
-    recorder = SessionRecorder(db, clock, clinician="unassigned", scenario=parts.scenario or "")
+    recorder = SessionRecorder(
+        db, clock, clinician="unassigned", scenario=parts.scenario or "", station=station
+    )
     recorder.attach(parts.core)
     window = MonitorWindow(parts.core, parts.scenario)
     config = load_config(args.clinic_config)
@@ -275,6 +371,33 @@ def run_monitor(args: argparse.Namespace) -> int:
         request_nibp=lambda: _measure_now(clinical, window),
     )
     window.attach_protocols(desk)
+    if recorder.resumed:
+        problems = restore_session(clinical, desk, recorder, clock)
+        # Shown until the window closes: every value before this moment was not watched live.
+        words = "; ".join([f"MONITORING GAP: {clinical.monitoring_gaps[-1].words}", *problems])
+        gap_label = QLabel(words)
+        gap_label.setWordWrap(True)
+        gap_label.setStyleSheet("color: #ffd400; font-weight: bold; padding: 2px 8px;")
+        window.statusBar().addPermanentWidget(gap_label)
+    keeper = ClinicalStateKeeper(clinical, recorder.writer.put, desk=desk)
+    log.info("clinical state kept after every change (%d snapshot so far)", keeper.written)
+    report_timer = QTimer()
+    if args.state_report is not None:
+        report_path = Path(args.state_report)
+
+        def report() -> None:
+            state = state_report(clinical, desk)
+            shown = board.nibp(clock.monotonic())
+            state.update(
+                resumed=recorder.resumed,
+                station=recorder.station,
+                snapshots=keeper.written,
+                nibp_tile={"text": shown.text, "age_s": shown.age_s, "restart_note": shown.restart_note},
+            )
+            write_state_report(report_path, state)
+
+        report_timer.timeout.connect(report)
+        report_timer.start(1000)
     if args.drill_autopilot:
         if not drill:
             print("bedside monitor: --drill-autopilot is for simulation only", file=sys.stderr)

@@ -70,6 +70,20 @@ def _monitor_arguments(p: argparse.ArgumentParser) -> None:
         "as 'Drill autopilot'",
     )
     p.add_argument(
+        "--station",
+        default=None,
+        help="this monitor's station (room) id; a restart resumes only this station's open session "
+        "(default: the computer's host name)",
+    )
+    p.add_argument(
+        "--state-report",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the clinical state in force (phase, baseline, thresholds, NIBP countdown, alarms, "
+        "protocol runs, monitoring gaps) to FILE as JSON every second (tests, support)",
+    )
+    p.add_argument(
         "--screenshot", type=Path, default=None, help="save a screenshot after --quit-after seconds"
     )
     p.add_argument(

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from alarms import (
     ActiveAlarm,
@@ -55,6 +56,7 @@ from storage import (
     AttestationRecord,
     BaselineOverride,
     BaselineRecord,
+    MonitoringGapRecord,
     NibpIntervalChangeRecord,
     PhaseTransitionRecord,
     SessionEndedRecord,
@@ -62,6 +64,9 @@ from storage import (
     ThresholdChangeRecord,
     ThresholdSetRecord,
 )
+
+if TYPE_CHECKING:
+    from bedside.session_state import MonitoringGap
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +170,7 @@ class ClinicalSession:
         self._last_rates: dict[VitalKind, Observation] = {}  # pulse rate and heart rate, apart
         self._listeners: list[Listener] = []
         self._recording_failed = False
+        self._gaps: list[MonitoringGap] = []
 
     # -- observers --------------------------------------------------------------------------------
 
@@ -271,6 +277,9 @@ class ClinicalSession:
                 spo2_critical_floor=confirmed.spo2_critical_floor(self.config),
                 pulse_floor=confirmed.pulse_floor,
                 pulse_ceiling=confirmed.pulse_ceiling,
+                mean_floor=confirmed.mean_floor,
+                systolic_fall_pct=confirmed.systolic_fall_pct,
+                mean_fall_pct=confirmed.mean_fall_pct,
                 expected_rise_low=self.config.band.low_factor,
                 expected_rise_high=self.config.band.high_factor,
             )
@@ -454,6 +463,53 @@ class ClinicalSession:
             pulses=list(self._last_rates.values()),
             unacknowledged=unacknowledged,
         )
+
+    # -- restart (MON-8) ------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole clinical state as plain JSON (see ``bedside.session_state``)."""
+        from bedside import session_state
+
+        return session_state.capture(self)
+
+    def restore(self, state: Mapping[str, Any], *, baseline_samples: Iterable[Observation] = ()) -> None:
+        """Take back the state of a ``snapshot()`` after a restart, before any new data arrives.
+
+        Raises ``SnapshotFormatError`` for a snapshot this version cannot read. A cycle that fell
+        due while the monitor was down starts now; the last reading's judgement is given to the
+        alarm system again so a BP alarm neither ends nor starts only because of the restart.
+        """
+        from bedside import session_state
+
+        session_state.restore(self, state, baseline_samples=baseline_samples)
+        band = self._band
+        if self._judged and band is not None and self.thresholds.has_confirmed_set:
+            self._alarm_events(self.alarms.nibp_judgement(self.thresholds.judge_nibp(self._judged[-1], band)))
+        if self.phase.nibp_cycles:
+            for action in self.scheduler.tick():
+                self._act(action)
+        log.info("clinical state restored: %s", self.phase.value)
+        self._changed()
+
+    def note_gap(self, since: datetime, until: datetime, *, station: str = "") -> MonitoringGap:
+        """The monitor was not watching from ``since`` to ``until`` (a restart): recorded and shown.
+
+        The one place a restart's gap enters the engine: the alarm system's MONITORING_GAP alarm
+        (``AlarmManager.monitoring_gap(since, until)``) is raised here once the alarm system has it.
+        """
+        from bedside.session_state import MonitoringGap
+
+        gap = MonitoringGap(since, max(since, until))
+        self._gaps.append(gap)
+        self._record(MonitoringGapRecord(self.session_id, gap.since, gap.until, station, gap.words))
+        log.warning("monitoring gap: %s", gap.words)
+        self._changed()
+        return gap
+
+    @property
+    def monitoring_gaps(self) -> tuple[MonitoringGap, ...]:
+        """Times the monitor was not watching this session, oldest first (MON-8)."""
+        return tuple(self._gaps)
 
     # -- internals --------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from drivers.clock import Clock
 from drivers.types import Observation, VitalKind
@@ -37,6 +37,7 @@ from storage import (
     IncidentOpenedRecord,
     ProtocolRunEndedRecord,
     ProtocolRunStartedRecord,
+    ProtocolRunSummary,
     ProtocolStepRecord,
     StoredRecord,
 )
@@ -266,6 +267,87 @@ class ProtocolDesk:
             HandoffPatient(name=patient_name), called.incident_id, histories, obs, self._clock.now()
         )
         return handoff_text(handoff)
+
+    def restore(self, runs: Iterable[ProtocolRunSummary], offers: Iterable[ProtocolOffer] = ()) -> list[str]:
+        """After a restart (MON-8): re-open the session's runs from their stored steps, so the panel
+        shows each where it was, and put back the offers that were waiting. A timer that fell due
+        while the monitor was down is due now (the next ``tick`` prompts and records it). Nothing
+        is stored: the steps already are. Returns why any run could not be re-opened, in words.
+        """
+        from protocols.engine import _Timer
+        from protocols.model import NodeType, TimerNode, VitalCheckNode
+
+        problems: list[str] = []
+        now, mono = self._clock.now(), self._clock.monotonic()
+        for summary in runs:
+            started = summary.started
+            protocol = self.library.protocols.get(started.protocol_id)
+            if protocol is None or protocol.content_hash != started.protocol_hash:
+                # The walk is pinned to the exact text that was run; another text cannot go on from it.
+                why = "is no longer loaded" if protocol is None else "has changed since the run started"
+                problems.append(
+                    f"protocol run {started.run_id} ({started.protocol_id}) cannot be re-opened: "
+                    f"the protocol {why}; its steps so far are in the record"
+                )
+                log.error(problems[-1])
+                continue
+            records = [
+                StepRecord(
+                    s.run_id,
+                    s.seq,
+                    s.at,
+                    s.person,
+                    s.node_id,
+                    StepKind(s.kind),
+                    s.value,
+                    s.note,
+                    s.corrects,
+                    s.occurred_at,
+                )
+                for s in summary.steps
+            ]
+            run = ProtocolRun(
+                protocol, self._clock, started.started_by, started.incident_id, self, self._on_step,
+                run_id=started.run_id, acknowledge_flags=True,
+            )  # fmt: skip
+            kinds = [r.kind for r in records]
+            main = [r for r in records if r.kind is not StepKind.CORRECTION]
+
+            def last(kind: StepKind, kinds: list[StepKind] = kinds) -> int:
+                return max((i for i, k in enumerate(kinds) if k is kind), default=-1)
+
+            run._records = records
+            run._started = bool(records)
+            run._current = main[-1].node_id if main else protocol.protocol.start
+            ended = last(StepKind.ENDED)
+            run._ended = NodeType(records[ended].value) if ended >= 0 else None
+            run._abandoned = last(StepKind.ABANDONED) > last(StepKind.CALL_911)
+            node = run.node(run._current)
+            shown = max(
+                (i for i, r in enumerate(records) if r.kind is StepKind.SHOWN and r.node_id == run._current),
+                default=-1,
+            )
+            since_shown = records[shown + 1 :] if shown >= 0 else []
+            if run.is_active and isinstance(node, TimerNode):
+                timer = next((r for r in reversed(since_shown) if r.kind is StepKind.TIMER_STARTED), None)
+                if timer is not None:
+                    due_at = timer.at + timedelta(seconds=node.seconds)
+                    due_mono = mono + (due_at - now).total_seconds()
+                    announced = any(r.kind is StepKind.TIMER_DUE and r.seq > timer.seq for r in since_shown)
+                    run._timer = _Timer(due_mono - node.seconds, due_mono, due_at, announced)
+            if run.is_active and isinstance(node, VitalCheckNode):
+                asked = next((r for r in reversed(since_shown) if r.kind is StepKind.NIBP_REQUESTED), None)
+                if asked is not None:
+                    run._nibp_requested_at = asked.at
+                    run._nibp_received = any(
+                        r.kind is StepKind.VITALS_RECORDED and r.seq > asked.seq for r in since_shown
+                    )
+            self._runner._runs[run.run_id] = run
+            log.info("protocol run %s re-opened at step %s", run.run_id, run.current_node_id)
+        waiting = {o.protocol_id for o in self._offers}
+        self._offers.extend(o for o in offers if o.protocol_id not in waiting)
+        self._changed()
+        return problems
 
     # -- internals -----------------------------------------------------------------------------
 

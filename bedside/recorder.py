@@ -1,11 +1,17 @@
 """Connects the core to storage: every observation and device event is queued for the writer,
-and a restarted monitor replays the open session so the trend shows the session so far."""
+and a restarted monitor replays the open session so the trend shows the session so far.
+
+A monitor resumes only the open session of its own station (room): several monitors may share
+one clinic database, and none may pick up another room's patient (MON-8). Replayed values are
+shown as "before restart", never as current.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import timedelta
+import socket
+from datetime import datetime, timedelta
 
 from bedside.core import MonitorCore
 from drivers.clock import Clock
@@ -28,26 +34,47 @@ log = logging.getLogger(__name__)
 RESUME_WITHIN = timedelta(hours=12)
 
 
+def default_station() -> str:
+    """The station (room) id used when none is configured: this computer's host name."""
+    return socket.gethostname() or "bedside"
+
+
 class SessionRecorder:
     """Owns the session row and the writer; subscribes to the core."""
 
     def __init__(
-        self, db: Database, clock: Clock, *, clinician: str, scenario: str = "", resume: bool = True
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        clinician: str,
+        scenario: str = "",
+        resume: bool = True,
+        station: str | None = None,
     ):
         self.db = db
         self.clock = clock
+        self.station = default_station() if station is None else station
         self.repo = SessionRepository(db)
         self.failures: list[StorageFailure] = []
-        self.writer = StorageWriter(db, clock, self._on_failure, on_recovery=self._on_recovery)
         now = clock.now()
-        previous = self.repo.latest_open_session(is_drill=db.is_drill) if resume else None
+        previous = (
+            self.repo.latest_open_session(is_drill=db.is_drill, station=self.station) if resume else None
+        )
+        #: When the resumed session was last recorded before the restart: the start of the gap.
+        self.last_recorded_at: datetime | None = None
         if previous is not None and now - previous.started_at <= RESUME_WITHIN:
             self.session: SessionSummary = previous
             self.resumed = True
+            self.last_recorded_at = self.repo.last_record_at(previous.session_id)
             log.info("resuming open session %s started %s", previous.session_id, previous.started_at)
         else:
-            self.session = self.repo.create_session(clinician=clinician, started_at=now, scenario=scenario)
+            self.session = self.repo.create_session(
+                clinician=clinician, started_at=now, scenario=scenario, station=self.station
+            )
             self.resumed = False
+        # Started only now, so nothing written after the restart can move the gap's start.
+        self.writer = StorageWriter(db, clock, self._on_failure, on_recovery=self._on_recovery)
 
     @property
     def session_id(self) -> str:
@@ -61,8 +88,9 @@ class SessionRecorder:
         if self.resumed:
             for obs in self.repo.observations(self.session_id):
                 mono = now_mono - (now_wall - obs.received_at).total_seconds()
-                core.board.add(dataclasses.replace(obs, received_mono=mono))
+                core.board.add_before_restart(dataclasses.replace(obs, received_mono=mono))
                 replayed += 1
+            core.board.mark_restart(now_mono, now_wall)
         core.subscribe(on_observation=self._observation, on_event=self._event)
         return replayed
 

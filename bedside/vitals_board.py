@@ -2,12 +2,15 @@
 
 A number is shown as current only while it is fresh; after the no-valid-data limit the tile says
 so instead of freezing the last value, and nothing older than the stale limit is ever current.
+After a restart (MON-8) the values replayed from storage are never current: they go into the
+trend, and the last NIBP is shown as "before restart, HH:MM:SS" with its age from wall time.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -52,12 +55,21 @@ class NibpShown:
     age_s: float | None
     quality: Quality
     source: str
+    #: When the reading was taken before the monitor restarted (MON-8); None for this run's readings.
+    before_restart_at: datetime | None = None
 
     @property
     def text(self) -> str:
         if self.systolic is None or self.diastolic is None:
             return "---/---"
         return f"{self.systolic:.0f}/{self.diastolic:.0f}"
+
+    @property
+    def restart_note(self) -> str:
+        """ "before restart, HH:MM:SS" (local time) for a reading from before a restart, else ""."""
+        if self.before_restart_at is None:
+            return ""
+        return f"before restart, {self.before_restart_at.astimezone():%H:%M:%S}"
 
 
 class TrendSeries:
@@ -108,6 +120,9 @@ class VitalsBoard:
         #: NIBP points: (session seconds, systolic, diastolic, mean)
         self.nibp_points: list[tuple[float, float | None, float | None, float | None]] = []
         self._nibp_pending: dict[tuple[str, object], dict[VitalKind, Observation]] = {}
+        self._before_restart: dict[VitalKind, Observation] = {}
+        #: (monotonic, wall) of the restart, so ages of older readings come from wall time.
+        self._restart: tuple[float, datetime] | None = None
 
     def session_seconds(self, mono: float) -> float:
         return mono - self.session_start_mono
@@ -122,6 +137,30 @@ class VitalsBoard:
             self.trends[obs.kind].append(t, obs.value if obs.is_valid else None)
         elif obs.kind.is_nibp and obs.is_valid:
             self._collect_nibp(obs, t)
+
+    def add_before_restart(self, obs: Observation) -> None:
+        """Replay one stored observation from before a restart: trend only, never a current value."""
+        if obs.is_valid or obs.kind not in self._before_restart:
+            self._before_restart[obs.kind] = obs
+        t = self.session_seconds(obs.received_mono)
+        if obs.kind in self.trends:
+            self.trends[obs.kind].append(t, obs.value if obs.is_valid else None)
+        elif obs.kind.is_nibp and obs.is_valid:
+            self._collect_nibp(obs, t)
+
+    def mark_restart(self, now_mono: float, now_wall: datetime) -> None:
+        """The monitor restarted now: break every curve here so the gap is not drawn as data."""
+        self._restart = (now_mono, now_wall)
+        t = self.session_seconds(now_mono)
+        for series in self.trends.values():
+            series.append(t, None)
+        self._nibp_pending.clear()
+
+    def _wall_at(self, now_mono: float) -> datetime | None:
+        if self._restart is None:
+            return None
+        mono, wall = self._restart
+        return wall + timedelta(seconds=now_mono - mono)
 
     def _collect_nibp(self, obs: Observation, t: float) -> None:
         key = (obs.source, obs.measured_at)
@@ -153,23 +192,23 @@ class VitalsBoard:
         last = self._last.get(kind)
         valid = self._last_valid.get(kind)
         if valid is not None:
-            age = now_mono - valid.received_mono
+            age = max(0.0, now_mono - valid.received_mono)
             newest_is_valid = last is valid
             if age <= self.no_valid_after_s and age <= self.stale_after_s and newest_is_valid:
                 return Numeric(kind, valid.value, Freshness.CURRENT, age, Quality.VALID, valid.source)
         if last is None:
             return Numeric(kind, None, Freshness.NO_DATA, None, Quality.UNKNOWN, "")
-        age = now_mono - last.received_mono
+        age = max(0.0, now_mono - last.received_mono)
         if not last.is_valid and age <= self.no_valid_after_s:
             return Numeric(kind, None, Freshness.NOT_VALID, age, last.quality, last.source, last.detail)
-        valid_age = None if valid is None else now_mono - valid.received_mono
+        valid_age = None if valid is None else max(0.0, now_mono - valid.received_mono)
         return Numeric(kind, None, Freshness.NO_DATA, valid_age, last.quality, last.source, last.detail)
 
     def nibp(self, now_mono: float) -> NibpShown:
         """The last NIBP reading (valid or failed) with its age."""
         sys_obs = self._last.get(VitalKind.NIBP_SYSTOLIC)
         if sys_obs is None:
-            return NibpShown(None, None, None, None, Quality.UNKNOWN, "")
+            return self._nibp_before_restart(now_mono)
         dia = self._last.get(VitalKind.NIBP_DIASTOLIC)
         mean = self._last.get(VitalKind.NIBP_MEAN)
         valid = sys_obs.is_valid
@@ -177,7 +216,26 @@ class VitalsBoard:
             sys_obs.value if valid else None,
             dia.value if (valid and dia and dia.is_valid) else None,
             mean.value if (valid and mean and mean.is_valid) else None,
-            now_mono - sys_obs.received_mono,
+            max(0.0, now_mono - sys_obs.received_mono),
             sys_obs.quality,
             sys_obs.source,
+        )
+
+    def _nibp_before_restart(self, now_mono: float) -> NibpShown:
+        """The last valid reading from before a restart, aged by wall time (never negative), or none."""
+        sys_obs = self._before_restart.get(VitalKind.NIBP_SYSTOLIC)
+        now_wall = self._wall_at(now_mono)
+        if sys_obs is None or not sys_obs.is_valid or now_wall is None:
+            return NibpShown(None, None, None, None, Quality.UNKNOWN, "")
+        dia = self._before_restart.get(VitalKind.NIBP_DIASTOLIC)
+        mean = self._before_restart.get(VitalKind.NIBP_MEAN)
+        same = [o for o in (dia, mean) if o is not None and o.measured_at == sys_obs.measured_at]
+        return NibpShown(
+            sys_obs.value,
+            next((o.value for o in same if o.kind is VitalKind.NIBP_DIASTOLIC and o.is_valid), None),
+            next((o.value for o in same if o.kind is VitalKind.NIBP_MEAN and o.is_valid), None),
+            max(0.0, (now_wall - sys_obs.measured_at).total_seconds()),
+            sys_obs.quality,
+            sys_obs.source,
+            before_restart_at=sys_obs.measured_at,
         )

@@ -79,7 +79,8 @@ class NumericTile(QFrame):
         self.state.setStyleSheet(
             "font-size: 20px; font-weight: bold; color: " + ("#00e5ff;" if failed else f"{self._colour};")
         )
-        self.status.setText(f"{n.source or 'no source'} · {age_text(n.age_s)}")
+        when = f"{n.restart_note} ({age_text(n.age_s)})" if n.restart_note else age_text(n.age_s)
+        self.status.setText(f"{n.source or 'no source'} · {when}")
 
 
 class SimulationBanner(QLabel):

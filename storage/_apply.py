@@ -17,9 +17,11 @@ from storage.records import (
     AlarmEventRecord,
     AttestationRecord,
     BaselineRecord,
+    ClinicalSnapshotRecord,
     DeviceEventRecord,
     IncidentClosedRecord,
     IncidentOpenedRecord,
+    MonitoringGapRecord,
     NibpIntervalChangeRecord,
     NoteRecord,
     ObservationRecord,
@@ -36,8 +38,10 @@ from storage.schema import (
     AlarmEventRow,
     AttestationRow,
     BaselineRow,
+    ClinicalSnapshotRow,
     DeviceEventRow,
     IncidentRow,
+    MonitoringGapRow,
     NibpIntervalChangeRow,
     NoteRow,
     ObservationRow,
@@ -106,6 +110,11 @@ def _protocol_run(record: Any) -> Row:
     return row
 
 
+def _snapshot(record: Any) -> Row:
+    # asdict would deep-copy the state; the writer thread owns the record, so the dict goes as is.
+    return {"session_id": record.session_id, "at": record.at, "state": record.state}
+
+
 #: Records that are one new row each: the table and how the record becomes that row.
 _INSERTS: dict[type, tuple[Table, Callable[[Any], Row]]] = {
     ObservationRecord: (ObservationRow.__table__, _observation),  # type: ignore[dict-item]
@@ -120,6 +129,8 @@ _INSERTS: dict[type, tuple[Table, Callable[[Any], Row]]] = {
     ProtocolStepRecord: (ProtocolStepRow.__table__, asdict),  # type: ignore[dict-item]
     NoteRecord: (NoteRow.__table__, asdict),  # type: ignore[dict-item]
     AttestationRecord: (AttestationRow.__table__, asdict),  # type: ignore[dict-item]
+    MonitoringGapRecord: (MonitoringGapRow.__table__, asdict),  # type: ignore[dict-item]
+    ClinicalSnapshotRecord: (ClinicalSnapshotRow.__table__, _snapshot),  # type: ignore[dict-item]
 }
 
 

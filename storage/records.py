@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from drivers.types import DeviceEvent, Observation
 
@@ -28,6 +29,8 @@ class SessionSummary:
     patient_mrn: str = ""
     scenario: str = ""
     ended_at: datetime | None = None
+    #: The room/monitor the session runs on: a monitor resumes only its own station's session (MON-8).
+    station: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +113,10 @@ class ThresholdSetRecord:
     pulse_ceiling: float | None = None
     expected_rise_low: float | None = None
     expected_rise_high: float | None = None
+    #: THR-7 (revision 0003): mean-pressure floor and the allowed falls from baseline, in %.
+    mean_floor: float | None = None
+    systolic_fall_pct: float | None = None
+    mean_fall_pct: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +272,31 @@ class AttestationRecord:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class MonitoringGapRecord:
+    """The monitor was not watching (MON-8): from the last record before a crash or closed window
+    (``since``) to the first moment after the restart (``until``). Nothing was judged in between."""
+
+    session_id: str
+    since: datetime
+    until: datetime
+    station: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicalSnapshotRecord:
+    """The whole clinical state of a session at ``at`` as JSON, restored after a restart (MON-8).
+
+    ``state`` is whatever ``bedside.session_state`` wrote (a plain JSON object with its own
+    ``version``); storage keeps it opaque. The latest one of a session is the one restored.
+    """
+
+    session_id: str
+    at: datetime
+    state: dict[str, Any]
+
+
 #: Everything ``StorageWriter.put`` accepts.
 StoredRecord = (
     ObservationRecord
@@ -283,6 +315,8 @@ StoredRecord = (
     | ProtocolStepRecord
     | NoteRecord
     | AttestationRecord
+    | MonitoringGapRecord
+    | ClinicalSnapshotRecord
 )
 
 #: High-rate records the writer may shed, oldest first, when its memory bound is reached during an

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from drivers.types import DeviceEvent, DeviceEventKind, Observation, Quality, Stamp, VitalKind
 from storage.database import Database
@@ -22,7 +22,9 @@ from storage.records import (
     AttestationRecord,
     BaselineOverride,
     BaselineRecord,
+    ClinicalSnapshotRecord,
     IncidentSummary,
+    MonitoringGapRecord,
     NibpIntervalChangeRecord,
     NoteRecord,
     PhaseTransitionRecord,
@@ -37,8 +39,10 @@ from storage.schema import (
     AlarmEventRow,
     AttestationRow,
     BaselineRow,
+    ClinicalSnapshotRow,
     DeviceEventRow,
     IncidentRow,
+    MonitoringGapRow,
     NibpIntervalChangeRow,
     NoteRow,
     ObservationRow,
@@ -66,6 +70,7 @@ def _summary(row: SessionRow) -> SessionSummary:
         patient_mrn=row.patient_mrn,
         scenario=row.scenario,
         ended_at=row.ended_at,
+        station=row.station,
     )
 
 
@@ -108,6 +113,7 @@ class SessionRepository:
         phase: str = INITIAL_PHASE,
         is_drill: bool | None = None,
         session_id: str | None = None,
+        station: str = "",
     ) -> SessionSummary:
         """Write a new session now (synchronously) and return it; ``is_drill`` defaults to the database's.
 
@@ -130,6 +136,7 @@ class SessionRepository:
             started_at=started_at,
             ended_at=None,
             phase=phase,
+            station=station,
         )
         with self._db.session() as session:
             session.add(row)
@@ -150,15 +157,19 @@ class SessionRepository:
         with self._db.session() as session:
             return [_summary(row) for row in session.scalars(query)]
 
-    def latest_open_session(self, is_drill: bool | None = None) -> SessionSummary | None:
-        """The most recently started session that has not ended (the one to resume after a restart)."""
+    def latest_open_session(
+        self, is_drill: bool | None = None, station: str | None = None
+    ) -> SessionSummary | None:
+        """The most recently started session that has not ended (the one to resume after a restart).
+
+        With ``station`` only that station's sessions count: monitors in several rooms may share one
+        database, and a monitor must never resume another room's patient (MON-8).
+        """
         drill = self._db.is_drill if is_drill is None else is_drill
-        query = (
-            select(SessionRow)
-            .where(SessionRow.ended_at.is_(None), SessionRow.is_drill == drill)
-            .order_by(SessionRow.started_at.desc())
-            .limit(1)
-        )
+        query = select(SessionRow).where(SessionRow.ended_at.is_(None), SessionRow.is_drill == drill)
+        if station is not None:
+            query = query.where(SessionRow.station == station)
+        query = query.order_by(SessionRow.started_at.desc()).limit(1)
         with self._db.session() as session:
             row = session.scalars(query).first()
             return None if row is None else _summary(row)
@@ -271,6 +282,9 @@ class SessionRepository:
                     pulse_ceiling=row.pulse_ceiling,
                     expected_rise_low=row.expected_rise_low,
                     expected_rise_high=row.expected_rise_high,
+                    mean_floor=row.mean_floor,
+                    systolic_fall_pct=row.systolic_fall_pct,
+                    mean_fall_pct=row.mean_fall_pct,
                 )
                 for row in session.scalars(query)
             ]
@@ -403,3 +417,56 @@ class SessionRepository:
                 AttestationRecord(row.session_id, row.checklist, row.item, row.who, row.at)
                 for row in session.scalars(query)
             ]
+
+    def monitoring_gaps(self, session_id: str) -> list[MonitoringGapRecord]:
+        """Times the monitor was not watching during the session, oldest first (MON-8)."""
+        query = (
+            select(MonitoringGapRow)
+            .where(MonitoringGapRow.session_id == session_id)
+            .order_by(MonitoringGapRow.since, MonitoringGapRow.id)
+        )
+        with self._db.session() as session:
+            return [
+                MonitoringGapRecord(row.session_id, row.since, row.until, row.station, row.detail)
+                for row in session.scalars(query)
+            ]
+
+    def latest_clinical_snapshot(self, session_id: str) -> ClinicalSnapshotRecord | None:
+        """The newest clinical-state snapshot of the session (the one a restart restores), or None."""
+        query = (
+            select(ClinicalSnapshotRow)
+            .where(ClinicalSnapshotRow.session_id == session_id)
+            .order_by(ClinicalSnapshotRow.id.desc())
+            .limit(1)
+        )
+        with self._db.session() as session:
+            row = session.scalars(query).first()
+            return None if row is None else ClinicalSnapshotRecord(row.session_id, row.at, dict(row.state))
+
+    def last_record_at(self, session_id: str) -> datetime | None:
+        """The time of the newest thing recorded in the session (vitals, events, alarms, steps...).
+
+        After a crash this is when the monitor was last known to be watching: the start of the gap.
+        """
+        stamped: list[tuple[Any, Any]] = [
+            (ObservationRow.received_at, ObservationRow.session_id),
+            (DeviceEventRow.at, DeviceEventRow.session_id),
+            (AlarmEventRow.at, AlarmEventRow.session_id),
+            (PhaseTransitionRow.at, PhaseTransitionRow.session_id),
+            (ThresholdChangeRow.at, ThresholdChangeRow.session_id),
+            (NibpIntervalChangeRow.at, NibpIntervalChangeRow.session_id),
+            (AttestationRow.at, AttestationRow.session_id),
+            (NoteRow.at, NoteRow.session_id),
+            (ClinicalSnapshotRow.at, ClinicalSnapshotRow.session_id),
+            (MonitoringGapRow.until, MonitoringGapRow.session_id),
+        ]
+        with self._db.session() as session:
+            found = [session.scalar(select(func.max(at)).where(sid == session_id)) for at, sid in stamped]
+            step = session.scalar(
+                select(func.max(ProtocolStepRow.at))
+                .join(ProtocolRunRow, ProtocolStepRow.run_id == ProtocolRunRow.id)
+                .join(IncidentRow, ProtocolRunRow.incident_id == IncidentRow.id)
+                .where(IncidentRow.session_id == session_id)
+            )
+        times = [t for t in (*found, step) if t is not None]
+        return max(times) if times else None

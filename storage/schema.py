@@ -62,6 +62,9 @@ class SessionRow(Base):
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     phase: Mapped[str] = mapped_column(String(32))
+    # Added in revision 0003: the room whose monitor runs the session, so a second monitor on a
+    # shared database never resumes another room's patient (MON-8). Older rows hold "".
+    station: Mapped[str] = mapped_column(String(NAME_LEN), default="", server_default="")
 
 
 class PhaseTransitionRow(Base):
@@ -151,6 +154,10 @@ class ThresholdSetRow(Base):
     pulse_ceiling: Mapped[float | None] = mapped_column(Float)
     expected_rise_low: Mapped[float | None] = mapped_column(Float)
     expected_rise_high: Mapped[float | None] = mapped_column(Float)
+    # Added in revision 0003 (THR-7); NULL in sets confirmed before it.
+    mean_floor: Mapped[float | None] = mapped_column(Float)
+    systolic_fall_pct: Mapped[float | None] = mapped_column(Float)
+    mean_fall_pct: Mapped[float | None] = mapped_column(Float)
 
 
 class ThresholdChangeRow(Base):
@@ -280,3 +287,29 @@ class AttestationRow(Base):
     item: Mapped[str] = mapped_column(String(NAME_LEN))
     who: Mapped[str] = mapped_column(String(NAME_LEN))
     at: Mapped[datetime]
+
+
+class MonitoringGapRow(Base):
+    """A time the monitor was not watching the patient (a restart mid-session, MON-8)."""
+
+    __tablename__ = "monitoring_gaps"
+    __table_args__ = (Index("ix_monitoring_gaps_session_since", "session_id", "since"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    since: Mapped[datetime]
+    until: Mapped[datetime]
+    station: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class ClinicalSnapshotRow(Base):
+    """The session's clinical state as JSON after a change; the latest is restored on restart (MON-8)."""
+
+    __tablename__ = "clinical_snapshots"
+    __table_args__ = (Index("ix_clinical_snapshots_session_at", "session_id", "at"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    at: Mapped[datetime]
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)

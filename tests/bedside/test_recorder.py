@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -37,8 +38,10 @@ def test_a_restart_resumes_the_open_session_and_replays_its_trend(tmp_path: Path
     assert second.resumed and second.session_id == first.session_id
     assert second.attach(fresh) == 3
     trend = fresh.board.trends[VitalKind.SPO2]
-    assert list(trend.v) == [97, 96, 95]
-    assert list(trend.t) == pytest.approx([0.0, 1.0, 2.0])  # placed at their times in the session
+    assert list(trend.v[:3]) == [97, 96, 95]
+    assert list(trend.t[:3]) == pytest.approx([0.0, 1.0, 2.0])  # placed at their times in the session
+    # MON-8: the curve is broken at the restart, so the time the monitor was down is not drawn as data.
+    assert math.isnan(trend.v[3]) and trend.t[3] == pytest.approx(63.0)
     second.close(end_session=True)
 
     third = SessionRecorder(open_database(url, drill=True), clock, clinician="RN")
