@@ -30,13 +30,15 @@ The rules, so a clinician can predict what it does:
   ``alarm_delays_s.pulse_deficit`` raise "pulse deficit" (MON-7); ``pulse_deficit()`` gives the
   difference for the screen.
 - HIGH alarms latch: after the condition ends they stay shown until acknowledged. A return of the
-  condition is a new occurrence: it sounds again, whatever pause or acknowledgement was running.
+  condition while latched is a new occurrence at once (the alarm is still shown): it sounds
+  again, whatever pause or acknowledgement was running.
 - A pause covers only the alarms active when it was pressed, at their priority then; a new alarm,
   a new occurrence or an escalation sounds despite it. Pauses end by themselves (ALM-3).
 - The alarm system watches itself (ALM-5): audio that cannot play, a display that stopped
   updating and a storage that cannot write are technical alarms; a restart's monitoring gap is an
   alarm that shows and sounds until acknowledged (MON-8).
-- ``snapshot``/``restore`` carry active and latched alarms and a running pause across a restart.
+- ``snapshot``/``restore`` carry active and latched alarms and a running pause across a restart;
+  restore first, then report the gap with ``monitoring_gap``.
 """
 
 from __future__ import annotations
@@ -470,7 +472,10 @@ class AlarmManager:
         valid SpO2" as usual. Raises AlarmStateError for a state it cannot trust.
         """
         if self._alarms or self._events or self._streams:
-            raise AlarmStateError("alarm state can only be restored into a freshly started alarm system")
+            raise AlarmStateError(
+                "alarm state can only be restored into a freshly started alarm system: "
+                "restore it before any data or monitoring gap is reported"
+            )
         try:
             # Everything is parsed before anything is kept, so a damaged state changes nothing.
             self._restore(state)
@@ -540,6 +545,10 @@ class AlarmManager:
     def _check_device_clock(self, obs: Observation) -> None:
         """Note (or clear) an implausible device clock; never stops judgement (ALM-4)."""
         monitoring = self._config.monitoring
+        if obs.measured_at == obs.received_at:
+            # No device time (the driver stamped arrival): it says nothing about the device
+            # clock, so a monitor mixing timed and untimed values does not flap the alarm.
+            return
         try:
             skew = (obs.measured_at - obs.received_at).total_seconds()
         except TypeError:

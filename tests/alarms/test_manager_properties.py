@@ -154,9 +154,9 @@ def play(scenario: Scenario) -> tuple[list[tuple[float, AlarmEvent]], AlarmManag
     clock = FakeClock()
     manager = AlarmManager(clock, CONFIG)
     t0, now = clock.monotonic(), 0.0
-    inputs: list[tuple[float, Sample | None]] = [(s.at, s) for s in scenario.samples]
-    ticks = int(scenario.end / TICK_S) + 2
-    inputs += [(i * TICK_S, None) for i in range(1, ticks)]
+    # The run stops at ``end``: after it the streams stop, and silence would rightly alarm.
+    inputs: list[tuple[float, Sample | None]] = [(s.at, s) for s in scenario.samples if s.at <= scenario.end]
+    inputs += [(i * TICK_S, None) for i in range(1, int(scenario.end / TICK_S) + 1)]
     inputs.sort(key=lambda item: (item[0], item[1] is None))
     out: list[tuple[float, AlarmEvent]] = []
     for at, s in inputs:
@@ -229,7 +229,7 @@ def deficit_streams(draw: st.DrawFn) -> tuple[list[Line], float | None]:
     (any number, either kind); the difference stays within the limit throughout, or leaves it
     at the returned onset (the first HR sent apart) and stays out."""
     limit = int(CONFIG.pulse_deficit.min_difference_per_min)
-    rate = float(draw(st.integers(50, 120)))
+    rate = float(draw(st.integers(60, 120)))  # HR stays within the possible range either way
     leave_at = draw(st.none() | st.floats(5.0, 40.0))
     end = (leave_at or 40.0) + CONFIG.delay_s(ConditionId.PULSE_DEFICIT) + 5.0
     lines: list[Line] = []
@@ -240,7 +240,7 @@ def deficit_streams(draw: st.DrawFn) -> tuple[list[Line], float | None]:
         if apart and onset is None:
             onset = at
         difference = draw(
-            st.integers(limit + 1, 60) | st.integers(-60, -limit - 1) if apart else st.integers(-limit, limit)
+            st.integers(limit + 1, 60) | st.integers(-50, -limit - 1) if apart else st.integers(-limit, limit)
         )
         lines.append((at, VitalKind.PULSE_RATE, rate, Quality.VALID))
         lines.append((at + 0.1, VitalKind.HEART_RATE, rate + difference, Quality.VALID))

@@ -210,6 +210,17 @@ def test_clock_tolerances_are_configurable_and_the_alarm_ends_when_the_time_is_r
     assert [(e.kind, e.key) for _, e in events] == [(K.ENDED, "clock_implausible@masimo")]
 
 
+@pytest.mark.req("ALM-2")
+def test_values_without_a_device_time_do_not_end_a_clock_alarm(
+    manager: AlarmManager, clock: FakeClock
+) -> None:
+    """Finding 2: a monitor that stamps NIBP with its (wrong) clock and sends numerics stamped on
+    arrival keeps one clock alarm instead of starting and ending it every second."""
+    lines: list[Line] = [(PR, 72, Quality.VALID, "monitor")] * 4
+    events = run(manager, clock, 1, lines[:1], skew_s=3600) + run(manager, clock, 20, lines)
+    assert [(e.kind, e.key) for _, e in events] == [(K.STARTED, "clock_implausible@monitor")]
+
+
 # -- finding 3: HR and PR per kind and per source (MON-7) ------------------------------------------
 
 
