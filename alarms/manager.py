@@ -217,7 +217,7 @@ class AlarmManager:
     def observe(self, obs: Observation) -> list[AlarmEvent]:
         """Take one observation as it arrives; returns the events it caused."""
         mono = self._clock.monotonic()
-        self._release_held(lambda a: a.source == obs.source)
+        self._release_held(lambda a: bool(a.source) and a.source == obs.source)
         self._check_device_clock(obs)
         plausible = obs.value is None or self._config.is_possible(obs.kind, obs.value)
         bad = self._data_bad.setdefault(obs.source, set())
@@ -245,7 +245,7 @@ class AlarmManager:
     def device_event(self, event: DeviceEvent) -> list[AlarmEvent]:
         """Take a link event (connect, disconnect, silence, NIBP failure)."""
         kind, source = event.kind, event.source
-        self._release_held(lambda a: a.source == source)
+        self._release_held(lambda a: bool(a.source) and a.source == source)
         if kind is DeviceEventKind.DISCONNECTED:
             self._disconnected.add(source)
         elif kind is DeviceEventKind.CONNECTED:
