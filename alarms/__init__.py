@@ -24,13 +24,15 @@ from alarms.conditions import (
 )
 from alarms.config import ClinicalConfig, ConfigError, default_config_text, load_config
 from alarms.discharge import Attestation, DischargeAttestation, DischargeCriteria, DischargeStatus
-from alarms.freshness import age_s, is_current
+from alarms.freshness import Freshness, age_s, freshness_state, is_current
 from alarms.manager import (
     ActiveAlarm,
     AlarmEvent,
     AlarmEventKind,
     AlarmManager,
+    AlarmStateError,
     AudioPauseError,
+    MonitoringGapError,
     UnknownAlarmError,
 )
 from alarms.nibp_reading import NibpAssembler, NibpReading
@@ -82,6 +84,7 @@ __all__ = [
     "AlarmEventKind",
     "AlarmManager",
     "AlarmPriority",
+    "AlarmStateError",
     "Attestation",
     "AudioPauseError",
     "BandClassification",
@@ -108,10 +111,12 @@ __all__ = [
     "DischargeStatus",
     "ExpectedRiseBand",
     "FlashSpec",
+    "Freshness",
     "InfusionNotReadyError",
     "InfusionSession",
     "IntervalChange",
     "IntervalNotAllowedError",
+    "MonitoringGapError",
     "NibpAction",
     "NibpAssembler",
     "NibpJudgement",
@@ -141,6 +146,7 @@ __all__ = [
     "alarm_key",
     "burst",
     "default_config_text",
+    "freshness_state",
     "is_current",
     "is_offer_trigger",
     "judge_nibp",

@@ -1,7 +1,8 @@
 """The alarm conditions Bedside knows: their ids, priorities and the words a clinician reads.
 
 Physiological conditions judge only VALID values; technical conditions say why a value cannot
-be judged (MON-6, ALM-2). The table is data, tested entry by entry.
+be judged (MON-6, ALM-2). SpO2, pulse-rate and heart-rate conditions are judged per device
+(MON-7). The table is data, tested entry by entry.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ class ConditionId(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ConditionSpec:
-    """What a condition is: its starting priority, whether it is technical, its title."""
+    """What a condition is: its starting priority, whether it is technical, its title, and
+    whether it is judged per device (its alarms are keyed ``alarm_key(condition, source)``)."""
 
     condition: ConditionId
     priority: AlarmPriority
@@ -54,17 +56,19 @@ CONDITIONS: dict[ConditionId, ConditionSpec] = {
     spec.condition: spec
     for spec in (
         # SpO2 low starts MEDIUM below the patient's floor and escalates to HIGH (config spo2).
-        ConditionSpec(ConditionId.SPO2_LOW, AlarmPriority.MEDIUM, False, "SpO2 low"),
-        ConditionSpec(ConditionId.PULSE_HIGH, AlarmPriority.MEDIUM, False, "Pulse high"),
-        ConditionSpec(ConditionId.PULSE_LOW, AlarmPriority.MEDIUM, False, "Pulse low"),
-        ConditionSpec(ConditionId.HR_HIGH, AlarmPriority.MEDIUM, False, "Heart rate high"),
-        ConditionSpec(ConditionId.HR_LOW, AlarmPriority.MEDIUM, False, "Heart rate low"),
-        ConditionSpec(ConditionId.PULSE_DEFICIT, AlarmPriority.MEDIUM, False, "Pulse deficit (HR - PR)"),
+        ConditionSpec(ConditionId.SPO2_LOW, AlarmPriority.MEDIUM, False, "SpO2 low", True),
+        ConditionSpec(ConditionId.PULSE_HIGH, AlarmPriority.MEDIUM, False, "Pulse high", True),
+        ConditionSpec(ConditionId.PULSE_LOW, AlarmPriority.MEDIUM, False, "Pulse low", True),
+        ConditionSpec(ConditionId.HR_HIGH, AlarmPriority.MEDIUM, False, "Heart rate high", True),
+        ConditionSpec(ConditionId.HR_LOW, AlarmPriority.MEDIUM, False, "Heart rate low", True),
+        ConditionSpec(
+            ConditionId.PULSE_DEFICIT, AlarmPriority.MEDIUM, False, "Pulse deficit (HR - PR)", True
+        ),
         # Above the band: MEDIUM; past the patient's own ceiling: escalates to HIGH.
         ConditionSpec(ConditionId.BP_HIGH, AlarmPriority.MEDIUM, False, "BP high"),
         ConditionSpec(ConditionId.BP_LOW, AlarmPriority.MEDIUM, False, "BP low"),
         ConditionSpec(ConditionId.SPO2_PROBE_OFF, AlarmPriority.LOW, True, "SpO2 probe off", True),
-        ConditionSpec(ConditionId.SPO2_NO_SIGNAL, AlarmPriority.MEDIUM, True, "No valid SpO2"),
+        ConditionSpec(ConditionId.SPO2_NO_SIGNAL, AlarmPriority.MEDIUM, True, "No valid SpO2", True),
         ConditionSpec(ConditionId.NIBP_FAILED, AlarmPriority.LOW, True, "NIBP measurement failed", True),
         ConditionSpec(
             ConditionId.DEVICE_DISCONNECTED, AlarmPriority.MEDIUM, True, "Device disconnected", True

@@ -98,12 +98,41 @@ class MonitoringConfig(_Strict):
     no_valid_spo2_s: float = Field(gt=0)
     stale_after_s: float = Field(gt=0)
     future_tolerance_s: float = Field(ge=0)
+    past_tolerance_s: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MonitoringConfig:
+        # A value shown greyed (stale) must first have stopped being current (MON-1).
+        if self.stale_after_s < self.no_valid_spo2_s:
+            raise ValueError("monitoring.stale_after_s must not be below monitoring.no_valid_spo2_s")
+        return self
 
 
 class Spo2Config(_Strict):
     """SpO2 below this escalates the SpO2-low alarm to high priority."""
 
     high_priority_below: float = Field(ge=0, le=100)
+
+
+class ExtremesConfig(_Strict):
+    """High-priority tiers for extreme heart and pulse rates (ALM-4), applied to HR and PR alike."""
+
+    rate_high_priority_below: float = Field(gt=0)
+    rate_high_priority_above: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ExtremesConfig:
+        if self.rate_high_priority_above <= self.rate_high_priority_below:
+            raise ValueError(
+                "extremes.rate_high_priority_above must be greater than extremes.rate_high_priority_below"
+            )
+        return self
+
+
+class PulseDeficitConfig(_Strict):
+    """When heart rate (ECG) and pulse rate (oximetry) differ enough to be a pulse deficit (MON-7)."""
+
+    min_difference_per_min: float = Field(gt=0)
 
 
 class AudioPauseConfig(_Strict):
@@ -178,6 +207,8 @@ class ClinicalConfig(_Strict):
     trend: TrendConfig
     monitoring: MonitoringConfig
     spo2: Spo2Config
+    extremes: ExtremesConfig
+    pulse_deficit: PulseDeficitConfig
     alarm_delays_s: dict[ConditionId, float]
     audio_pause: AudioPauseConfig
     discharge: DischargeConfig

@@ -1,18 +1,44 @@
-"""The alarm manager: conditions with onset delays, priorities, latching, acknowledgement and a
-bounded audio pause (ALM-1, ALM-2, ALM-3, MON-1, MON-6).
+"""The alarm system (IEC 60601-1-8): conditions with onset delays, priorities, latching,
+acknowledgement and a bounded audio pause (ALM-1..ALM-5, MON-1, MON-6..MON-8).
 
 Feed it every observation (``observe``), every link event (``device_event``), the judgement of
-every assembled NIBP reading (``nibp_judgement``) and a ``tick`` about once a second. Each call
-returns the AlarmEvents it caused, in order; ``events`` keeps them all for the record.
+every assembled NIBP reading (``nibp_judgement``), the health of its own outputs
+(``audio_failed``, ``display_stalled``, ``recording_failed``) and a ``tick`` about once a second.
+Each call returns the AlarmEvents it caused, in order; ``events`` keeps them all for the record.
 
-Rules worth knowing:
-- A physiological condition judges only VALID, plausible, fresh values. While its value is
-  unknown (probe off, no signal, implausible) it can neither start nor end: the technical alarm
-  says why, and an active physiological alarm is not silently cleared by missing data.
-- A condition must persist for its configured delay before it alarms, so one artifact does not.
-- HIGH alarms latch: after the condition ends they stay shown until acknowledged.
+The rules, so a clinician can predict what it does:
+
+- Each vital is judged per kind AND per source (MON-7): SpO2, pulse rate (oximetry) and heart rate
+  (ECG) from every device are separate streams with separate alarms, keyed
+  ``alarm_key(condition, source)``. One device cannot mask another; HR cannot mask PR.
+- A stream's value is its newest VALID, plausible sample (ALM-4). Flagged samples (low perfusion,
+  artifact, searching, probe off, unknown, ``---``) neither confirm nor cancel anything: a pending
+  onset keeps running, an active alarm stays. A valid sample on the safe side cancels a pending
+  onset or ends the condition. Only when no valid sample has arrived for
+  ``monitoring.no_valid_spo2_s`` is the value unknown: then nothing starts or ends, and for SpO2
+  the technical "no valid SpO2" alarm says so. An unknown value never silently ends an alarm.
+- A condition must be met for its configured delay (``alarm_delays_s``) before it alarms, so one
+  artifact does not; it is met from the first valid sample past the limit. Judgement runs on every
+  input and tick, so it alarms by ``delay + the time to the next input``.
+- Time is arrival time (the engine's monotonic clock), always. A device clock ahead of this
+  computer by more than ``monitoring.future_tolerance_s``, or behind by more than
+  ``monitoring.past_tolerance_s`` (a wrong time zone), raises the technical "clock implausible"
+  alarm for that device and never stops its values being judged (ALM-4).
+- Extreme rates are urgent: a heart or pulse rate past the patient's limit and beyond
+  ``extremes`` is HIGH priority; SpO2 below ``spo2.high_priority_below`` is HIGH (ALM-4).
+- HR and PR that differ by more than ``pulse_deficit.min_difference_per_min`` for
+  ``alarm_delays_s.pulse_deficit`` raise "pulse deficit" (MON-7); ``pulse_deficit()`` gives the
+  difference for the screen.
+- HIGH alarms latch: after the condition ends they stay shown until acknowledged. A return of the
+  condition while latched is a new occurrence at once (the alarm is still shown): it sounds
+  again, whatever pause or acknowledgement was running.
 - A pause covers only the alarms active when it was pressed, at their priority then; a new alarm,
-  a new occurrence, or an escalation sounds despite it. Pauses end by themselves.
+  a new occurrence or an escalation sounds despite it. Pauses end by themselves (ALM-3).
+- The alarm system watches itself (ALM-5): audio that cannot play, a display that stopped
+  updating and a storage that cannot write are technical alarms; a restart's monitoring gap is an
+  alarm that shows and sounds until acknowledged (MON-8).
+- ``snapshot``/``restore`` carry active and latched alarms and a running pause across a restart;
+  restore first, then report the gap with ``monitoring_gap``.
 """
 
 from __future__ import annotations
@@ -21,7 +47,7 @@ import enum
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from alarms.clinician import require_clinician
@@ -33,6 +59,18 @@ from drivers.clock import Clock
 from drivers.types import DeviceEvent, DeviceEventKind, Observation, Quality, VitalKind
 
 log = logging.getLogger(__name__)
+
+#: The continuous vitals the alarm system judges, each per source.
+JUDGED_KINDS: tuple[VitalKind, ...] = (VitalKind.SPO2, VitalKind.PULSE_RATE, VitalKind.HEART_RATE)
+
+#: The high and low conditions of each rate, and its name in an alarm message (MON-7).
+_RATE_CONDITIONS: dict[VitalKind, tuple[ConditionId, ConditionId, str]] = {
+    VitalKind.PULSE_RATE: (ConditionId.PULSE_HIGH, ConditionId.PULSE_LOW, "pulse"),
+    VitalKind.HEART_RATE: (ConditionId.HR_HIGH, ConditionId.HR_LOW, "heart rate"),
+}
+
+#: The version of the dictionary ``snapshot`` returns; ``restore`` refuses any other.
+SNAPSHOT_VERSION = 1
 
 
 class AlarmEventKind(enum.StrEnum):
@@ -89,6 +127,14 @@ class AudioPauseError(ValueError):
     """A pause duration outside (0, audio_pause.max_s]."""
 
 
+class MonitoringGapError(ValueError):
+    """A monitoring gap whose end is not after its start (the times passed are wrong)."""
+
+
+class AlarmStateError(ValueError):
+    """A saved alarm state that cannot be restored (wrong version, missing or malformed entry)."""
+
+
 @dataclass(slots=True)
 class _Alarm:
     key: str
@@ -116,14 +162,23 @@ class _Raw:
 
 
 @dataclass(slots=True)
-class _Latest:
+class _Stream:
+    """One kind of vital from one device: its newest valid, plausible value and when it arrived."""
+
+    first_mono: float
     value: float | None = None
-    judgeable: bool = False
     valid_mono: float | None = None
+
+    def known(self, mono: float, max_age_s: float) -> float | None:
+        """The newest valid value while it is younger than ``max_age_s``, else None (unknown)."""
+        if self.valid_mono is None or mono - self.valid_mono >= max_age_s:
+            return None
+        return self.value
 
 
 class AlarmManager:
-    """Turns observations, link events and NIBP judgements into prioritised alarms."""
+    """The alarm system: turns observations, link events and NIBP judgements into prioritised
+    alarms, and keeps their acknowledgement, latching and audio-pause state."""
 
     def __init__(
         self,
@@ -142,46 +197,44 @@ class AlarmManager:
         self._events: list[AlarmEvent] = []
         self._pause_until: float | None = None
         self._pause_covers: dict[int, AlarmPriority] = {}
-        self._spo2 = _Latest()
-        self._pulse = _Latest()
-        self._spo2_watch_since: float | None = None
+        self._streams: dict[tuple[VitalKind, str], _Stream] = {}
+        self._deficits: dict[str, float] = {}
         self._bp: NibpJudgement | None = None
         self._probe_off: set[str] = set()
         self._nibp_failed: set[str] = set()
         self._disconnected: set[str] = set()
         self._recording_problem: str | None = None
+        self._audio_problem: str | None = None
+        self._display_problem: str | None = None
         self._silent: set[str] = set()
-        self._clock_bad: set[str] = set()
+        self._clock_skew: dict[str, str] = {}
         self._data_bad: dict[str, set[VitalKind]] = {}
+        # Technical alarms restored after a restart: kept until their input speaks again.
+        self._held: set[str] = set()
 
     # -- inputs ---------------------------------------------------------------------------------
 
     def observe(self, obs: Observation) -> list[AlarmEvent]:
         """Take one observation as it arrives; returns the events it caused."""
         mono = self._clock.monotonic()
-        ahead = (obs.measured_at - obs.received_at).total_seconds()
-        if ahead > self._config.monitoring.future_tolerance_s:
-            # A device clock in the future makes every age wrong: do not judge its values.
-            self._clock_bad.add(obs.source)
-            return self._evaluate()
-        self._clock_bad.discard(obs.source)
+        self._release_held(lambda a: bool(a.source) and a.source == obs.source)
+        self._check_device_clock(obs)
         plausible = obs.value is None or self._config.is_possible(obs.kind, obs.value)
         bad = self._data_bad.setdefault(obs.source, set())
         if not plausible:
             bad.add(obs.kind)
         elif obs.is_valid:
             bad.discard(obs.kind)
-        judgeable = obs.is_valid and plausible
-        if obs.kind is VitalKind.SPO2:
-            if self._spo2_watch_since is None:
-                self._spo2_watch_since = mono
-            if obs.quality is Quality.PROBE_OFF:
-                self._probe_off.add(obs.source)
-            else:
-                self._probe_off.discard(obs.source)
-            _update(self._spo2, obs, judgeable, mono)
-        elif obs.kind in (VitalKind.PULSE_RATE, VitalKind.HEART_RATE):
-            _update(self._pulse, obs, judgeable, mono)
+        if obs.kind in JUDGED_KINDS:
+            stream = self._streams.setdefault((obs.kind, obs.source), _Stream(first_mono=mono))
+            if obs.is_valid and plausible:
+                stream.value = obs.value
+                stream.valid_mono = mono
+            if obs.kind is VitalKind.SPO2:
+                if obs.quality is Quality.PROBE_OFF:
+                    self._probe_off.add(obs.source)
+                else:
+                    self._probe_off.discard(obs.source)
         elif obs.kind.is_nibp:
             if obs.quality is Quality.CUFF_ERROR:
                 self._nibp_failed.add(obs.source)
@@ -192,6 +245,7 @@ class AlarmManager:
     def device_event(self, event: DeviceEvent) -> list[AlarmEvent]:
         """Take a link event (connect, disconnect, silence, NIBP failure)."""
         kind, source = event.kind, event.source
+        self._release_held(lambda a: bool(a.source) and a.source == source)
         if kind is DeviceEventKind.DISCONNECTED:
             self._disconnected.add(source)
         elif kind is DeviceEventKind.CONNECTED:
@@ -207,8 +261,49 @@ class AlarmManager:
 
     def recording_failed(self, failed: bool, reason: str = "") -> list[AlarmEvent]:
         """Storage cannot write (True) or has recovered (False): a technical alarm, never silent."""
-        self._recording_problem = reason if failed else None
+        self._release_held(lambda a: a.condition is ConditionId.RECORDING_FAILED)
+        self._recording_problem = (reason or "storage cannot write") if failed else None
         return self._evaluate()
+
+    def audio_failed(self, failed: bool, reason: str = "") -> list[AlarmEvent]:
+        """The alarm sound cannot play (True) or plays again (False): a technical alarm (ALM-5)."""
+        self._release_held(lambda a: a.condition is ConditionId.AUDIO_UNAVAILABLE)
+        self._audio_problem = (reason or "no audio output") if failed else None
+        return self._evaluate()
+
+    def display_stalled(self, stalled: bool, detail: str = "") -> list[AlarmEvent]:
+        """The screen stopped updating (True) or updates again (False): a technical alarm (ALM-5)."""
+        self._release_held(lambda a: a.condition is ConditionId.DISPLAY_STALLED)
+        self._display_problem = (detail or "no repaint") if stalled else None
+        return self._evaluate()
+
+    def monitoring_gap(self, since: datetime, until: datetime) -> list[AlarmEvent]:
+        """Nothing was monitored from ``since`` to ``until`` (the monitor restarted): a one-shot
+        alarm, latched from the start, shown and sounding until acknowledged (MON-8, ALM-5).
+
+        The times are printed as given, so pass them in the clinic's local time. Reporting the
+        same gap twice raises one alarm.
+        """
+        seconds = (until - since).total_seconds()
+        if seconds <= 0:
+            raise MonitoringGapError(
+                f"a monitoring gap must end after it starts: {since.isoformat()} to {until.isoformat()}"
+            )
+        key = alarm_key(ConditionId.MONITORING_GAP, since.isoformat(timespec="seconds"))
+        if key in self._alarms:
+            return self._evaluate()
+        message = (
+            f"no monitoring from {since:%H:%M:%S} to {until:%H:%M:%S} ({_duration(seconds)}): "
+            "the monitor restarted"
+        )
+        self._occurrences += 1
+        spec = CONDITIONS[ConditionId.MONITORING_GAP]
+        gap = _Alarm(
+            key, spec.condition, "", spec.priority, message, self._clock.now(), self._occurrences, False
+        )
+        self._alarms[key] = gap
+        log.warning("monitoring gap: %s", message)
+        return [self._record(AlarmEventKind.STARTED, gap, message, None), *self._evaluate()]
 
     def nibp_judgement(self, judgement: NibpJudgement) -> list[AlarmEvent]:
         """Take the judgement of an assembled NIBP reading; an unjudged one changes nothing."""
@@ -236,6 +331,7 @@ class AlarmManager:
             alarm.ack_priority = alarm.priority
         else:
             del self._alarms[key]
+            self._held.discard(key)
         return event
 
     def pause_audio(self, person: str, duration_s: float | None = None) -> AlarmEvent:
@@ -296,18 +392,184 @@ class AlarmManager:
         """True while an audio pause runs."""
         return self._pause_until is not None
 
+    @property
+    def audio_unavailable(self) -> bool:
+        """True while the alarm sound is reported unable to play (the screen must say so)."""
+        return self._audio_problem is not None
+
     def pause_remaining_s(self) -> float:
         """Seconds left in the audio pause (0 when none)."""
         if self._pause_until is None:
             return 0.0
         return max(0.0, self._pause_until - self._clock.monotonic())
 
+    def pulse_deficit(self) -> float | None:
+        """HR minus PR (/min) while a pulse-deficit alarm is present (sustained past its delay),
+        the largest if several monitors have one; None when there is no sustained deficit. While
+        HR or PR is unknown the last difference judged is given (the alarm is still shown)."""
+        present = [
+            self._deficits[a.key]
+            for a in self._alarms.values()
+            if a.condition is ConditionId.PULSE_DEFICIT and a.present and a.key in self._deficits
+        ]
+        return max(present, key=abs) if present else None
+
     @property
     def events(self) -> tuple[AlarmEvent, ...]:
         """Every event so far, oldest first."""
         return tuple(self._events)
 
+    # -- restart (MON-8) ------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The state a restarted monitor needs, as plain JSON-serialisable data (MON-8): every
+        active and latched alarm, the running audio pause and the occurrence counter."""
+        mono = self._clock.monotonic()
+        by_occurrence = {a.occurrence: a for a in self._alarms.values()}
+        pause: dict[str, Any] | None = None
+        if self._pause_until is not None:
+            pause = {
+                "remaining_s": self.pause_remaining_s(),
+                "covers": [
+                    {"key": by_occurrence[n].key, "occurrence": n, "priority": p.name.lower()}
+                    for n, p in sorted(self._pause_covers.items())
+                    if n in by_occurrence
+                ],
+            }
+        return {
+            "version": SNAPSHOT_VERSION,
+            "taken_at": self._clock.now().isoformat(),
+            "occurrences": self._occurrences,
+            "alarms": [
+                {
+                    "key": a.key,
+                    "condition": a.condition.value,
+                    "source": a.source,
+                    "priority": a.priority.name.lower(),
+                    "message": a.message,
+                    "started_at": a.started_at.isoformat(),
+                    "present": a.present,
+                    "acknowledged_by": a.acknowledged_by,
+                    "ack_remaining_s": (
+                        max(0.0, a.ack_until_mono - mono) if a.ack_until_mono is not None else None
+                    ),
+                    "ack_priority": a.ack_priority.name.lower() if a.ack_priority is not None else None,
+                    "occurrence": a.occurrence,
+                }
+                for a in sorted(self._alarms.values(), key=lambda a: a.occurrence)
+            ],
+            "audio_pause": pause,
+            "streams": [{"kind": k.value, "source": s} for k, s in sorted(self._streams)],
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Re-establish a ``snapshot`` in this fresh manager after a restart (MON-8).
+
+        Latched alarms stay latched until acknowledged; a running pause resumes with what is left
+        of it once the time the monitor was down is counted (wall time since ``taken_at``), so a
+        pause never outlasts its bound by a crash; physiological alarms that were present stay shown as present until fresh
+        valid data ends them; technical alarms stay until their device or output reports again.
+        Every stream watched before is watched again, so a device that never returns raises "no
+        valid SpO2" as usual. Raises AlarmStateError for a state it cannot trust.
+        """
+        if self._alarms or self._events or self._streams:
+            raise AlarmStateError(
+                "alarm state can only be restored into a freshly started alarm system: "
+                "restore it before any data or monitoring gap is reported"
+            )
+        try:
+            # Everything is parsed before anything is kept, so a damaged state changes nothing.
+            self._restore(state)
+        except AlarmStateError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise AlarmStateError(f"the saved alarm state is damaged and was not restored: {exc!r}") from exc
+
+    def _restore(self, state: Mapping[str, Any]) -> None:
+        if state.get("version") != SNAPSHOT_VERSION:
+            raise AlarmStateError(
+                f"the saved alarm state has version {state.get('version')!r}; "
+                f"this Bedside reads version {SNAPSHOT_VERSION}"
+            )
+        mono = self._clock.monotonic()
+        taken_at = state.get("taken_at")
+        down_s = 0.0
+        if taken_at is not None:
+            down_s = max(0.0, (self._clock.now() - datetime.fromisoformat(str(taken_at))).total_seconds())
+        alarms: dict[str, _Alarm] = {}
+        for item in state["alarms"]:
+            ack_remaining = item.get("ack_remaining_s")
+            if ack_remaining is not None and float(ack_remaining) - down_s <= 0:
+                ack_remaining = 0.0
+            elif ack_remaining is not None:
+                ack_remaining = float(ack_remaining) - down_s
+            ack_priority = item.get("ack_priority")
+            alarm = _Alarm(
+                key=str(item["key"]),
+                condition=ConditionId(item["condition"]),
+                source=str(item["source"]),
+                priority=_priority(item["priority"]),
+                message=str(item["message"]),
+                started_at=datetime.fromisoformat(item["started_at"]),
+                occurrence=int(item["occurrence"]),
+                present=bool(item["present"]),
+                acknowledged_by=None if item["acknowledged_by"] is None else str(item["acknowledged_by"]),
+                ack_until_mono=None if ack_remaining is None else mono + float(ack_remaining),
+                ack_priority=None if ack_priority is None else _priority(ack_priority),
+            )
+            alarms[alarm.key] = alarm
+        streams = {
+            (VitalKind(s["kind"]), str(s["source"])): _Stream(first_mono=mono)
+            for s in state.get("streams", [])
+        }
+        pause = state.get("audio_pause")
+        covers: dict[int, AlarmPriority] = {}
+        pause_until: float | None = None
+        if pause is not None and float(pause["remaining_s"]) - down_s > 0:
+            pause_until = mono + float(pause["remaining_s"]) - down_s
+            covers = {int(c["occurrence"]): _priority(c["priority"]) for c in pause["covers"]}
+        occurrences = int(state["occurrences"])
+        if alarms and occurrences < max(a.occurrence for a in alarms.values()):
+            raise AlarmStateError("the saved alarm state counts fewer occurrences than it holds alarms")
+        self._alarms = alarms
+        self._streams = streams
+        self._occurrences = occurrences
+        self._pause_until = pause_until
+        self._pause_covers = covers
+        self._held = {a.key for a in alarms.values() if a.present and CONDITIONS[a.condition].technical}
+        log.info(
+            "alarm state restored: %d alarm(s), pause %s",
+            len(alarms),
+            "running" if pause_until is not None else "none",
+        )
+
     # -- evaluation -----------------------------------------------------------------------------
+
+    def _release_held(self, matches: Callable[[_Alarm], bool]) -> None:
+        for key in list(self._held):
+            alarm = self._alarms.get(key)
+            if alarm is None or matches(alarm):
+                self._held.discard(key)
+
+    def _check_device_clock(self, obs: Observation) -> None:
+        """Note (or clear) an implausible device clock; never stops judgement (ALM-4)."""
+        monitoring = self._config.monitoring
+        if obs.measured_at == obs.received_at:
+            # No device time (the driver stamped arrival): it says nothing about the device
+            # clock, so a monitor mixing timed and untimed values does not flap the alarm.
+            return
+        try:
+            skew = (obs.measured_at - obs.received_at).total_seconds()
+        except TypeError:
+            # One time without a zone cannot be compared: the device time cannot be trusted.
+            self._clock_skew[obs.source] = "the device time has no time zone"
+            return
+        if skew > monitoring.future_tolerance_s:
+            self._clock_skew[obs.source] = f"the device clock is {_duration(skew)} ahead of this computer"
+        elif -skew > monitoring.past_tolerance_s:
+            self._clock_skew[obs.source] = f"the device clock is {_duration(-skew)} behind this computer"
+        else:
+            self._clock_skew.pop(obs.source, None)
 
     def _sounding(self, alarm: _Alarm, mono: float) -> bool:
         if (
@@ -334,20 +596,19 @@ class AlarmManager:
         for key, raw in raws.items():
             alarm = self._alarms.get(key)
             if raw.present is None:
+                # Unknown: neither starts nor ends; a pending onset must be met again by data.
                 self._pending.pop(key, None)
                 continue
             if not raw.present:
                 self._pending.pop(key, None)
-                if alarm is not None and alarm.present:
+                if alarm is not None and alarm.present and key not in self._held:
                     out.append(self._end(alarm))
                 continue
             if alarm is not None:
                 alarm.message = raw.message
                 if not alarm.present:
-                    # A latched alarm whose condition returns: record the new onset.
-                    alarm.present = True
-                    out.append(self._record(AlarmEventKind.STARTED, alarm, raw.message, None))
-                if raw.priority > alarm.priority:
+                    out.append(self._recur(alarm, raw))
+                elif raw.priority > alarm.priority:
                     alarm.priority = raw.priority
                     out.append(self._record(AlarmEventKind.ESCALATED, alarm, raw.message, None))
                 continue
@@ -355,9 +616,15 @@ class AlarmManager:
             if mono - since >= self._config.delay_s(raw.condition):
                 del self._pending[key]
                 out.append(self._start(key, raw))
-        # Per-device conditions vanish from ``raws`` when their source recovers.
+        # Technical per-device conditions vanish from ``raws`` when their source recovers; a
+        # physiological alarm without a stream is unknown, and unknown never ends an alarm.
         for key, alarm in list(self._alarms.items()):
-            if key not in raws and alarm.present:
+            if (
+                key not in raws
+                and alarm.present
+                and key not in self._held
+                and CONDITIONS[alarm.condition].technical
+            ):
                 out.append(self._end(alarm))
         for key in list(self._pending):
             if key not in raws:
@@ -371,6 +638,20 @@ class AlarmManager:
         )
         self._alarms[key] = alarm
         log.info("alarm started: %s (%s) %s", key, raw.priority.text, raw.message)
+        return self._record(AlarmEventKind.STARTED, alarm, raw.message, None)
+
+    def _recur(self, alarm: _Alarm, raw: _Raw) -> AlarmEvent:
+        """A latched alarm whose condition returns: a new occurrence that sounds (ALM-3), even
+        during an audio pause that covered the first one."""
+        self._occurrences += 1
+        alarm.occurrence = self._occurrences
+        alarm.present = True
+        alarm.started_at = self._clock.now()
+        alarm.priority = max(alarm.priority, raw.priority)
+        alarm.acknowledged_by = None
+        alarm.ack_until_mono = None
+        alarm.ack_priority = None
+        log.info("alarm returned: %s (%s) %s", alarm.key, alarm.priority.text, raw.message)
         return self._record(AlarmEventKind.STARTED, alarm, raw.message, None)
 
     def _end(self, alarm: _Alarm) -> AlarmEvent:
@@ -393,47 +674,20 @@ class AlarmManager:
         self._events.append(event)
         return event
 
+    # -- the conditions -------------------------------------------------------------------------
+
     def _raw_conditions(self, mono: float) -> list[_Raw]:
         limits = self._thresholds() or ThresholdSet.clinic_default(self._config)
         no_valid_s = self._config.monitoring.no_valid_spo2_s
         raws: list[_Raw] = []
-
-        spo2 = self._fresh(self._spo2, mono, no_valid_s)
-        if spo2 is None:
-            raws.append(_Raw(ConditionId.SPO2_LOW, None, AlarmPriority.MEDIUM))
-        else:
-            high_below = min(self._config.spo2.high_priority_below, limits.spo2_floor)
-            priority = AlarmPriority.HIGH if spo2 < high_below else AlarmPriority.MEDIUM
-            raws.append(
-                _Raw(
-                    ConditionId.SPO2_LOW,
-                    spo2 < limits.spo2_floor,
-                    priority,
-                    f"SpO2 {spo2:g} % below floor {limits.spo2_floor:g} %",
-                )
-            )
-
-        pulse = self._fresh(self._pulse, mono, no_valid_s)
-        if pulse is None:
-            raws.append(_Raw(ConditionId.PULSE_HIGH, None, AlarmPriority.MEDIUM))
-            raws.append(_Raw(ConditionId.PULSE_LOW, None, AlarmPriority.MEDIUM))
-        else:
-            raws.append(
-                _Raw(
-                    ConditionId.PULSE_HIGH,
-                    pulse > limits.pulse_ceiling,
-                    AlarmPriority.MEDIUM,
-                    f"pulse {pulse:g} /min above {limits.pulse_ceiling:g}",
-                )
-            )
-            raws.append(
-                _Raw(
-                    ConditionId.PULSE_LOW,
-                    pulse < limits.pulse_floor,
-                    AlarmPriority.MEDIUM,
-                    f"pulse {pulse:g} /min below {limits.pulse_floor:g}",
-                )
-            )
+        for (kind, source), stream in sorted(self._streams.items()):
+            value = stream.known(mono, no_valid_s)
+            if kind is VitalKind.SPO2:
+                raws.append(self._spo2_low(source, value, limits))
+                raws.append(self._spo2_no_signal(source, stream, mono, no_valid_s))
+            else:
+                raws += self._rate(kind, source, value, limits)
+        raws += self._pulse_deficits(mono, no_valid_s)
 
         bp = self._bp
         if bp is None:
@@ -446,40 +700,49 @@ class AlarmManager:
             )
             raws.append(_Raw(ConditionId.BP_LOW, low is not None, low or AlarmPriority.MEDIUM, bp.summary()))
 
-        watch = self._spo2_watch_since
-        last_valid = self._spo2.valid_mono if self._spo2.valid_mono is not None else watch
-        if last_valid is not None and mono - last_valid >= no_valid_s:
+        problems: list[tuple[ConditionId, str | None, str]] = [
+            (ConditionId.RECORDING_FAILED, self._recording_problem, "records are held in memory: {}"),
+            (
+                ConditionId.AUDIO_UNAVAILABLE,
+                self._audio_problem,
+                "the alarm sound cannot play ({}): watch the screen",
+            ),
+            (
+                ConditionId.DISPLAY_STALLED,
+                self._display_problem,
+                "the screen stopped updating ({}): values shown may be old",
+            ),
+        ]
+        for condition, problem, words in problems:
             raws.append(
                 _Raw(
-                    ConditionId.SPO2_NO_SIGNAL,
-                    True,
-                    CONDITIONS[ConditionId.SPO2_NO_SIGNAL].priority,
-                    f"no valid SpO2 for {mono - last_valid:.0f} s",
+                    condition,
+                    problem is not None,
+                    CONDITIONS[condition].priority,
+                    words.format(problem) if problem is not None else "",
                 )
             )
-        else:
-            raws.append(_Raw(ConditionId.SPO2_NO_SIGNAL, False, AlarmPriority.MEDIUM))
-
-        raws.append(
-            _Raw(
-                ConditionId.RECORDING_FAILED,
-                self._recording_problem is not None,
-                CONDITIONS[ConditionId.RECORDING_FAILED].priority,
-                f"records are held in memory: {self._recording_problem}" if self._recording_problem else "",
-            )
-        )
         per_device: list[tuple[ConditionId, set[str], str]] = [
             (ConditionId.SPO2_PROBE_OFF, self._probe_off, "the oximeter reports the probe off"),
             (ConditionId.NIBP_FAILED, self._nibp_failed, "the NIBP cycle failed (cuff or measurement error)"),
             (ConditionId.DEVICE_DISCONNECTED, self._disconnected, "the device link is down"),
             (ConditionId.DEVICE_SILENT, self._silent, "the device has stopped sending"),
-            (ConditionId.CLOCK_IMPLAUSIBLE, self._clock_bad, "the device time is in the future"),
         ]
         for condition, sources, words in per_device:
             for source in sorted(sources):
                 raws.append(
                     _Raw(condition, True, CONDITIONS[condition].priority, f"{source}: {words}", source)
                 )
+        for source, skew_words in sorted(self._clock_skew.items()):
+            raws.append(
+                _Raw(
+                    ConditionId.CLOCK_IMPLAUSIBLE,
+                    True,
+                    CONDITIONS[ConditionId.CLOCK_IMPLAUSIBLE].priority,
+                    f"{source}: {skew_words}; its values are judged on arrival time",
+                    source,
+                )
+            )
         for source, kinds in sorted(self._data_bad.items()):
             if kinds:
                 names = ", ".join(sorted(k.value for k in kinds))
@@ -494,88 +757,106 @@ class AlarmManager:
                 )
         return raws
 
-    @staticmethod
-    def _fresh(latest: _Latest, mono: float, max_age_s: float) -> float | None:
-        """The latest value when it is judgeable and recent, else None (unknown)."""
-        if not latest.judgeable or latest.valid_mono is None or mono - latest.valid_mono >= max_age_s:
-            return None
-        return latest.value
-
-    # -- restart (MON-8) ------------------------------------------------------------------------
-
-    def snapshot(self) -> dict[str, Any]:
-        """The alarm system's state as plain JSON: alarms (active and latched) with their
-        acknowledgements, the audio pause and the occurrence counter. Deadlines are kept as wall
-        times, so a restore after a restart counts the time the monitor was down."""
-        now, mono = self._clock.now(), self._clock.monotonic()
-
-        def wall(deadline: float | None) -> str | None:
-            return None if deadline is None else (now + timedelta(seconds=deadline - mono)).isoformat()
-
-        return {
-            "alarms": [
-                {
-                    "key": a.key,
-                    "condition": a.condition.value,
-                    "source": a.source,
-                    "priority": a.priority.name,
-                    "message": a.message,
-                    "started_at": a.started_at.isoformat(),
-                    "occurrence": a.occurrence,
-                    "present": a.present,
-                    "acknowledged_by": a.acknowledged_by,
-                    "ack_until": wall(a.ack_until_mono),
-                    "ack_priority": None if a.ack_priority is None else a.ack_priority.name,
-                }
-                for a in self._alarms.values()
-            ],
-            "occurrences": self._occurrences,
-            "pause_until": wall(self._pause_until),
-            "pause_covers": {str(k): p.name for k, p in self._pause_covers.items()},
-        }
-
-    def restore(self, state: Mapping[str, Any]) -> None:
-        """Take back a ``snapshot()`` after a restart. A pause or acknowledgement that ran out while
-        the monitor was down is over; nothing here raises an event (the record already holds them)."""
-        now, mono = self._clock.now(), self._clock.monotonic()
-
-        def deadline(text: str | None) -> float | None:
-            if text is None:
-                return None
-            left = (datetime.fromisoformat(text) - now).total_seconds()
-            return mono + left if left > 0 else None
-
-        self._alarms = {}
-        for item in state.get("alarms", ()):
-            ack_until = deadline(item.get("ack_until"))
-            ack_priority = item.get("ack_priority")
-            self._alarms[item["key"]] = _Alarm(
-                key=item["key"],
-                condition=ConditionId(item["condition"]),
-                source=item["source"],
-                priority=AlarmPriority[item["priority"]],
-                message=item["message"],
-                started_at=datetime.fromisoformat(item["started_at"]),
-                occurrence=int(item["occurrence"]),
-                present=bool(item["present"]),
-                acknowledged_by=item.get("acknowledged_by"),
-                ack_until_mono=ack_until,
-                ack_priority=None
-                if ack_until is None or ack_priority is None
-                else AlarmPriority[ack_priority],
-            )
-        self._occurrences = int(state.get("occurrences", 0))
-        self._pause_until = deadline(state.get("pause_until"))
-        self._pause_covers = (
-            {int(k): AlarmPriority[p] for k, p in state.get("pause_covers", {}).items()}
-            if self._pause_until is not None
-            else {}
+    def _spo2_low(self, source: str, spo2: float | None, limits: ThresholdSet) -> _Raw:
+        if spo2 is None:
+            return _Raw(ConditionId.SPO2_LOW, None, AlarmPriority.MEDIUM, source=source)
+        high_below = min(self._config.spo2.high_priority_below, limits.spo2_floor)
+        return _Raw(
+            ConditionId.SPO2_LOW,
+            spo2 < limits.spo2_floor,
+            AlarmPriority.HIGH if spo2 < high_below else AlarmPriority.MEDIUM,
+            f"{source}: SpO2 {spo2:g} % below floor {limits.spo2_floor:g} %",
+            source,
         )
-        self._pending = {}
+
+    @staticmethod
+    def _spo2_no_signal(source: str, stream: _Stream, mono: float, no_valid_s: float) -> _Raw:
+        last_valid = stream.valid_mono if stream.valid_mono is not None else stream.first_mono
+        silent_s = mono - last_valid
+        return _Raw(
+            ConditionId.SPO2_NO_SIGNAL,
+            silent_s >= no_valid_s,
+            CONDITIONS[ConditionId.SPO2_NO_SIGNAL].priority,
+            f"{source}: no valid SpO2 for {silent_s:.0f} s" if silent_s >= no_valid_s else "",
+            source,
+        )
+
+    def _rate(self, kind: VitalKind, source: str, rate: float | None, limits: ThresholdSet) -> list[_Raw]:
+        """High and low for one heart-rate or pulse-rate stream, with the extreme HIGH tiers."""
+        high, low, name = _RATE_CONDITIONS[kind]
+        if rate is None:
+            return [
+                _Raw(high, None, AlarmPriority.MEDIUM, source=source),
+                _Raw(low, None, AlarmPriority.MEDIUM, source=source),
+            ]
+        tiers = self._config.extremes
+        return [
+            _Raw(
+                high,
+                rate > limits.pulse_ceiling,
+                AlarmPriority.HIGH if rate > tiers.rate_high_priority_above else AlarmPriority.MEDIUM,
+                f"{source}: {name} {rate:g} /min above {limits.pulse_ceiling:g}",
+                source,
+            ),
+            _Raw(
+                low,
+                rate < limits.pulse_floor,
+                AlarmPriority.HIGH if rate < tiers.rate_high_priority_below else AlarmPriority.MEDIUM,
+                f"{source}: {name} {rate:g} /min below {limits.pulse_floor:g}",
+                source,
+            ),
+        ]
+
+    def _pulse_deficits(self, mono: float, no_valid_s: float) -> list[_Raw]:
+        """HR (ECG) of each monitor against the pulse rate of the same device, or else the most
+        recently valid pulse rate of any device (MON-7)."""
+        known_pr = {
+            source: (value, stream.valid_mono or 0.0)
+            for (kind, source), stream in self._streams.items()
+            if kind is VitalKind.PULSE_RATE and (value := stream.known(mono, no_valid_s)) is not None
+        }
+        limit = self._config.pulse_deficit.min_difference_per_min
+        raws: list[_Raw] = []
+        for (kind, source), stream in sorted(self._streams.items()):
+            if kind is not VitalKind.HEART_RATE:
+                continue
+            hr = stream.known(mono, no_valid_s)
+            pr_source = (
+                source if source in known_pr else max(known_pr, key=lambda s: known_pr[s][1], default=None)
+            )
+            if hr is None or pr_source is None:
+                raws.append(_Raw(ConditionId.PULSE_DEFICIT, None, AlarmPriority.MEDIUM, source=source))
+                continue
+            pr = known_pr[pr_source][0]
+            difference = hr - pr
+            self._deficits[alarm_key(ConditionId.PULSE_DEFICIT, source)] = difference
+            raws.append(
+                _Raw(
+                    ConditionId.PULSE_DEFICIT,
+                    abs(difference) > limit,
+                    CONDITIONS[ConditionId.PULSE_DEFICIT].priority,
+                    f"{source}: heart rate {hr:g} /min, pulse {pr:g} /min ({pr_source}): "
+                    f"difference {difference:+g} /min",
+                    source,
+                )
+            )
+        return raws
 
 
-def _update(latest: _Latest, obs: Observation, judgeable: bool, mono: float) -> None:
-    latest.judgeable = judgeable
-    if judgeable:
-        latest.value = obs.value
-        latest.valid_mono = mono
+def _priority(name: Any) -> AlarmPriority:
+    try:
+        return AlarmPriority[str(name).upper()]
+    except KeyError:
+        raise AlarmStateError(f"unknown alarm priority {name!r} (expected high, medium or low)") from None
+
+
+def _duration(seconds: float) -> str:
+    """A clinician's reading of a duration: "6 s", "2 min 29 s", "1 h 0 min"."""
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"

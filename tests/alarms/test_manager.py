@@ -66,31 +66,31 @@ def test_spo2_low_starts_after_its_delay(manager: AlarmManager, clock: FakeClock
     feed_spo2(manager, clock, 97, 3)
     t0 = clock.now()
     events = feed_spo2(manager, clock, 88, 12)
-    assert events == [(K.STARTED, "spo2_low", 10)]
+    assert events == [(K.STARTED, "spo2_low@oximeter", 10)]
     [alarm] = manager.active()
     assert alarm.priority is AlarmPriority.MEDIUM and alarm.started_at == t0 + timedelta(seconds=10)
-    assert alarm.message == "SpO2 88 % below floor 90 %"
+    assert alarm.message == "oximeter: SpO2 88 % below floor 90 %"
     assert manager.audio_state() is AlarmPriority.MEDIUM
-    assert feed_spo2(manager, clock, 96, 2) == [(K.ENDED, "spo2_low", 0)]
+    assert feed_spo2(manager, clock, 96, 2) == [(K.ENDED, "spo2_low@oximeter", 0)]
     assert manager.active() == [] and manager.audio_state() is None
 
 
 @pytest.mark.req("ALM-3")
 def test_high_priority_latches_until_acknowledged(manager: AlarmManager, clock: FakeClock) -> None:
     feed_spo2(manager, clock, 88, 11)
-    assert feed_spo2(manager, clock, 80, 1) == [(K.ESCALATED, "spo2_low", 0)]
+    assert feed_spo2(manager, clock, 80, 1) == [(K.ESCALATED, "spo2_low@oximeter", 0)]
     assert manager.active()[0].priority is AlarmPriority.HIGH
-    assert feed_spo2(manager, clock, 97, 1) == [(K.ENDED, "spo2_low", 0)]
+    assert feed_spo2(manager, clock, 97, 1) == [(K.ENDED, "spo2_low@oximeter", 0)]
     [latched] = manager.active()
     assert latched.latched and not latched.present
     assert manager.audio_state() is AlarmPriority.HIGH
     with pytest.raises(UnnamedClinicianError):
-        manager.acknowledge("spo2_low", "")
-    ack = manager.acknowledge("spo2_low", "RN Diaz")
+        manager.acknowledge("spo2_low@oximeter", "")
+    ack = manager.acknowledge("spo2_low@oximeter", "RN Diaz")
     assert (ack.kind, ack.person, ack.at) == (K.ACKNOWLEDGED, "RN Diaz", clock.now())
     assert manager.active() == [] and manager.audio_state() is None
     with pytest.raises(UnknownAlarmError):
-        manager.acknowledge("spo2_low", "RN Diaz")
+        manager.acknowledge("spo2_low@oximeter", "RN Diaz")
 
 
 @pytest.mark.req("ALM-3")
@@ -105,11 +105,11 @@ def test_probe_off_never_raises_spo2_low(manager: AlarmManager, clock: FakeClock
     feed_spo2(manager, clock, 97, 2)
     events = feed_spo2(manager, clock, None, 12, Quality.PROBE_OFF)
     assert (K.STARTED, "spo2_probe_off@oximeter", 3) in events
-    assert (K.STARTED, "spo2_no_signal", 9) in events  # 10 s after the last valid sample
-    assert all(key != "spo2_low" for _, key, _ in events)
-    assert [a.key for a in manager.active()] == ["spo2_no_signal", "spo2_probe_off@oximeter"]
+    assert (K.STARTED, "spo2_no_signal@oximeter", 9) in events  # 10 s after the last valid sample
+    assert all(key != "spo2_low@oximeter" for _, key, _ in events)
+    assert [a.key for a in manager.active()] == ["spo2_no_signal@oximeter", "spo2_probe_off@oximeter"]
     back = feed_spo2(manager, clock, 97, 1)
-    assert sorted(back) == [(K.ENDED, "spo2_no_signal", 0), (K.ENDED, "spo2_probe_off@oximeter", 0)]
+    assert sorted(back) == [(K.ENDED, "spo2_no_signal@oximeter", 0), (K.ENDED, "spo2_probe_off@oximeter", 0)]
 
 
 @pytest.mark.req("MON-6")
@@ -118,8 +118,8 @@ def test_invalid_data_neither_starts_nor_ends_a_physiological_alarm(
 ) -> None:
     feed_spo2(manager, clock, 88, 11)
     events = feed_spo2(manager, clock, None, 2, Quality.ARTIFACT)
-    assert all(key != "spo2_low" for _, key, _ in events)
-    assert "spo2_low" in [a.key for a in manager.active()]
+    assert all(key != "spo2_low@oximeter" for _, key, _ in events)
+    assert "spo2_low@oximeter" in [a.key for a in manager.active()]
 
 
 @pytest.mark.req("MON-1")
@@ -129,8 +129,12 @@ def test_no_valid_spo2_for_ten_seconds_is_a_technical_alarm(manager: AlarmManage
     assert manager.tick() == []
     clock.advance(1)
     [event] = manager.tick()
-    assert (event.kind, event.key, event.priority) == (K.STARTED, "spo2_no_signal", AlarmPriority.MEDIUM)
-    assert event.message == "no valid SpO2 for 10 s"
+    assert (event.kind, event.key, event.priority) == (
+        K.STARTED,
+        "spo2_no_signal@oximeter",
+        AlarmPriority.MEDIUM,
+    )
+    assert event.message == "oximeter: no valid SpO2 for 10 s"
 
 
 @pytest.mark.req("MON-1")
@@ -141,7 +145,7 @@ def test_no_signal_limit_is_configurable(clock: FakeClock, config: ClinicalConfi
     manager = AlarmManager(clock, custom)
     manager.observe(spo2(clock, 97))
     clock.advance(5)
-    assert [e.key for e in manager.tick()] == ["spo2_no_signal"]
+    assert [e.key for e in manager.tick()] == ["spo2_no_signal@oximeter"]
 
 
 @pytest.mark.req("MON-1")
@@ -150,7 +154,7 @@ def test_a_frozen_value_is_not_judged_after_the_no_signal_limit(
 ) -> None:
     manager.observe(spo2(clock, 85))
     clock.advance(15)
-    assert [e.key for e in manager.tick()] == ["spo2_no_signal"]  # never "SpO2 low" from a stale 85
+    assert [e.key for e in manager.tick()] == ["spo2_no_signal@oximeter"]  # never "SpO2 low" from a stale 85
 
 
 @pytest.mark.req("ALM-3")
@@ -187,7 +191,7 @@ def test_pause_does_not_hide_a_new_condition(
     feed_spo2(manager, clock, 88, 11)  # the opposite direction: SpO2 low, after the pause
     assert manager.audio_state() is AlarmPriority.MEDIUM
     sounding = {a.key: a.sounding for a in manager.active()}
-    assert sounding == {"bp_high": False, "spo2_low": True}
+    assert sounding == {"bp_high": False, "spo2_low@oximeter": True}
 
 
 @pytest.mark.req("ALM-3")
@@ -221,7 +225,7 @@ def test_acknowledging_a_present_alarm_silences_it_for_a_bounded_time(
     manager: AlarmManager, clock: FakeClock
 ) -> None:
     feed_spo2(manager, clock, 88, 11)
-    manager.acknowledge("spo2_low", "RN Diaz")
+    manager.acknowledge("spo2_low@oximeter", "RN Diaz")
     [alarm] = manager.active()
     assert alarm.acknowledged_by == "RN Diaz" and not alarm.sounding
     feed_spo2(manager, clock, 88, 120)
@@ -234,11 +238,14 @@ def test_pulse_high_and_low(manager: AlarmManager, clock: FakeClock) -> None:
     for _ in range(11):
         events += manager.observe(obs(clock, VitalKind.PULSE_RATE, 140))
         clock.advance(1)
-    assert [(e.kind, e.key) for e in events] == [(K.STARTED, "pulse_high")]
+    assert [(e.kind, e.key) for e in events] == [(K.STARTED, "pulse_high@oximeter")]
     for _ in range(11):
         events += manager.observe(obs(clock, VitalKind.PULSE_RATE, 40))
         clock.advance(1)
-    assert [(e.kind, e.key) for e in events[1:]] == [(K.ENDED, "pulse_high"), (K.STARTED, "pulse_low")]
+    assert [(e.kind, e.key) for e in events[1:]] == [
+        (K.ENDED, "pulse_high@oximeter"),
+        (K.STARTED, "pulse_low@oximeter"),
+    ]
 
 
 @pytest.mark.req("ALM-1")
@@ -279,15 +286,22 @@ def test_cuff_error_observation_is_a_technical_alarm(manager: AlarmManager, cloc
 
 
 @pytest.mark.req("ALM-2")
-def test_future_timestamp_is_clock_implausible_and_not_judged(
+@pytest.mark.req("ALM-4")
+def test_future_timestamp_is_clock_implausible_and_still_judged(
     manager: AlarmManager, clock: FakeClock
 ) -> None:
+    """Finding 2 (issue 8): this test used to assert the defect (a clock ahead stopped judgement)."""
     future = clock.now() + timedelta(minutes=10)
     events = []
     for _ in range(12):
         events += manager.observe(obs(clock, VitalKind.SPO2, 80, measured_at=future))
         clock.advance(1)
-    assert [(e.kind, e.key) for e in events] == [(K.STARTED, "clock_implausible@oximeter")]
+    assert [(e.kind, e.key) for e in events] == [
+        (K.STARTED, "clock_implausible@oximeter"),
+        (K.STARTED, "spo2_low@oximeter"),
+    ]
+    assert events[0].message.startswith("oximeter: the device clock is 10 min 0 s ahead of this computer")
+    assert events[1].priority is AlarmPriority.HIGH
 
 
 @pytest.mark.req("ALM-2")
@@ -308,7 +322,7 @@ def test_every_event_has_a_time_and_automatic_ones_no_person(manager: AlarmManag
     feed_spo2(manager, clock, 80, 12)
     manager.pause_audio("RN Diaz", 30)
     feed_spo2(manager, clock, 97, 31)
-    manager.acknowledge("spo2_low", "RN Diaz")
+    manager.acknowledge("spo2_low@oximeter", "RN Diaz")
     kinds = [(e.kind, e.person) for e in manager.events]
     assert kinds == [
         (K.STARTED, None),
@@ -325,7 +339,7 @@ def test_thresholds_in_force_come_from_the_callable(clock: FakeClock, config: Cl
     strict = ThresholdSet(170, 105, 95, 45, 130, 85, 65, 20, 20)
     manager = AlarmManager(clock, config, lambda: strict)
     feed_spo2(manager, clock, 93, 11)
-    assert [a.key for a in manager.active()] == ["spo2_low"]
+    assert [a.key for a in manager.active()] == ["spo2_low@oximeter"]
 
 
 @pytest.mark.req("ALM-1")
@@ -371,7 +385,7 @@ def test_a_latched_alarm_whose_condition_returns_is_recorded_as_started(
     feed_spo2(manager, clock, 97, 1)
     assert manager.active()[0].latched
     events = feed_spo2(manager, clock, 80, 1)
-    assert events == [(K.STARTED, "spo2_low", 0)]
+    assert events == [(K.STARTED, "spo2_low@oximeter", 0)]
     [alarm] = manager.active()
     assert alarm.present and not alarm.latched and alarm.priority is AlarmPriority.HIGH
 

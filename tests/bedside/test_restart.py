@@ -133,7 +133,7 @@ def start_monitor(clock: FakeClock, url: str, library: LibraryLoad, *, restore: 
 
 
 def thresholds() -> ThresholdSet:
-    return ThresholdSet(180, 110, 90, 45, 130, 85)
+    return ThresholdSet(180, 110, 90, 45, 130, 85, 65, 20, 20)
 
 
 def into_infusion(m: Monitor) -> None:
