@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from alarms import (
+    CONDITIONS,
     ActiveAlarm,
     AlarmEvent,
+    AlarmEventKind,
     AlarmManager,
     AlarmPriority,
     Baseline,
@@ -41,6 +43,7 @@ from alarms import (
     NibpScheduler,
     PhaseTransition,
     PromptClinician,
+    ReadingClass,
     SessionPhase,
     StartCycle,
     ThresholdBook,
@@ -58,6 +61,7 @@ from storage import (
     BaselineRecord,
     MonitoringGapRecord,
     NibpIntervalChangeRecord,
+    NoteRecord,
     PhaseTransitionRecord,
     SessionEndedRecord,
     StoredRecord,
@@ -106,15 +110,21 @@ class OfferedProtocol:
 
 @dataclass(frozen=True, slots=True)
 class ClassifiedReading:
-    """An NIBP reading with its band class (None when it was not judged), for colouring."""
+    """An NIBP reading with the engine's one judgement of it (THR-4, THR-7): every view takes the
+    label, colour and marker from ``reading_class`` / ``label``, never from the band alone."""
 
     reading: NibpReading
     band_class: BpClass | None
+    reading_class: ReadingClass = ReadingClass.NOT_JUDGED
+    label: str = "not judged"
+    judgement: NibpJudgement | None = None
 
-    @property
-    def label(self) -> str:
-        """The class in words, or "not judged"."""
-        return "not judged" if self.band_class is None else self.band_class.label
+    @classmethod
+    def of(cls, judgement: NibpJudgement) -> ClassifiedReading:
+        """The reading as its judgement classifies it."""
+        return cls(
+            judgement.reading, judgement.band_class, judgement.reading_class, judgement.label, judgement
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,15 +150,20 @@ class ClinicalSession:
         record: Record,
         nibp_link_send: Callable[[bytes], None] | None,
         nibp_start_command: bytes | None,
+        protocols_for: Callable[[str], Sequence[str]] | None = None,
     ) -> None:
         """``nibp_link_send``/``nibp_start_command`` start a cycle on a device that accepts a remote
-        start; with either missing the session prompts the clinician instead."""
+        start; with either missing the session prompts the clinician instead. ``protocols_for``
+        names the written protocols offered when an alarm condition starts (PRO-8); without it only
+        the clinic's BP-spike protocol is offered, on a meaningful spike (THR-4)."""
         self._clock = clock
         self.config = config
         self.session_id = session_id
         self._record = record
         self._send = nibp_link_send
         self._start_command = nibp_start_command
+        self._protocols_for = protocols_for
+        self._trend_flag: TrendFlag | None = None
         self.thresholds = ThresholdBook(config, clock)
         self.session = InfusionSession(clock, self.thresholds)
         self.baseline_calculator = BaselineCalculator(config)
@@ -192,6 +207,30 @@ class ClinicalSession:
         for reading in self.assembler.add(obs):
             self._on_reading(reading)
         self._changed()
+
+    def audio_failed(self, failed: bool, reason: str = "") -> None:
+        """The alarm sound cannot play (or plays again): a technical alarm, never silent (ALM-5)."""
+        self._alarm_events(self.alarms.audio_failed(failed, reason))
+        self._changed()
+
+    def display_stalled(self, stalled: bool, detail: str = "") -> None:
+        """The screen stopped updating (or recovered): a technical alarm (ALM-5)."""
+        self._alarm_events(self.alarms.display_stalled(stalled, detail))
+        self._changed()
+
+    @property
+    def audio_unavailable(self) -> bool:
+        """True while the alarm sound cannot play (the screen says so permanently)."""
+        return self.alarms.audio_unavailable
+
+    @property
+    def trend_flag(self) -> str | None:
+        """The latest THR-6 flag in words ("systolic rising ... projected ..."), or None."""
+        return None if self._trend_flag is None else self._trend_flag.reason
+
+    def pulse_deficit(self) -> float | None:
+        """The sustained HR - PR difference while it alarms (MON-7), else None."""
+        return self.alarms.pulse_deficit()
 
     def on_device_event(self, event: DeviceEvent) -> None:
         """Take one link event (a ``MonitorCore`` event listener)."""
@@ -503,6 +542,9 @@ class ClinicalSession:
         self._gaps.append(gap)
         self._record(MonitoringGapRecord(self.session_id, gap.since, gap.until, station, gap.words))
         log.warning("monitoring gap: %s", gap.words)
+        if gap.until > gap.since:
+            # MON-8 / ALM-5: the gap sounds until a clinician acknowledges it.
+            self._alarm_events(self.alarms.monitoring_gap(gap.since.astimezone(), gap.until.astimezone()))
         self._changed()
         return gap
 
@@ -521,18 +563,28 @@ class ClinicalSession:
         self._prompts = [p for p in self._prompts if p.kind is PromptKind.SEND_FAILED]
         band = self._band
         if self.phase.builds_baseline or band is None or not self.thresholds.has_confirmed_set:
-            self.baseline_calculator.add_nibp(reading)
-            self._readings.append(ClassifiedReading(reading, None))
+            # THR-8: judged in every phase, against the clinic's absolute limits (or the patient's
+            # once confirmed); the baseline calculator itself refuses implausible or out-of-limit
+            # readings, so a hypertensive reading alarms and never quietly becomes the baseline.
+            if self.phase.builds_baseline:
+                self.baseline_calculator.add_nibp(reading)
+            early = self.thresholds.judge_nibp(reading, None)
+            self._readings.append(ClassifiedReading.of(early))
+            self._alarm_events(self.alarms.nibp_judgement(early))
+            self._offer_protocol(early)
             return
         judgement = self.thresholds.judge_nibp(reading, band)
-        self._readings.append(ClassifiedReading(reading, judgement.band_class))
+        self._readings.append(ClassifiedReading.of(judgement))
         self._alarm_events(self.alarms.nibp_judgement(judgement))
         trend = None
         if judgement.judged:
             self._judged.append(reading)
-            trend = self.trend.assess(
-                self._judged, self.scheduler.next_cycle_at(), self.thresholds.current, band
-            )
+            # The projection looks to the cycle after this reading: when this reading answered a
+            # cycle that was due (a prompted start), that is one interval from now, not "now".
+            horizon = self.scheduler.next_cycle_at()
+            if horizon <= reading.measured_at:
+                horizon = reading.measured_at + timedelta(minutes=self.scheduler.interval_min)
+            trend = self.trend.assess(self._judged, horizon, self.thresholds.current, band)
         actions, change = self.scheduler.on_reading(judgement, trend)
         if change is not None:
             self._interval_record(change)
@@ -541,10 +593,24 @@ class ClinicalSession:
         self._offer_protocol(judgement)
 
     def _offer_protocol(self, judgement: NibpJudgement) -> None:
+        if self._protocols_for is not None:
+            return  # offers follow the alarm conditions (``_offer_for_alarm``)
         if judgement.meaningful_spike and judgement.offered_protocol is not None:
-            offer = OfferedProtocol(judgement.offered_protocol, self._clock.now(), judgement.summary())
-            self._offered.append(offer)
-            log.info("offering protocol %s: %s", offer.protocol_id, offer.reason)
+            self._offer(judgement.offered_protocol, judgement.summary())
+
+    def _offer_for_alarm(self, event: AlarmEvent) -> None:
+        """PRO-8: an alarm condition that starts offers every written protocol linked to it."""
+        if self._protocols_for is None or event.condition is None:
+            return
+        if event.kind is not AlarmEventKind.STARTED:
+            return
+        for protocol_id in self._protocols_for(event.condition.value):
+            self._offer(protocol_id, f"{CONDITIONS[event.condition].title}: {event.message}")
+
+    def _offer(self, protocol_id: str, reason: str) -> None:
+        offer = OfferedProtocol(protocol_id, self._clock.now(), reason)
+        self._offered.append(offer)
+        log.info("offering protocol %s: %s", offer.protocol_id, offer.reason)
 
     def _act(self, action: NibpAction) -> None:
         if isinstance(action, StartCycle):
@@ -566,11 +632,16 @@ class ClinicalSession:
         elif isinstance(action, ConfirmRemeasure):
             self._prompts.append(Prompt(PromptKind.CONFIRM_REMEASURE, action.at, action.message))
         elif isinstance(action, TrendFlag):
-            # THR-6 at any interval; recording and showing it is wired by the lead (issue 8, finding 12).
+            # THR-6 at any interval: shown beside the NIBP and kept in the session record.
+            self._trend_flag = action
+            self._record(
+                NoteRecord(self.session_id, action.at, "Bedside (THR-6)", f"BP trend: {action.reason}")
+            )
             log.info("NIBP trend flag at %s: %s", action.at.isoformat(), action.reason)
 
     def _alarm_events(self, events: list[AlarmEvent]) -> None:
         for event in events:
+            self._offer_for_alarm(event)
             self._record(
                 AlarmEventRecord(
                     session_id=self.session_id,

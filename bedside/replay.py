@@ -388,7 +388,14 @@ def _start_infusion(
         session.baseline_calculator.add_nibp(
             NibpReading(baseline.systolic, baseline.diastolic, baseline.mean, now - spacing * n, "replay")
         )
-    overrides: dict[BaselineField, tuple[float, str]] = {}
+    # The given pressures are the medical director's question, not readings to vet: they enter as
+    # overrides with their reason, so a baseline past the clinic's limits can still be replayed.
+    overrides: dict[BaselineField, tuple[float, str]] = {
+        BaselineField.SYSTOLIC: (baseline.systolic, "given to bedside replay (--baseline-nibp)"),
+        BaselineField.DIASTOLIC: (baseline.diastolic, "given to bedside replay (--baseline-nibp)"),
+    }
+    if baseline.mean is not None:
+        overrides[BaselineField.MEAN] = (baseline.mean, "given to bedside replay (--baseline-nibp)")
     if baseline.spo2 is not None:
         overrides[BaselineField.SPO2] = (baseline.spo2, "given to bedside replay (--baseline-spo2)")
     if baseline.pulse is not None:

@@ -54,6 +54,7 @@ from alarms import (
     IntervalChange,
     NibpReading,
     PhaseTransition,
+    ReadingClass,
     SessionPhase,
     ThresholdChange,
     ThresholdField,
@@ -270,6 +271,8 @@ def capture(clinical: ClinicalSession, desk: ProtocolDesk | None = None) -> Json
             {
                 "reading": _reading(c.reading),
                 "band_class": None if c.band_class is None else c.band_class.name,
+                "reading_class": c.reading_class.value,
+                "label": c.label,
                 "judged": id(c.reading) in judged,
             }
             for c in clinical._readings
@@ -461,7 +464,14 @@ def _restore_views(clinical: ClinicalSession, state: Mapping[str, Any]) -> None:
     for item in state["readings"]:
         reading = _reading_back(item["reading"])
         band = item["band_class"]
-        readings.append(ClassifiedReading(reading, None if band is None else BpClass[band]))
+        readings.append(
+            ClassifiedReading(
+                reading,
+                None if band is None else BpClass[band],
+                ReadingClass(item.get("reading_class", ReadingClass.NOT_JUDGED.value)),
+                str(item.get("label", "not judged")),
+            )
+        )
         if item["judged"]:
             judged.append(reading)
     clinical._readings = readings

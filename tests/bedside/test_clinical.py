@@ -344,7 +344,7 @@ def test_cuff_error_reading_is_not_judged(clock: FakeClock) -> None:
     room = in_infusion(clock)
     room.nibp(None, None, Quality.CUFF_ERROR)
     last = room.session.last_reading()
-    assert last is not None and last.band_class is None and last.label == "not judged"
+    assert last is not None and last.band_class is None and last.label == "not judged: cuff error"
     conditions = {r.condition for r in room.alarm_records()}
     assert conditions == {"nibp_failed"}
 

@@ -380,13 +380,35 @@ def test_finding_10_a_baseline_without_pulse_blocks_the_pulse_check(clock: FakeC
 
 @pytest.mark.req("THR-6")
 def test_finding_12_a_projected_crossing_is_recorded_at_any_interval(clock: FakeClock) -> None:
-    """Finding 12: at a 2-minute interval a rising series projected past the ceiling is flagged
-    with its reason and recorded, not only used to shorten the interval."""
+    """Finding 12: at a 2-minute interval a rising series projected past the band top before the
+    next cycle is flagged with its reason and recorded, not only used to shorten the interval."""
     bed = infusion_bed(clock)
+    sent: list[bytes] = []
+    bed.session = ClinicalSession(
+        clock,
+        load_config(),
+        session_id="s-2",
+        record=bed.records.append,
+        nibp_link_send=sent.append,
+        nibp_start_command=b"START",
+    )
+    bed.session.begin_baseline(NURSE)
+    bed.nibp(120, 80)
+    bed.quiet(180)
+    bed.nibp(120, 80)
+    bed.session.confirm_baseline(NURSE)
+    bed.session.confirm_thresholds(NURSE, thresholds())
+    for item in ChecklistItem:
+        bed.session.attest(item, NURSE)
+    bed.session.start_infusion(NURSE)
     bed.session.set_interval(2, NURSE)
-    for systolic in (140, 146, 152):
+    for systolic in (140, 147, 154):
+        bed.session.measure_now(NURSE)  # the cuff inflates now; its result comes 40 s later
+        bed.quiet(40)
         bed.nibp(systolic, 85)
-        bed.quiet(120)
+        bed.quiet(60)
+    assert bed.session.interval_min == 2
     flag = bed.session.trend_flag
-    assert flag is not None and "rising" in flag and "projected" in flag
-    assert any("rising" in str(getattr(r, "reason", "")) + str(getattr(r, "text", "")) for r in bed.records)
+    assert flag is not None and "rising" in flag and "projected" in flag and "band top 156" in flag
+    notes = [r for r in bed.records if "BP trend" in str(getattr(r, "text", ""))]
+    assert notes and "projected" in notes[-1].text  # type: ignore[attr-defined]

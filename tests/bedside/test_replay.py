@@ -153,8 +153,9 @@ def test_hl7_fixtures_replay_in_time_order(fixtures_dir: Path, capsys: pytest.Ca
     assert comparable(events) == hl7_expected_events()
     reading = events[2]
     assert reading["source"] == f"{HL7_BP}/0123456789ABCDEF"
-    # Before a baseline the reading is not judged against the band (at most the clinic's limits).
-    assert reading["label"] in ("not judged", "within limits")
+    # Before a baseline the reading is judged against the clinic's absolute limits only (THR-8).
+    assert reading["reading_class"] == "within_limits"
+    assert reading["label"] == "within clinic limits (no baseline yet)"
     summary = finished(events)
     assert (summary["frames"], summary["rejections"], summary["observations"]) == (2, 0, 4)
     assert summary["alarms"] == {"spo2_no_signal": 1}
@@ -238,7 +239,7 @@ def test_ivy_reading_above_the_band_alarms_and_offers_the_protocol(
     )
     kinds = [e["event"] for e in events]
     assert kinds[:4] == ["replay_started", "nibp_judged", "alarm_started", "protocol_offered"]
-    assert events[1]["label"] == "above expected"
+    assert events[1]["label"] == "above expected rise"
     assert {k: events[2][k] for k in ("at", "condition", "priority")} == {
         "at": IVY_START,
         "condition": "bp_high",
