@@ -467,10 +467,11 @@ class AlarmManager:
 
         Latched alarms stay latched until acknowledged; a running pause resumes with what is left
         of it once the time the monitor was down is counted (wall time since ``taken_at``), so a
-        pause never outlasts its bound by a crash; physiological alarms that were present stay shown as present until fresh
-        valid data ends them; technical alarms stay until their device or output reports again.
-        Every stream watched before is watched again, so a device that never returns raises "no
-        valid SpO2" as usual. Raises AlarmStateError for a state it cannot trust.
+        pause never outlasts its bound by a crash; physiological alarms that were present stay
+        shown as present until fresh valid data ends them; technical alarms stay until their
+        device or output reports again. Every stream watched before is watched again, so a
+        device that never returns raises "no valid SpO2" as usual. Raises AlarmStateError for a
+        state it cannot trust.
         """
         if self._alarms or self._events or self._streams:
             raise AlarmStateError(
