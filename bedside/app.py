@@ -308,7 +308,7 @@ def run_monitor(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QLabel
 
-    from alarms import load_config
+    from alarms import ConfigError, load_config
     from bedside.autopilot import AUTOPILOT, DrillAutopilot
     from bedside.clinical import ClinicalSession
     from bedside.protocol_desk import ProtocolDesk
@@ -329,9 +329,29 @@ def run_monitor(args: argparse.Namespace) -> int:
     if devices and args.speed != 1.0:
         print("bedside monitor: --speed applies to simulators only", file=sys.stderr)
         return 2
+    # Every input file is read before anything starts, so a bad one is one sentence and exit 2,
+    # never a traceback or a half-started monitor (issue 8, finding 15).
+    try:
+        config = load_config(args.clinic_config)
+    except ConfigError as exc:
+        print(f"bedside monitor: the clinic configuration was refused: {exc}", file=sys.stderr)
+        return 2
+    protocols_dir = args.protocols or LIBRARY_DIR
+    if not Path(protocols_dir).is_dir():
+        print(
+            f"bedside monitor: --protocols {protocols_dir}: not a folder of protocol files", file=sys.stderr
+        )
+        return 2
+    base_library = load_library(protocols_dir, today=clock.now().date())
     station = args.station or default_station()
     drill = not devices  # without a device the monitor runs its simulators
-    db = open_database(args.db, drill=drill)
+    try:
+        db = open_database(args.db, drill=drill)
+    except Exception as exc:  # any driver's error: one sentence for the clinic's IT person
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"bedside monitor: the database {args.db or '(default file)'} cannot be used: {first}",
+              file=sys.stderr)  # fmt: skip
+        return 2
     if args.speed != 1.0:
         clock = resume_clock(clock, db, station)
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -345,7 +365,6 @@ def run_monitor(args: argparse.Namespace) -> int:
     )
     recorder.attach(parts.core)
     window = MonitorWindow(parts.core, parts.scenario)
-    config = load_config(args.clinic_config)
     parts.core.clock_tolerance_s = config.monitoring.future_tolerance_s  # device clock offsets (ALM-4)
     send, command = (
         (parts.nibp_links[0][0].send, parts.nibp_links[0][1]) if parts.nibp_links else (None, None)
@@ -353,6 +372,7 @@ def run_monitor(args: argparse.Namespace) -> int:
     clinical = ClinicalSession(
         clock, config, session_id=recorder.session_id, record=recorder.writer.put,
         nibp_link_send=send, nibp_start_command=command,
+        protocols_for=lambda condition: [p.id for p in base_library.offered_for(condition)],
     )  # fmt: skip
     window.attach_clinical(clinical, recorder.session.started_at)
     autopilot: DrillAutopilot | None = None
@@ -364,7 +384,7 @@ def run_monitor(args: argparse.Namespace) -> int:
     board = parts.core.board
     desk = ProtocolDesk(
         clock,
-        load_library(args.protocols or LIBRARY_DIR, today=clock.now().date()),
+        base_library,
         session_id=recorder.session_id,
         put=recorder.writer.put,
         latest=board.latest,

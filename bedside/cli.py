@@ -132,9 +132,19 @@ def _replay_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bedside")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneSentenceParser(prog="bedside", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"bedside {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_OneSentenceParser)
 
     _monitor_arguments(sub.add_parser("monitor", help="open the monitor window"))

@@ -412,3 +412,26 @@ def test_finding_12_a_projected_crossing_is_recorded_at_any_interval(clock: Fake
     assert flag is not None and "rising" in flag and "projected" in flag and "band top 156" in flag
     notes = [r for r in bed.records if "BP trend" in str(getattr(r, "text", ""))]
     assert notes and "projected" in notes[-1].text  # type: ignore[attr-defined]
+
+
+@pytest.mark.req("PRO-1")
+def test_finding_15_a_bad_clinic_config_stops_the_monitor_with_one_sentence(tmp_path: object) -> None:
+    """Finding 15: a deeply nested clinic config ended in a RecursionError traceback at start-up;
+    now the monitor refuses it with file:line and one sentence, exit 2, before opening anything."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    assert isinstance(tmp_path, Path)
+    bad = tmp_path / "clinic.yaml"
+    bad.write_text("a: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bedside.cli", "monitor", "--clinic-config", str(bad),
+         "--db", f"sqlite:///{tmp_path / 'x.sqlite3'}"],
+        check=False, capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert f"{bad}:1:" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "x.sqlite3").exists()
