@@ -761,7 +761,7 @@ class AlarmManager:
     def _spo2_low(self, source: str, spo2: float | None, limits: ThresholdSet) -> _Raw:
         if spo2 is None:
             return _Raw(ConditionId.SPO2_LOW, None, AlarmPriority.MEDIUM, source=source)
-        high_below = min(self._config.spo2.high_priority_below, limits.spo2_floor)
+        high_below = limits.spo2_critical_floor(self._config)
         return _Raw(
             ConditionId.SPO2_LOW,
             spo2 < limits.spo2_floor,
