@@ -40,6 +40,7 @@ from alarms import (
     NibpScheduler,
     PhaseTransition,
     PromptClinician,
+    ReadingClass,
     SessionPhase,
     StartCycle,
     ThresholdBook,
@@ -106,15 +107,25 @@ class OfferedProtocol:
 
 @dataclass(frozen=True, slots=True)
 class ClassifiedReading:
-    """An NIBP reading with its band class (None when it was not judged), for colouring."""
+    """An NIBP reading with the engine's judgement of it (None when it was not judged).
+
+    Views take the label, colour and marker from ``reading_class`` (thresholds first, then the
+    band), never from ``band_class`` alone, so a label cannot contradict the alarm (THR-4, THR-7).
+    """
 
     reading: NibpReading
     band_class: BpClass | None
+    judgement: NibpJudgement | None = None
+
+    @property
+    def reading_class(self) -> ReadingClass:
+        """The engine's one class of this reading (NOT_JUDGED when there was no judgement)."""
+        return ReadingClass.NOT_JUDGED if self.judgement is None else self.judgement.reading_class
 
     @property
     def label(self) -> str:
-        """The class in words, or "not judged"."""
-        return "not judged" if self.band_class is None else self.band_class.label
+        """The engine's words for this reading, or "not judged"."""
+        return "not judged" if self.judgement is None else self.judgement.label
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +181,7 @@ class ClinicalSession:
         self._last_pulse: Observation | None = None
         self._listeners: list[Listener] = []
         self._recording_failed = False
+        self._trend_flag: str | None = None
 
     # -- observers --------------------------------------------------------------------------------
 
@@ -203,6 +215,12 @@ class ClinicalSession:
             self._recording_failed = failed
             self._alarm_events(self.alarms.recording_failed(failed, reason))
             self._changed()
+
+    def audio_failed(self, failed: bool, reason: str = "") -> None:
+        """The alarm sound could not play (or plays again): the alarm system's technical alarm (ALM-5)."""
+        # AlarmManager.audio_failed comes with the alarm-system change merged beside this one.
+        self._alarm_events(self.alarms.audio_failed(failed, reason))  # type: ignore[attr-defined, unused-ignore]
+        self._changed()
 
     def tick(self) -> None:
         """Advance time-based rules; call about once a second on the GUI thread."""
@@ -432,6 +450,11 @@ class ClinicalSession:
         """Every NIBP reading with its band class, oldest first (for colouring the trend)."""
         return tuple(self._readings)
 
+    @property
+    def trend_flag(self) -> str | None:
+        """Why the latest judged reading's trend is flagged (THR-6), or None when it is not."""
+        return self._trend_flag
+
     def last_reading(self) -> ClassifiedReading | None:
         """The latest NIBP reading with its class."""
         return self._readings[-1] if self._readings else None
@@ -468,7 +491,7 @@ class ClinicalSession:
             self._readings.append(ClassifiedReading(reading, None))
             return
         judgement = self.thresholds.judge_nibp(reading, band)
-        self._readings.append(ClassifiedReading(reading, judgement.band_class))
+        self._readings.append(ClassifiedReading(reading, judgement.band_class, judgement))
         self._alarm_events(self.alarms.nibp_judgement(judgement))
         trend = None
         if judgement.judged:
@@ -476,6 +499,7 @@ class ClinicalSession:
             trend = self.trend.assess(
                 self._judged, self.scheduler.next_cycle_at(), self.thresholds.current, band
             )
+            self._trend_flag = trend.reason if trend.rising_toward_threshold else None
         actions, change = self.scheduler.on_reading(judgement, trend)
         if change is not None:
             self._interval_record(change)

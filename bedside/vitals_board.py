@@ -2,6 +2,8 @@
 
 A number is shown as current only while it is fresh; after the no-valid-data limit the tile says
 so instead of freezing the last value, and nothing older than the stale limit is ever current.
+Both limits are the clinic's (``monitoring.no_valid_spo2_s`` and ``monitoring.stale_after_s``,
+given with ``use_clinic_config``), the same numbers the alarm system judges with.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from alarms import ClinicalConfig
 from drivers.types import Observation, Quality, VitalKind
 
 
@@ -108,6 +111,11 @@ class VitalsBoard:
         #: NIBP points: (session seconds, systolic, diastolic, mean)
         self.nibp_points: list[tuple[float, float | None, float | None, float | None]] = []
         self._nibp_pending: dict[tuple[str, object], dict[VitalKind, Observation]] = {}
+
+    def use_clinic_config(self, config: ClinicalConfig) -> None:
+        """Judge freshness with the clinic's limits (MON-1), not the start-up defaults."""
+        self.no_valid_after_s = config.monitoring.no_valid_spo2_s
+        self.stale_after_s = config.monitoring.stale_after_s
 
     def session_seconds(self, mono: float) -> float:
         return mono - self.session_start_mono

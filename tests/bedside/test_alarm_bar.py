@@ -14,9 +14,9 @@ from alarms import (
     PRIORITY_LOOK,
     ActiveAlarm,
     AlarmPriority,
-    BpClass,
     ChecklistItem,
     ConditionId,
+    ReadingClass,
     ThresholdSet,
     load_config,
 )
@@ -111,7 +111,7 @@ def test_latched_and_silenced_alarms_are_marked(qtbot: QtBot) -> None:
     bar.show_alarms([latched], paused=True, pause_remaining_s=95)
     [text] = bar.row_texts()
     assert "LATCHED" in text
-    assert bar.pause_label.text() == "Audio paused 1:35"
+    assert bar.audio_indicator() == ["AUDIO PAUSED 1:35"]
     assert "audio silenced" in alarm_text(
         alarm("k", ConditionId.BP_HIGH, AlarmPriority.LOW, "t", "m", sounding=False)
     )
@@ -138,7 +138,14 @@ def test_mm_ss_rounds_up() -> None:
 def test_nibp_panel_shows_interval_countdown_prompt_and_class(qtbot: QtBot) -> None:
     panel = NibpPanel()
     qtbot.addWidget(panel)
-    panel.show_state(5, 252.3, "Confirm with a re-measure now.", "166/100", BpClass.ABOVE_EXPECTED)
+    panel.show_state(
+        5,
+        252.3,
+        "Confirm with a re-measure now.",
+        "166/100",
+        ReadingClass.ABOVE_EXPECTED,
+        label="above expected",
+    )
     assert panel.interval_label.text() == "NIBP every 5 min"
     assert panel.countdown_label.text() == "Next cycle in 4:13"
     assert panel.prompt_label.text() == "Confirm with a re-measure now." and not panel.prompt_label.isHidden()
