@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QPaintEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from alarms import PRIORITY_LOOK, ActiveAlarm, AlarmPriority
 from bedside.theme import AUDIO_OFF_STYLE, AUDIO_PAUSED_STYLE, BACKGROUND, MUTED
@@ -136,17 +136,30 @@ class AlarmBar(QWidget):
     row_painted = Signal(str)
     #: ``show_alarms`` changed what the bar shows (rows added, updated, removed or reordered).
     rendered = Signal()
+    #: Room for three rows before the bar scrolls.
+    HEIGHT_PX = 150
 
     def __init__(self, pause_s: float = 120.0, parent: QWidget | None = None) -> None:
         """``pause_s`` is the clinic's default audio pause, shown on the button."""
         super().__init__(parent)
         outer = QHBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        self._rows_box = QVBoxLayout()
-        outer.addLayout(self._rows_box, 1)
+        # A fixed height: an alarm coming or going re-lays out the bar only, never the trend below
+        # (re-painting the plots would delay the alarm on screen); more rows than fit scroll.
+        self.setFixedHeight(self.HEIGHT_PX)
+        self._scroll = QScrollArea()
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        rows_widget = QWidget()
+        self._rows_box = QVBoxLayout(rows_widget)
+        self._rows_box.setContentsMargins(0, 0, 0, 0)
+        self._rows_box.setSpacing(3)
+        self._scroll.setWidget(rows_widget)
+        outer.addWidget(self._scroll, 1)
         self.none_label = QLabel("No active alarms")
         self.none_label.setStyleSheet(f"color: {MUTED}; font-size: 16px;")
         self._rows_box.addWidget(self.none_label)
+        self._rows_box.addStretch(1)
         side = QVBoxLayout()
         self.audio_off_label = QLabel(AUDIO_OFF_TEXT)
         self.audio_off_label.setStyleSheet(AUDIO_OFF_STYLE)

@@ -110,8 +110,18 @@ class MonitorWindow(QMainWindow):
         self._wakeup.arrived.connect(self._on_data_arrived, Qt.ConnectionType.QueuedConnection)
         core.set_waker(self._wakeup.arrived.emit)
 
-    def attach_clinical(self, clinical: ClinicalSession, session_started_at: datetime) -> None:
-        """Show the clinical engine: alarm bar on top, NIBP cycling and session steps at the side."""
+    def attach_clinical(
+        self,
+        clinical: ClinicalSession,
+        session_started_at: datetime,
+        *,
+        alarm_sound: AlarmSound | None = None,
+    ) -> None:
+        """Show the clinical engine: alarm bar on top, NIBP cycling and session steps at the side.
+
+        The window makes its own ``AlarmSound`` and reports its failures to the bar and the alarm
+        system (ALM-5); a caller that passes ``alarm_sound`` handles that sound's failures itself.
+        """
         self.clinical = clinical
         self.session_started_at = session_started_at
         # The board greys values by the clinic's own freshness limits (MON-1).
@@ -130,7 +140,7 @@ class MonitorWindow(QMainWindow):
         self.core.subscribe(on_observation=clinical.on_observation, on_event=clinical.on_device_event)
         # Before the listener: a failure found while the tones load is reported to the bar and
         # the alarm system without the sound being half-built.
-        self.alarm_sound = AlarmSound(on_failure=self._audio_failure)
+        self.alarm_sound = alarm_sound or AlarmSound(on_failure=self._audio_failure)
         clinical.add_listener(self._on_clinical_changed)
         self._on_clinical_changed()
 
