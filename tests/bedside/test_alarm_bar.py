@@ -5,9 +5,12 @@ The NibpPanel tests live here too: this file is the widgets' test module in this
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from alarms import (
@@ -20,7 +23,7 @@ from alarms import (
     ThresholdSet,
     load_config,
 )
-from bedside.alarm_bar import AlarmBar, alarm_text, mm_ss
+from bedside.alarm_bar import AUDIO_OFF_TEXT, AlarmBar, alarm_text, mm_ss
 from bedside.clinical import ClinicalSession
 from bedside.nibp_panel import NibpPanel
 from drivers.clock import FakeClock
@@ -190,3 +193,56 @@ def test_widgets_render_a_live_session_spike(qtbot: QtBot, clock: FakeClock) -> 
     assert panel.last_label.text() == "Last NIBP 166/100: above expected"
     assert "re-measure" in panel.prompt_label.text()
     assert bar.row_texts()[0].startswith("!! MEDIUM BP high: NIBP 166/100: above expected")
+
+
+@pytest.mark.req("ALM-3")
+def test_a_row_is_updated_in_place_so_an_acknowledge_press_is_never_lost(qtbot: QtBot) -> None:
+    """Issue 8 ("the alarm path"): rows were rebuilt on every render, so a press on Acknowledge
+    that spanned a re-render landed on a deleted button. Rows are kept per alarm key."""
+    bar = AlarmBar()
+    qtbot.addWidget(bar)
+    bar.show_alarms([SPO2_LOW, BP_HIGH], paused=False, pause_remaining_s=0)
+    button = bar.acknowledge_buttons()[1]
+    QTest.mousePress(button, Qt.MouseButton.LeftButton)
+    worse = replace(SPO2_LOW, message="SpO2 83 % below floor 90 %")
+    with qtbot.waitSignal(bar.rendered):
+        bar.show_alarms([worse, BP_HIGH, PROBE], paused=False, pause_remaining_s=0)
+    qtbot.wait(20)  # a turn of the event loop: anything deleted by the re-render is gone now
+    with qtbot.waitSignal(bar.acknowledge_requested) as ack:
+        QTest.mouseRelease(button, Qt.MouseButton.LeftButton)
+    assert ack.args == ["bp_high"]
+    assert bar.acknowledge_buttons()[1] is button
+    assert bar.row_keys() == ["spo2_low", "bp_high", "spo2_probe_off@ox"]
+    assert bar.row_texts()[0] == "!!! HIGH SpO2 low: SpO2 83 % below floor 90 %"
+    # An unchanged render touches nothing and says so.
+    with qtbot.assertNotEmitted(bar.rendered):
+        bar.show_alarms([worse, BP_HIGH, PROBE], paused=False, pause_remaining_s=0)
+    # Ended alarms leave; the rows that stay keep their widgets, in the new order.
+    rows_before = dict(zip(bar.row_keys(), bar.acknowledge_buttons(), strict=True))
+    bar.show_alarms([PROBE, worse], paused=False, pause_remaining_s=0)
+    assert bar.row_keys() == ["spo2_probe_off@ox", "spo2_low"]
+    assert bar.acknowledge_buttons() == [rows_before["spo2_probe_off@ox"], rows_before["spo2_low"]]
+
+
+@pytest.mark.req("ALM-5")
+@pytest.mark.req("ALM-3")
+def test_the_audio_indicator_says_off_and_paused_with_its_countdown_and_nothing_when_fine(
+    qtbot: QtBot,
+) -> None:
+    """Finding 13: there was no audio-off or audio-paused indicator."""
+    bar = AlarmBar()
+    qtbot.addWidget(bar)
+    bar.show_alarms([BP_HIGH], paused=False, pause_remaining_s=0)
+    assert bar.audio_indicator() == []
+    bar.show_audio_failed(True, "no audio output device")
+    assert bar.audio_indicator() == [AUDIO_OFF_TEXT] == ["AUDIO OFF - alarm sound unavailable"]
+    assert bar.audio_off_label.toolTip() == "no audio output device"
+    bar.show_alarms([BP_HIGH], paused=True, pause_remaining_s=105)
+    assert bar.audio_indicator() == [AUDIO_OFF_TEXT, "AUDIO PAUSED 1:45"]
+    bar.show_pause(True, 104.2)
+    assert bar.audio_indicator()[-1] == "AUDIO PAUSED 1:45"
+    bar.show_pause(True, 103.9)
+    assert bar.audio_indicator()[-1] == "AUDIO PAUSED 1:44"
+    bar.show_audio_failed(False)
+    bar.show_alarms([BP_HIGH], paused=False, pause_remaining_s=0)
+    assert bar.audio_indicator() == []
