@@ -136,8 +136,8 @@ class AlarmBar(QWidget):
     row_painted = Signal(str)
     #: ``show_alarms`` changed what the bar shows (rows added, updated, removed or reordered).
     rendered = Signal()
-    #: Room for three rows before the bar scrolls.
-    HEIGHT_PX = 150
+    #: Room for two rows before the bar scrolls (the most urgent are on top).
+    HEIGHT_PX = 84
 
     def __init__(self, pause_s: float = 120.0, parent: QWidget | None = None) -> None:
         """``pause_s`` is the clinic's default audio pause, shown on the button."""
@@ -170,8 +170,12 @@ class AlarmBar(QWidget):
         self.audio_paused_label.hide()
         side.addWidget(self.audio_paused_label)
         self.pause_button = QPushButton(f"Pause audio {mm_ss(pause_s).removesuffix(':00')} min")
+        self.pause_button.setStyleSheet(
+            "font-size: 16px; font-weight: bold; min-height: 36px; padding: 2px 12px;"
+        )
         self.pause_button.clicked.connect(self.pause_requested.emit)
         side.addWidget(self.pause_button)
+        side.addStretch(1)
         outer.addLayout(side)
         self._rows: list[_AlarmRow] = []
         self._flashers = {p: _Flasher(p, self) for p in AlarmPriority}

@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from alarms import ReadingClass
 from bedside.alarm_bar import mm_ss
@@ -21,6 +21,14 @@ if TYPE_CHECKING:
     from bedside.clinical import ClinicalSession
 
 log = logging.getLogger(__name__)
+
+
+def trend_text(flag: str) -> str:
+    """The engine's THR-6 reason for the panel: the first pressure's reason in full, the others
+    by name (the full reason is the label's tooltip), so the side column fits the screen."""
+    first, *others = flag.split("; ")
+    also = [other.split(" ", 1)[0] for other in others]
+    return f"Trend flagged: {first}" + (f"; {', '.join(also)} too" if also else "")
 
 
 class NibpPanel(QWidget):
@@ -33,7 +41,7 @@ class NibpPanel(QWidget):
         layout = QVBoxLayout(self)
         self.interval_label = QLabel("")
         self.countdown_label = QLabel("")
-        self.countdown_label.setStyleSheet("font-size: 22px; font-weight: bold;")
+        self.countdown_label.setStyleSheet("font-size: 20px; font-weight: bold;")
         self.measure_button = QPushButton("Measure now")
         self.measure_button.clicked.connect(self.measure_now_requested.emit)
         self.prompt_label = QLabel("")
@@ -43,16 +51,18 @@ class NibpPanel(QWidget):
         self.last_label.setWordWrap(True)
         self.trend_label = QLabel("")
         self.trend_label.setWordWrap(True)
-        self.trend_label.setStyleSheet("color: #ffb000; font-size: 16px; font-weight: bold;")
+        self.trend_label.setStyleSheet("color: #ffb000; font-size: 14px;")
         self.trend_label.hide()
-        for widget in (
-            self.interval_label,
-            self.countdown_label,
-            self.measure_button,
-            self.prompt_label,
-            self.last_label,
-            self.trend_label,
-        ):
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(2)
+        # The interval and "Measure now" share a line under the countdown: the side column must
+        # fit a 1000 px screen.
+        layout.addWidget(self.countdown_label)
+        cycle_row = QHBoxLayout()
+        cycle_row.addWidget(self.interval_label, 1)
+        cycle_row.addWidget(self.measure_button)
+        layout.addLayout(cycle_row)
+        for widget in (self.prompt_label, self.last_label, self.trend_label):
             layout.addWidget(widget)
 
     def show_state(
@@ -84,7 +94,8 @@ class NibpPanel(QWidget):
         else:
             self.last_label.setText("No NIBP reading yet")
         self.last_label.setStyleSheet(f"color: {colour}; font-size: 16px; font-weight: bold;")
-        self.trend_label.setText(f"Trend flagged: {trend_flag}" if trend_flag else "")
+        self.trend_label.setText(trend_text(trend_flag) if trend_flag else "")
+        self.trend_label.setToolTip(trend_flag or "")
         self.trend_label.setVisible(bool(trend_flag))
 
     def show_session(self, session: ClinicalSession) -> None:

@@ -317,7 +317,7 @@ class ProtocolPanel(QWidget):
             row_layout.setSpacing(0)
             button = QPushButton(offer.button_text)
             button.setToolTip(offer.reason)
-            button.setStyleSheet(_BIG_BUTTON + "background: #f9a825;")
+            button.setStyleSheet(_BIG_BUTTON + "background: #f9a825; color: #0b0f14;")
             button.clicked.connect(lambda _c=False, pid=offer.protocol_id: self._start(pid, from_offer=True))
             row_layout.addWidget(button)
             protocol = self._desk.library.protocols.get(offer.protocol_id)

@@ -13,12 +13,20 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from alarms import ReadingClass
 from bedside.clinical import BandView, ClassifiedReading
 from bedside.theme import NIBP_COLOUR, PULSE_COLOUR, SPO2_COLOUR, class_look
 from bedside.vitals_board import VitalsBoard
 from drivers.types import VitalKind
 
 __all__ = ["NIBP_COLOUR", "PULSE_COLOUR", "SPO2_COLOUR", "TrendView"]
+
+
+def _key_entry(reading_class: ReadingClass) -> str:
+    """One class in the trend's key: its marker (large for alarming classes) and words, in its colour."""
+    look = class_look(reading_class)
+    marker = "&#9650;" if look.marker_size > 12 else "&#9652;"
+    return f"<span style='color:{look.colour}'>{marker} {look.word}</span>"
 
 
 def _plot(title: str, y_range: tuple[float, float]) -> pg.PlotWidget:
@@ -116,10 +124,14 @@ class TrendView(QWidget):
         self._classified = False
         self.classified_points = pg.ScatterPlotItem(pen=pg.mkPen("#000000"))
         nibp_item.addItem(self.classified_points)
-        # The newest reading's class in words beside its marker: colour is never the only cue.
-        self.last_reading_text = pg.TextItem("", anchor=(1.0, 1.0))
+        # The newest reading's class in words, and a key to the marker colours shown, pinned to
+        # the plot's bottom-left corner (pixels, not data; below 50 mmHg is rarely drawn on):
+        # colour is never the only cue.
+        self.last_reading_text = pg.TextItem("", anchor=(0.0, 1.0))
+        view_box = nibp_item.getViewBox()
+        self.last_reading_text.setParentItem(view_box)
+        view_box.sigResized.connect(lambda vb: self.last_reading_text.setPos(6, vb.height() - 2))
         self.last_reading_text.setVisible(False)
-        nibp_item.addItem(self.last_reading_text)
 
     def refresh(self, board: VitalsBoard, now_s: float) -> None:
         """Redraw from the board; the visible window follows the newest data."""
@@ -192,12 +204,13 @@ class TrendView(QWidget):
         self.classified_points.setData(spots=spots)
         newest = judged[-1]
         look = class_look(newest.reading_class)
-        self.last_reading_text.setText(
-            f"{newest.reading.systolic:g}/{newest.reading.diastolic:g} {newest.label or look.word}",
-            color=look.colour,
+        caption = (
+            f"Last NIBP {newest.reading.systolic:g}/{newest.reading.diastolic:g}: {newest.label or look.word}"
         )
-        x_newest = (newest.reading.measured_at - session_start).total_seconds() / 60.0
-        self.last_reading_text.setPos(x_newest, float(newest.reading.systolic or 0.0) + 4.0)
+        key = "&nbsp;&nbsp;&nbsp;".join(_key_entry(c) for c in dict.fromkeys(r.reading_class for r in judged))
+        self.last_reading_text.setHtml(
+            f"<div style='font-size:11pt'><b style='color:{look.colour}'>{caption}</b><br>{key}</div>"
+        )
         self.last_reading_text.setVisible(True)
         x_mean = np.asarray([(r.reading.measured_at - session_start).total_seconds() / 60.0 for r in judged])
         self.mean_points.setData(

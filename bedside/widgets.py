@@ -41,14 +41,15 @@ class NumericTile(QFrame):
             "QLabel { color: #d8dee9; }"
         )
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 6, 12, 6)
+        layout.setContentsMargins(12, 4, 12, 4)
         layout.setSpacing(0)
         self.title = QLabel(f"{label}  <span style='color:#7a8894'>{unit}</span>")
         self.title.setStyleSheet(f"color: {colour}; font-size: 18px; font-weight: bold;")
         self.value = QLabel("---")
         self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.value.setStyleSheet(f"color: {colour}; font-size: 76px; font-weight: bold;")
+        self.value.setStyleSheet(f"color: {colour}; font-size: 68px; font-weight: bold;")
         self.status = QLabel("")
+        self.status.setWordWrap(True)
         self.status.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.status.setStyleSheet("font-size: 14px; color: #9aa7b4;")
         self.state = QLabel("")
@@ -68,11 +69,11 @@ class NumericTile(QFrame):
         """A continuous vital: its value while current, otherwise greyed with why and its age."""
         self.value.setText(n.text)
         if n.freshness is Freshness.CURRENT:
-            self._style(self.value, f"color: {self._colour}; font-size: 76px; font-weight: bold;")
+            self._style(self.value, f"color: {self._colour}; font-size: 68px; font-weight: bold;")
             self.state.setText("")
             self.status.setText(f"{n.source} · {age_text(n.age_s)}")
         else:
-            self._style(self.value, "color: #5c6670; font-size: 76px; font-weight: bold;")
+            self._style(self.value, "color: #5c6670; font-size: 68px; font-weight: bold;")
             if n.freshness is Freshness.NOT_VALID:
                 self.state.setText(_QUALITY_TEXT.get(n.quality.value, n.quality.value.upper()))
             else:
@@ -99,7 +100,7 @@ class NumericTile(QFrame):
         self.state.setText(state)
         self._style(self.state, f"font-size: 20px; font-weight: bold; color: {colour};")
         digits = self._colour if failed or reading_class is None else colour
-        self._style(self.value, f"color: {digits}; font-size: 76px; font-weight: bold;")
+        self._style(self.value, f"color: {digits}; font-size: 68px; font-weight: bold;")
         self.status.setText(f"{n.source or 'no source'} · {age_text(n.age_s)}")
 
 

@@ -88,9 +88,14 @@ class MonitorWindow(QMainWindow):
         self.spo2_tile = NumericTile("SpO2", "%", SPO2_COLOUR)
         self.pulse_tile = NumericTile("Pulse", "/min", PULSE_COLOUR)
         self.nibp_tile = NumericTile("NIBP", "mmHg", NIBP_COLOUR)
-        for tile in (self.spo2_tile, self.pulse_tile, self.nibp_tile):
-            column.addWidget(tile)
-        self.side_slot = QVBoxLayout()  # NIBP countdown, protocol panel
+        # SpO2 and pulse side by side, NIBP below: the side column must fit a 1000 px screen
+        # with the NIBP prompts and the session's steps under it.
+        continuous = QHBoxLayout()
+        continuous.addWidget(self.spo2_tile)
+        continuous.addWidget(self.pulse_tile)
+        column.addLayout(continuous)
+        column.addWidget(self.nibp_tile)
+        self.side_slot = QVBoxLayout()  # NIBP countdown and prompts, the session's steps
         column.addLayout(self.side_slot)
         column.addStretch(1)
         self.link_label = QLabel("")

@@ -25,7 +25,7 @@ from alarms import (
 )
 from bedside.alarm_bar import AUDIO_OFF_TEXT, AlarmBar, alarm_text, mm_ss
 from bedside.clinical import ClinicalSession
-from bedside.nibp_panel import NibpPanel
+from bedside.nibp_panel import NibpPanel, trend_text
 from drivers.clock import FakeClock
 from drivers.types import VitalKind
 from tests.alarms.helpers import nibp_obs, obs
@@ -246,3 +246,12 @@ def test_the_audio_indicator_says_off_and_paused_with_its_countdown_and_nothing_
     bar.show_audio_failed(False)
     bar.show_alarms([BP_HIGH], paused=False, pause_remaining_s=0)
     assert bar.audio_indicator() == []
+
+
+@pytest.mark.req("THR-6")
+def test_the_trend_reason_names_every_pressure_that_is_flagged() -> None:
+    """Finding 12: the reason is shown; a second pressure is named, its detail in the tooltip."""
+    one = "systolic rising +2.0 mmHg/min, projected 159 by the next cycle (limit 156)"
+    two = f"{one}; diastolic rising +1.0 mmHg/min, projected 103 by the next cycle (limit 101)"
+    assert trend_text(one) == f"Trend flagged: {one}"
+    assert trend_text(two) == f"Trend flagged: {one}; diastolic too"

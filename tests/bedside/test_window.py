@@ -169,7 +169,9 @@ def test_tile_panel_and_trend_show_the_engines_class_not_the_band(
     newest = window.trend.classified_points.points()[-2:]
     assert {p.brush().color().name() for p in newest} == {look.colour}
     assert {p.size() for p in newest} == {look.marker_size}
-    assert window.trend.last_reading_text.toPlainText().startswith(f"{systolic}/{diastolic} {words}")
+    caption = window.trend.last_reading_text.toPlainText()
+    assert caption.startswith(f"Last NIBP {systolic}/{diastolic}: {words}")
+    assert look.word in caption  # the key names each colour on the plot
 
 
 @pytest.mark.req("THR-6")
@@ -185,7 +187,8 @@ def test_the_nibp_panel_shows_why_the_trend_is_flagged(
         _deliver(qtbot, window, nibp_obs(clock, systolic, 80, 97))
     flag = clinical.trend_flag
     assert flag is not None and "systolic rising" in flag
-    assert window.nibp_panel.trend_label.text() == f"Trend flagged: {flag}"
+    assert window.nibp_panel.trend_label.text().startswith(f"Trend flagged: {flag.split('; ')[0]}")
+    assert window.nibp_panel.trend_label.toolTip() == flag
     assert not window.nibp_panel.trend_label.isHidden()
 
 
