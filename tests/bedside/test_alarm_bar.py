@@ -9,6 +9,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
@@ -255,3 +257,53 @@ def test_the_trend_reason_names_every_pressure_that_is_flagged() -> None:
     two = f"{one}; diastolic rising +1.0 mmHg/min, projected 103 by the next cycle (limit 101)"
     assert trend_text(one) == f"Trend flagged: {one}"
     assert trend_text(two) == f"Trend flagged: {one}; diastolic too"
+
+
+_POOL = [
+    SPO2_LOW,
+    BP_HIGH,
+    PROBE,
+    alarm("pulse_low", ConditionId.PULSE_LOW, AlarmPriority.MEDIUM, "Pulse low", "41"),
+]
+
+
+@st.composite
+def _renders(draw: st.DrawFn) -> list[list[ActiveAlarm]]:
+    """Successive active-alarm lists: alarms come and go, reorder, escalate and change words."""
+    renders = []
+    for _ in range(draw(st.integers(1, 8))):
+        chosen = draw(st.permutations(_POOL))[: draw(st.integers(0, len(_POOL)))]
+        shown = []
+        for a in chosen:
+            priority = draw(st.sampled_from(list(AlarmPriority)))
+            acked = draw(st.sampled_from([None, "RN Diaz"]))
+            message = f"{a.message} #{draw(st.integers(0, 3))}"
+            shown.append(replace(a, priority=priority, acknowledged_by=acked, message=message))
+        renders.append(shown)
+    return renders
+
+
+@pytest.mark.req("ALM-1")
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(renders=_renders())
+def test_the_bar_always_shows_the_latest_alarms_in_order_and_keeps_each_rows_widget(
+    qtbot: QtBot, renders: list[list[ActiveAlarm]]
+) -> None:
+    """Whatever the sequence of renders, the rows are exactly the latest alarms, most urgent first
+    as given, each worded from its latest state, and an alarm present in consecutive renders keeps
+    its row (and Acknowledge button) widget: nothing the clinician may be pressing is rebuilt."""
+    bar = AlarmBar()
+    qtbot.addWidget(bar)
+    previous: dict[str, object] = {}
+    for active in renders:
+        bar.show_alarms(active, paused=False, pause_remaining_s=0)
+        assert bar.row_keys() == [a.key for a in active]
+        assert bar.row_texts() == [alarm_text(a) for a in active]
+        buttons = dict(zip(bar.row_keys(), bar.acknowledge_buttons(), strict=True))
+        for key, button in buttons.items():
+            if key in previous:
+                assert button is previous[key]
+        previous = dict(buttons)
+        assert bar.none_label.isHidden() == bool(active)
+        for priority in (AlarmPriority.HIGH, AlarmPriority.MEDIUM):
+            assert bar.is_flashing(priority) == any(a.priority is priority for a in active)
