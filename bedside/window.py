@@ -5,7 +5,7 @@ the GUI thread at once through a queued Qt signal (``MonitorCore.set_waker``, co
 burst); the data is applied and judged in that turn of the event loop, and the clinical session's
 change notification re-renders the alarm bar and the tone in the same turn (only what changed).
 One slow heartbeat (``TICK_MS``) drives what depends on time alone: ages, countdowns, the silence
-checks, the clinical tick and the trend's scrolling window.
+checks, the clinical tick, the protocol timers and the trend's scrolling window.
 """
 
 from __future__ import annotations
@@ -152,7 +152,8 @@ class MonitorWindow(QMainWindow):
     def attach_protocols(self, desk: ProtocolDesk) -> None:
         """The protocol panel beside the monitor; alarms' offers reach the desk as they are made."""
         self.desk = desk
-        self.protocol_panel = ProtocolPanel(desk, clinician=self.session_controls.who)
+        # The panel's protocol timers tick on the window's heartbeat, not a timer of their own.
+        self.protocol_panel = ProtocolPanel(desk, clinician=self.session_controls.who, tick_ms=0)
         self.protocol_slot.addWidget(self.protocol_panel)
         self.protocol_column.show()
         self.core.subscribe(on_observation=desk.on_observation)
@@ -286,6 +287,8 @@ class MonitorWindow(QMainWindow):
         self.core.tick()
         if self.clinical is not None:
             self.clinical.tick()  # its change notification renders the pause countdown and the panel
+        if self.desk is not None:
+            self.protocol_panel.tick()
         self._show_vitals()
         self._show_links()
         board = self.core.board

@@ -19,10 +19,12 @@ from bedside.alarm_bar import AUDIO_OFF_TEXT
 from bedside.alarm_sound import AlarmSound, FailureListener
 from bedside.clinical import ClinicalSession
 from bedside.core import MonitorCore
+from bedside.protocol_desk import ProtocolDesk
 from bedside.theme import class_look
 from bedside.window import MonitorWindow
 from drivers.clock import FakeClock
 from drivers.types import DecodeResult, Observation, VitalKind
+from protocols import LIBRARY_DIR, load_library
 from tests.alarms.helpers import nibp_obs, obs
 
 NURSE = "RN Diaz"
@@ -124,6 +126,11 @@ def test_nothing_polls_only_a_slow_heartbeat_runs(
     """Issue 8: the window polled with a 100 ms pump and a 500 ms refresh; now the one timer left
     is the heartbeat for ages and countdowns."""
     window, _clinical = _window(qtbot, clock, _config())
+    library = load_library(LIBRARY_DIR)
+    desk = ProtocolDesk(
+        clock, library, session_id="w", put=lambda _r: None, latest=lambda _k: None, request_nibp=lambda: True
+    )
+    window.attach_protocols(desk)
     window.start_timers()
     running = [t.interval() for t in window.findChildren(QTimer) if t.isActive()]
     assert running == [MonitorWindow.TICK_MS] and MonitorWindow.TICK_MS >= 1000
