@@ -207,7 +207,9 @@ class AlarmBar(QWidget):
                 changed = True
             kept.show_lit(self._flashers[alarm.priority].lit)
             ordered.append(kept)
-        if ordered != self._rows or changed:
+        if ordered != self._rows:
+            changed = True  # reordered (an escalation moves a row up)
+        if changed:
             self._place(ordered)
         self.none_label.setVisible(not active)
         shown = {a.priority for a in active}
