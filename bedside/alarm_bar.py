@@ -168,13 +168,16 @@ class AlarmBar(QWidget):
         self.audio_paused_label = QLabel("")
         self.audio_paused_label.setStyleSheet(AUDIO_PAUSED_STYLE)
         self.audio_paused_label.hide()
-        side.addWidget(self.audio_paused_label)
         self.pause_button = QPushButton(f"Pause audio {mm_ss(pause_s).removesuffix(':00')} min")
         self.pause_button.setStyleSheet(
             "font-size: 16px; font-weight: bold; min-height: 36px; padding: 2px 12px;"
         )
         self.pause_button.clicked.connect(self.pause_requested.emit)
-        side.addWidget(self.pause_button)
+        # The pause countdown sits beside its button, so both indicators and the button fit.
+        pause_row = QHBoxLayout()
+        pause_row.addWidget(self.audio_paused_label)
+        pause_row.addWidget(self.pause_button, 1)
+        side.addLayout(pause_row)
         side.addStretch(1)
         outer.addLayout(side)
         self._rows: list[_AlarmRow] = []
@@ -194,6 +197,7 @@ class AlarmBar(QWidget):
         for row in [r for r in self._rows if r.key not in wanted]:
             self._rows.remove(row)
             self._rows_box.removeWidget(row)
+            row.hide()  # gone from the screen now, not when the deferred delete runs
             row.deleteLater()
             changed = True
         by_key = {row.key: row for row in self._rows}
