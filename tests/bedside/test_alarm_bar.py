@@ -222,6 +222,7 @@ def test_a_row_is_updated_in_place_so_an_acknowledge_press_is_never_lost(qtbot: 
     # Ended alarms leave; the rows that stay keep their widgets, in the new order.
     rows_before = dict(zip(bar.row_keys(), bar.acknowledge_buttons(), strict=True))
     bar.show_alarms([PROBE, worse], paused=False, pause_remaining_s=0)
+    assert not rows_before["bp_high"].isVisibleTo(bar)  # off the screen now, deleted later
     assert bar.row_keys() == ["spo2_probe_off@ox", "spo2_low"]
     assert bar.acknowledge_buttons() == [rows_before["spo2_probe_off@ox"], rows_before["spo2_low"]]
 
