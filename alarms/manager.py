@@ -473,7 +473,14 @@ class AlarmManager:
         device that never returns raises "no valid SpO2" as usual. Raises AlarmStateError for a
         state it cannot trust.
         """
-        if self._alarms or self._events or self._streams:
+        # The alarm system's watch on itself (sound, display, recording) starts with the app, before
+        # the stored state is read; those live alarms are kept beside the restored ones.
+        own = {ConditionId.AUDIO_UNAVAILABLE, ConditionId.DISPLAY_STALLED, ConditionId.RECORDING_FAILED}
+        if (
+            self._streams
+            or any(a.condition not in own for a in self._alarms.values())
+            or any(e.condition not in own for e in self._events)
+        ):
             raise AlarmStateError(
                 "alarm state can only be restored into a freshly started alarm system: "
                 "restore it before any data or monitoring gap is reported"
@@ -532,12 +539,21 @@ class AlarmManager:
         occurrences = int(state["occurrences"])
         if alarms and occurrences < max(a.occurrence for a in alarms.values()):
             raise AlarmStateError("the saved alarm state counts fewer occurrences than it holds alarms")
+        live = dict(self._alarms)
+        for key, current in sorted(live.items(), key=lambda item: item[1].occurrence):
+            occurrences += 1
+            current.occurrence = occurrences
+            alarms[key] = current
         self._alarms = alarms
         self._streams = streams
         self._occurrences = occurrences
         self._pause_until = pause_until
         self._pause_covers = covers
-        self._held = {a.key for a in alarms.values() if a.present and CONDITIONS[a.condition].technical}
+        self._held = {
+            a.key
+            for a in alarms.values()
+            if a.present and CONDITIONS[a.condition].technical and a.key not in live
+        }
         log.info(
             "alarm state restored: %d alarm(s), pause %s",
             len(alarms),

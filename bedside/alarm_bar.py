@@ -3,6 +3,10 @@
 Only a view: it shows what ``ClinicalSession.active_alarms()`` says and turns button presses into
 signals; acknowledging and pausing are decided by the session. High and medium rows flash at the
 IEC 60601-1-8 rates from ``alarms.priority.PRIORITY_LOOK``; low rows are steady.
+
+The bar keeps one row widget per alarm key and updates it in place when the alarm changes: rows
+are never rebuilt, so a press on Acknowledge cannot be lost to a repaint. A permanent audio
+indicator says when the alarm sound is unavailable or paused (ALM-5, ALM-3).
 """
 
 from __future__ import annotations
@@ -11,16 +15,20 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QPaintEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from alarms import PRIORITY_LOOK, ActiveAlarm, AlarmPriority
+from bedside.theme import AUDIO_OFF_STYLE, AUDIO_PAUSED_STYLE, BACKGROUND, MUTED
 
 if TYPE_CHECKING:
     from bedside.clinical import ClinicalSession
 
 log = logging.getLogger(__name__)
 
-_DARK = "#0b0f14"
+_DARK = BACKGROUND
+#: The permanent indicator's words while the alarm sound cannot play (ALM-5).
+AUDIO_OFF_TEXT = "AUDIO OFF - alarm sound unavailable"
 
 
 def alarm_text(alarm: ActiveAlarm) -> str:
@@ -71,51 +79,106 @@ class _Flasher(QObject):
 
 
 class _AlarmRow(QFrame):
-    """One alarm: its text, and an Acknowledge button carrying its key."""
+    """One alarm: its text, and an Acknowledge button carrying its key. Updated in place."""
 
     def __init__(self, alarm: ActiveAlarm, bar: AlarmBar) -> None:
         super().__init__()
         self.alarm = alarm
+        self.key = alarm.key
+        self._bar = bar
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
         self.label = QLabel(alarm_text(alarm))
         self.label.setWordWrap(True)
         layout.addWidget(self.label, 1)
         self.ack = QPushButton("Acknowledge")
-        self.ack.clicked.connect(lambda: bar.acknowledge_requested.emit(alarm.key))
+        self.ack.clicked.connect(lambda: bar.acknowledge_requested.emit(self.key))
         layout.addWidget(self.ack)
+        self._lit: bool | None = None
         self.show_lit(True)
 
+    def update_alarm(self, alarm: ActiveAlarm) -> bool:
+        """Show the alarm's new state; False (and nothing touched) when nothing changed."""
+        if alarm == self.alarm:
+            return False
+        old_priority = self.alarm.priority
+        self.alarm = alarm
+        self.label.setText(alarm_text(alarm))
+        if alarm.priority is not old_priority:
+            lit, self._lit = self._lit, None
+            self.show_lit(True if lit is None else lit)
+        return True
+
     def show_lit(self, lit: bool) -> None:
+        """Draw the lit or the dark phase of the flash (re-styled only when it changes)."""
+        if lit == self._lit:
+            return
+        self._lit = lit
         colour = PRIORITY_LOOK[self.alarm.priority].colour
         # Dark phase keeps the words in the priority's colour: never colour alone, never blank.
         fg, bg = (_DARK, colour) if lit else (colour, _DARK)
         self.setStyleSheet(f"_AlarmRow {{ background: {bg}; border: 2px solid {colour}; }}")
         self.label.setStyleSheet(f"color: {fg}; background: transparent; font-size: 18px; font-weight: bold;")
 
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Paint, then tell the bar (the alarm-to-screen benchmark times this)."""
+        super().paintEvent(event)
+        self._bar.row_painted.emit(self.key)
+
 
 class AlarmBar(QWidget):
-    """Active alarms, most urgent first, with Acknowledge per alarm and a bounded audio pause."""
+    """Active alarms, most urgent first, with Acknowledge per alarm, a bounded audio pause and
+    the permanent audio indicator."""
 
     acknowledge_requested = Signal(str)
     pause_requested = Signal()
+    #: A row was painted on screen (its alarm key).
+    row_painted = Signal(str)
+    #: ``show_alarms`` changed what the bar shows (rows added, updated, removed or reordered).
+    rendered = Signal()
+    #: Room for two rows before the bar scrolls (the most urgent are on top).
+    HEIGHT_PX = 84
 
     def __init__(self, pause_s: float = 120.0, parent: QWidget | None = None) -> None:
         """``pause_s`` is the clinic's default audio pause, shown on the button."""
         super().__init__(parent)
         outer = QHBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        self._rows_box = QVBoxLayout()
-        outer.addLayout(self._rows_box, 1)
+        # A fixed height: an alarm coming or going re-lays out the bar only, never the trend below
+        # (re-painting the plots would delay the alarm on screen); more rows than fit scroll.
+        self.setFixedHeight(self.HEIGHT_PX)
+        self._scroll = QScrollArea()
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        rows_widget = QWidget()
+        self._rows_box = QVBoxLayout(rows_widget)
+        self._rows_box.setContentsMargins(0, 0, 0, 0)
+        self._rows_box.setSpacing(3)
+        self._scroll.setWidget(rows_widget)
+        outer.addWidget(self._scroll, 1)
         self.none_label = QLabel("No active alarms")
-        self.none_label.setStyleSheet("color: #8a94a6; font-size: 16px;")
+        self.none_label.setStyleSheet(f"color: {MUTED}; font-size: 16px;")
         self._rows_box.addWidget(self.none_label)
+        self._rows_box.addStretch(1)
         side = QVBoxLayout()
+        self.audio_off_label = QLabel(AUDIO_OFF_TEXT)
+        self.audio_off_label.setStyleSheet(AUDIO_OFF_STYLE)
+        self.audio_off_label.hide()
+        side.addWidget(self.audio_off_label)
+        self.audio_paused_label = QLabel("")
+        self.audio_paused_label.setStyleSheet(AUDIO_PAUSED_STYLE)
+        self.audio_paused_label.hide()
         self.pause_button = QPushButton(f"Pause audio {mm_ss(pause_s).removesuffix(':00')} min")
+        self.pause_button.setStyleSheet(
+            "font-size: 16px; font-weight: bold; min-height: 36px; padding: 2px 12px;"
+        )
         self.pause_button.clicked.connect(self.pause_requested.emit)
-        side.addWidget(self.pause_button)
-        self.pause_label = QLabel("")
-        side.addWidget(self.pause_label)
+        # The pause countdown sits beside its button, so both indicators and the button fit.
+        pause_row = QHBoxLayout()
+        pause_row.addWidget(self.audio_paused_label)
+        pause_row.addWidget(self.pause_button, 1)
+        side.addLayout(pause_row)
+        side.addStretch(1)
         outer.addLayout(side)
         self._rows: list[_AlarmRow] = []
         self._flashers = {p: _Flasher(p, self) for p in AlarmPriority}
@@ -125,14 +188,33 @@ class AlarmBar(QWidget):
     # -- rendering --------------------------------------------------------------------------------
 
     def show_alarms(self, active: list[ActiveAlarm], paused: bool, pause_remaining_s: float) -> None:
-        """Show these alarms (already sorted most urgent first) and the audio pause state."""
-        for row in self._rows:
+        """Show these alarms (already sorted most urgent first) and the audio pause state.
+
+        Only what changed is touched: a row per alarm key is kept and updated in place.
+        """
+        changed = False
+        wanted = {a.key for a in active}
+        for row in [r for r in self._rows if r.key not in wanted]:
+            self._rows.remove(row)
             self._rows_box.removeWidget(row)
+            row.hide()  # gone from the screen now, not when the deferred delete runs
             row.deleteLater()
-        self._rows = [_AlarmRow(alarm, self) for alarm in active]
-        for row in self._rows:
-            self._rows_box.addWidget(row)
-            row.show_lit(self._flashers[row.alarm.priority].lit)
+            changed = True
+        by_key = {row.key: row for row in self._rows}
+        ordered: list[_AlarmRow] = []
+        for alarm in active:
+            kept = by_key.get(alarm.key)
+            if kept is None:
+                kept = _AlarmRow(alarm, self)
+                changed = True
+            elif kept.update_alarm(alarm):
+                changed = True
+            kept.show_lit(self._flashers[alarm.priority].lit)
+            ordered.append(kept)
+        if ordered != self._rows:
+            changed = True  # reordered (an escalation moves a row up)
+        if changed:
+            self._place(ordered)
         self.none_label.setVisible(not active)
         shown = {a.priority for a in active}
         for priority, flasher in self._flashers.items():
@@ -140,7 +222,19 @@ class AlarmBar(QWidget):
                 flasher.start()
             else:
                 flasher.stop()
-        self.pause_label.setText(f"Audio paused {mm_ss(pause_remaining_s)}" if paused else "")
+        self.show_pause(paused, pause_remaining_s)
+        if changed:
+            self.rendered.emit()
+
+    def show_pause(self, paused: bool, remaining_s: float) -> None:
+        """The audio-paused indicator with its live countdown (hidden when not paused)."""
+        self.audio_paused_label.setText(f"AUDIO PAUSED {mm_ss(remaining_s)}" if paused else "")
+        self.audio_paused_label.setVisible(paused)
+
+    def show_audio_failed(self, failed: bool, reason: str = "") -> None:
+        """The permanent AUDIO OFF indicator while the alarm sound cannot play (ALM-5)."""
+        self.audio_off_label.setVisible(failed)
+        self.audio_off_label.setToolTip(reason if failed else "")
 
     def show_session(self, session: ClinicalSession) -> None:
         """Render straight from a ClinicalSession's read-only views."""
@@ -151,6 +245,15 @@ class AlarmBar(QWidget):
     def row_texts(self) -> list[str]:
         """The text of each alarm row, top to bottom."""
         return [row.label.text() for row in self._rows]
+
+    def row_keys(self) -> list[str]:
+        """The alarm key of each row, top to bottom."""
+        return [row.key for row in self._rows]
+
+    def audio_indicator(self) -> list[str]:
+        """The audio indicator's words now ([] when the sound is fine and not paused)."""
+        labels = (self.audio_off_label, self.audio_paused_label)
+        return [label.text() for label in labels if not label.isHidden()]
 
     def is_flashing(self, priority: AlarmPriority) -> bool:
         """True while rows of this priority flash."""
@@ -164,6 +267,14 @@ class AlarmBar(QWidget):
     def acknowledge_buttons(self) -> list[QPushButton]:
         """Each row's Acknowledge button, top to bottom."""
         return [row.ack for row in self._rows]
+
+    def _place(self, ordered: list[_AlarmRow]) -> None:
+        # Re-inserting moves a widget inside the layout without destroying it (no lost press).
+        for index, row in enumerate(ordered):
+            if self._rows_box.indexOf(row) != index + 1:
+                self._rows_box.removeWidget(row)
+                self._rows_box.insertWidget(index + 1, row)  # after the "No active alarms" label
+        self._rows = ordered
 
     def _flash(self, priority: AlarmPriority, lit: bool) -> None:
         for row in self._rows:

@@ -225,7 +225,8 @@ class ClinicalSession:
 
     @property
     def trend_flag(self) -> str | None:
-        """The latest THR-6 flag in words ("systolic rising ... projected ..."), or None."""
+        """Why the latest judged reading's trend is flagged (THR-6) in words ("systolic rising ...
+        projected ..."), or None when it is not."""
         return None if self._trend_flag is None else self._trend_flag.reason
 
     def pulse_deficit(self) -> float | None:
@@ -585,6 +586,8 @@ class ClinicalSession:
             if horizon <= reading.measured_at:
                 horizon = reading.measured_at + timedelta(minutes=self.scheduler.interval_min)
             trend = self.trend.assess(self._judged, horizon, self.thresholds.current, band)
+            if not trend.rising_toward_threshold:
+                self._trend_flag = None  # the flag shows while the latest reading's trend holds
         actions, change = self.scheduler.on_reading(judgement, trend)
         if change is not None:
             self._interval_record(change)

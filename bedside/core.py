@@ -1,14 +1,20 @@
 """The monitor core: takes what links decoded (any thread), applies it on the GUI thread.
 
 Links call ``on_result``/``on_event`` from their own threads; those only enqueue. ``pump`` runs
-on the GUI thread (a Qt timer), so the board, the alarm engine and the view are never touched
-concurrently, and a slow consumer can never stall a reader thread.
+on the GUI thread, so the board, the alarm engine and the view are never touched concurrently, and
+a slow consumer can never stall a reader thread.
+
+The GUI thread is woken as soon as something arrives: the window registers a thread-safe
+``waker`` (a queued Qt signal) with ``set_waker``. Wake-ups are coalesced: a burst of results
+wakes the GUI once, and the next wake-up is armed only when ``pump`` starts draining, so an
+alarm never waits for a polling timer.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,6 +28,8 @@ log = logging.getLogger(__name__)
 
 ObservationListener = Callable[[Observation], None]
 DeviceEventListener = Callable[[DeviceEvent], None]
+#: Called from a link thread when the inbox has something new; must be thread-safe and quick.
+Waker = Callable[[], None]
 
 
 @dataclass(slots=True)
@@ -75,12 +83,16 @@ class MonitorCore:
         self._inbox: queue.SimpleQueue[tuple[str, DecodeResult] | DeviceEvent] = queue.SimpleQueue()
         self._observation_listeners: list[ObservationListener] = []
         self._event_listeners: list[DeviceEventListener] = []
+        self._waker: Waker | None = None
+        self._wake_lock = threading.Lock()
+        self._wake_pending = False
 
     # --- called from link threads -------------------------------------------------------
     def on_result(self, result: DecodeResult, source: str = "") -> None:
         """Thread-safe intake of a driver's output."""
         if result.frames or result.observations or result.rejections:
             self._inbox.put((source, result))
+            self._wake()
 
     def result_sink(self, source: str) -> Callable[[DecodeResult], None]:
         """A sink for one link, so frame counts are kept per device."""
@@ -89,6 +101,29 @@ class MonitorCore:
     def on_event(self, event: DeviceEvent) -> None:
         """Thread-safe intake of a link event."""
         self._inbox.put(event)
+        self._wake()
+
+    def set_waker(self, waker: Waker | None) -> None:
+        """Have ``waker`` called (from the link thread) when data arrives and no wake-up is pending.
+
+        The waker only schedules ``pump`` on the GUI thread; it must not touch GUI state itself.
+        """
+        with self._wake_lock:
+            self._waker = waker
+            self._wake_pending = False
+        if waker is not None and not self._inbox.empty():
+            self._wake()
+
+    def _wake(self) -> None:
+        with self._wake_lock:
+            waker = self._waker
+            if waker is None or self._wake_pending:
+                return  # one wake-up per burst: the pump it triggers drains everything queued
+            self._wake_pending = True
+        try:
+            waker()
+        except Exception:  # a broken waker must never kill the reader thread that called it
+            log.exception("waking the GUI thread failed")
 
     # --- GUI thread ---------------------------------------------------------------------
     def add_link(self, link: DeviceLink) -> None:
@@ -106,6 +141,10 @@ class MonitorCore:
     def pump(self, limit: int = 10_000) -> PumpReport:
         """Apply what arrived since the last pump, at most ``limit`` items (keeps the GUI responsive)."""
         report = PumpReport()
+        # Re-arm before draining: whatever arrives from now on wakes the GUI again, so nothing
+        # queued behind this pump can wait for a timer.
+        with self._wake_lock:
+            self._wake_pending = False
         for _ in range(limit):
             try:
                 item = self._inbox.get_nowait()
@@ -126,6 +165,8 @@ class MonitorCore:
                     report.newest.append(obs)
                     self._watch_clock(source or obs.source, obs)
                     self._apply_observation(obs)
+        if not self._inbox.empty():
+            self._wake()  # the limit was reached: the rest is applied on the next turn of the loop
         return report
 
     def tick(self) -> None:

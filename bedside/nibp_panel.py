@@ -1,6 +1,8 @@
-"""The NIBP panel: interval, countdown to the next cycle, "Measure now", the prompt and the last class.
+"""The NIBP panel: interval, countdown to the next cycle, "Measure now", the prompt, the last
+reading's class and the trend flag.
 
-Only a view (MON-2, MON-3): it shows what ``ClinicalSession`` says; "Measure now" is a signal.
+Only a view (MON-2, MON-3, THR-6): it shows what ``ClinicalSession`` says; "Measure now" is a
+signal. The last reading is worded and coloured by the engine's ``ReadingClass`` (THR-4, THR-7).
 """
 
 from __future__ import annotations
@@ -9,23 +11,24 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from alarms import BpClass
+from alarms import ReadingClass
 from bedside.alarm_bar import mm_ss
+from bedside.theme import MUTED, class_look
 
 if TYPE_CHECKING:
     from bedside.clinical import ClinicalSession
 
 log = logging.getLogger(__name__)
 
-#: Colour beside the class words (never colour alone).
-CLASS_COLOURS: dict[BpClass | None, str] = {
-    BpClass.AT_BASELINE: "#3ddc84",
-    BpClass.EXPECTED_RISE: "#f5c400",
-    BpClass.ABOVE_EXPECTED: "#e02020",
-    None: "#8a94a6",
-}
+
+def trend_text(flag: str) -> str:
+    """The engine's THR-6 reason for the panel: the first pressure's reason in full, the others
+    by name (the full reason is the label's tooltip), so the side column fits the screen."""
+    first, *others = flag.split("; ")
+    also = [other.split(" ", 1)[0] for other in others]
+    return f"Trend flagged: {first}" + (f"; {', '.join(also)} too" if also else "")
 
 
 class NibpPanel(QWidget):
@@ -38,20 +41,28 @@ class NibpPanel(QWidget):
         layout = QVBoxLayout(self)
         self.interval_label = QLabel("")
         self.countdown_label = QLabel("")
-        self.countdown_label.setStyleSheet("font-size: 22px; font-weight: bold;")
+        self.countdown_label.setStyleSheet("font-size: 20px; font-weight: bold;")
         self.measure_button = QPushButton("Measure now")
         self.measure_button.clicked.connect(self.measure_now_requested.emit)
         self.prompt_label = QLabel("")
         self.prompt_label.setWordWrap(True)
         self.prompt_label.setStyleSheet("color: #f5c400; font-size: 16px; font-weight: bold;")
         self.last_label = QLabel("")
-        for widget in (
-            self.interval_label,
-            self.countdown_label,
-            self.measure_button,
-            self.prompt_label,
-            self.last_label,
-        ):
+        self.last_label.setWordWrap(True)
+        self.trend_label = QLabel("")
+        self.trend_label.setWordWrap(True)
+        self.trend_label.setStyleSheet("color: #ffb000; font-size: 14px;")
+        self.trend_label.hide()
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(2)
+        # The interval and "Measure now" share a line under the countdown: the side column must
+        # fit a 1000 px screen.
+        layout.addWidget(self.countdown_label)
+        cycle_row = QHBoxLayout()
+        cycle_row.addWidget(self.interval_label, 1)
+        cycle_row.addWidget(self.measure_button)
+        layout.addLayout(cycle_row)
+        for widget in (self.prompt_label, self.last_label, self.trend_label):
             layout.addWidget(widget)
 
     def show_state(
@@ -60,10 +71,14 @@ class NibpPanel(QWidget):
         seconds_to_next: float | None,
         prompt: str,
         last_reading: str,
-        last_class: BpClass | None,
+        last_class: ReadingClass | None,
+        *,
+        label: str = "",
+        trend_flag: str | None = None,
     ) -> None:
-        """Show the interval, the countdown (None: not cycling), a prompt ("" for none) and the
-        last reading's text (e.g. "166/100") with its class."""
+        """Show the interval, the countdown (None: not cycling), a prompt ("" for none), the last
+        reading's text (e.g. "166/100") with the engine's class and words (``label``; the class's
+        own words when empty), and why the trend is flagged (THR-6; None when it is not)."""
         self.interval_label.setText(f"NIBP every {interval_min} min")
         if seconds_to_next is None:
             self.countdown_label.setText("Next cycle: not cycling")
@@ -71,12 +86,17 @@ class NibpPanel(QWidget):
             self.countdown_label.setText(f"Next cycle in {mm_ss(seconds_to_next)}")
         self.prompt_label.setText(prompt)
         self.prompt_label.setVisible(bool(prompt))
+        colour = MUTED
         if last_reading:
-            words = "not judged" if last_class is None else last_class.label
-            self.last_label.setText(f"Last NIBP {last_reading}: {words}")
+            look = class_look(ReadingClass.NOT_JUDGED if last_class is None else last_class)
+            colour = look.colour
+            self.last_label.setText(f"Last NIBP {last_reading}: {label or look.word}")
         else:
             self.last_label.setText("No NIBP reading yet")
-        self.last_label.setStyleSheet(f"color: {CLASS_COLOURS[last_class]}; font-size: 16px;")
+        self.last_label.setStyleSheet(f"color: {colour}; font-size: 16px; font-weight: bold;")
+        self.trend_label.setText(trend_text(trend_flag) if trend_flag else "")
+        self.trend_label.setToolTip(trend_flag or "")
+        self.trend_label.setVisible(bool(trend_flag))
 
     def show_session(self, session: ClinicalSession) -> None:
         """Render straight from a ClinicalSession's read-only views (the newest prompt is shown)."""
@@ -92,5 +112,7 @@ class NibpPanel(QWidget):
             session.seconds_to_next_nibp(),
             prompts[-1].message if prompts else "",
             text,
-            None if last is None else last.band_class,
+            None if last is None else last.reading_class,
+            label="" if last is None else last.label,
+            trend_flag=session.trend_flag,
         )

@@ -2,6 +2,11 @@
 
 A view only: every click becomes a call on the ``ProtocolDesk``/``ProtocolRun`` with the name of
 the clinician at the monitor; what happens next is decided by the engine and read back from it.
+
+A protocol the clinic's medical director has not approved (a shipped template, or a file changed
+since its approval) is marked "TEMPLATE - not approved" wherever the panel shows it, and starting
+it first asks a named clinician to acknowledge that (PRO-8); the name goes to the desk, which
+records it.
 """
 
 from __future__ import annotations
@@ -26,12 +31,28 @@ from PySide6.QtWidgets import (
 
 from bedside.protocol_desk import ProtocolDesk, ProtocolNotLoaded
 from drivers.types import VitalKind
-from protocols import NodeType, NodeView, ProtocolNotApproved, ProtocolRun, StepNotAllowed, StepRecord
+from protocols import (
+    LoadedProtocol,
+    NodeType,
+    NodeView,
+    ProtocolFlag,
+    ProtocolNotApproved,
+    ProtocolRun,
+    StepNotAllowed,
+    StepRecord,
+)
 
 log = logging.getLogger(__name__)
 
 #: Asks a reason (title) and returns it, or None when the clinician cancels.
 ReasonAsker = Callable[[str], "str | None"]
+#: Asks a named clinician to acknowledge starting an unapproved protocol (title, why it is not
+#: approved); returns the name, or None when the clinician cancels.
+AcknowledgementAsker = Callable[[str, str], "str | None"]
+
+TEMPLATE_MARK = "TEMPLATE - not approved"
+CHANGED_MARK = "CHANGED - not approved since edited"
+_MARK_STYLE = "color: #0b0f14; background: #ffd400; font-size: 14px; font-weight: bold; padding: 2px 6px;"
 
 _BIG_BUTTON = "font-size: 20px; font-weight: bold; min-height: 56px; padding: 6px 14px;"
 _CALL_911_STYLE = (
@@ -45,6 +66,31 @@ def ask_reason_dialog(parent: QWidget) -> ReasonAsker:
 
     def ask(title: str) -> str | None:
         text, ok = QInputDialog.getText(parent, title, "Reason (recorded with your name):")
+        return text if ok else None
+
+    return ask
+
+
+def approval_mark(protocol: LoadedProtocol) -> str | None:
+    """The mark an unapproved protocol carries on screen (None for an approved one)."""
+    if ProtocolFlag.CHANGED_WITHOUT_APPROVAL in protocol.flags:
+        return CHANGED_MARK
+    if ProtocolFlag.TEMPLATE in protocol.flags:
+        return TEMPLATE_MARK
+    return None
+
+
+def ask_acknowledgement_dialog(parent: QWidget, clinician: Callable[[], str]) -> AcknowledgementAsker:
+    """An acknowledgement asker that shows a QInputDialog over ``parent``, the clinician's name filled in."""
+
+    def ask(title: str, why: str) -> str | None:
+        text, ok = QInputDialog.getText(
+            parent,
+            "Start a protocol that is not approved",
+            f"{title}\n{why}\n\nThis protocol has not been approved by the clinic's medical director.\n"
+            "Type your name to acknowledge that you start it on your own clinical judgement:",
+            text=clinician(),
+        )
         return text if ok else None
 
     return ask
@@ -87,6 +133,7 @@ class ProtocolPanel(QWidget):
         *,
         patient_name: Callable[[], str] = lambda: "",
         ask_reason: ReasonAsker | None = None,
+        ask_acknowledgement: AcknowledgementAsker | None = None,
         tick_ms: int = 1000,
         parent: QWidget | None = None,
     ) -> None:
@@ -95,6 +142,8 @@ class ProtocolPanel(QWidget):
         self._clinician = clinician
         self._patient_name = patient_name
         self._ask_reason = ask_reason or ask_reason_dialog(self)
+        self._ask_acknowledgement = ask_acknowledgement or ask_acknowledgement_dialog(self, clinician)
+        self._offer_rows: list[QWidget] = []
         self._handoffs: dict[str, str] = {}
         self._shown_key: tuple[str, str, int] | None = None
         self._action_buttons: list[QPushButton] = []
@@ -107,7 +156,8 @@ class ProtocolPanel(QWidget):
         start_row = QHBoxLayout()
         self.protocol_combo = QComboBox()
         for p in desk.protocols():
-            self.protocol_combo.addItem(p.protocol.title, p.id)
+            mark = approval_mark(p)
+            self.protocol_combo.addItem(f"{p.protocol.title}  [{mark}]" if mark else p.protocol.title, p.id)
         self.start_button = QPushButton("Start protocol...")
         self.start_button.clicked.connect(self._start_chosen)
         start_row.addWidget(self.protocol_combo, 1)
@@ -117,6 +167,12 @@ class ProtocolPanel(QWidget):
         self.run_combo = QComboBox()
         self.run_combo.currentIndexChanged.connect(lambda _i: self.refresh())
         layout.addWidget(self.run_combo)
+
+        self.run_mark_label = QLabel("")
+        self.run_mark_label.setWordWrap(True)
+        self.run_mark_label.setStyleSheet(_MARK_STYLE)
+        self.run_mark_label.hide()
+        layout.addWidget(self.run_mark_label)
 
         self.step_label = QLabel("No protocol running.")
         self.step_label.setWordWrap(True)
@@ -200,6 +256,9 @@ class ProtocolPanel(QWidget):
         run = self.selected_run()
         self.call_911_button.setVisible(run is not None and run.called_911_at is None and run.is_active)
         self._show_timers()
+        mark = approval_mark(run.protocol) if run is not None else None
+        self.run_mark_label.setText(f"{mark}: follow it on your own clinical judgement" if mark else "")
+        self.run_mark_label.setVisible(mark is not None)
         if run is None:
             self.step_label.setText("No protocol running.")
             self._set_actions([])
@@ -242,18 +301,39 @@ class ProtocolPanel(QWidget):
     # -- building ------------------------------------------------------------------------------
 
     def _show_offers(self) -> None:
-        for b in self._offer_buttons:
-            self.offers_box.removeWidget(b)
-            b.setParent(None)
-            b.deleteLater()
+        for row in self._offer_rows:
+            self.offers_box.removeWidget(row)
+            row.setParent(None)
+            row.deleteLater()
         self._offer_buttons = []
+        self._offer_rows = []
         for offer in self._desk.offers:
+            row = QWidget()
+            row_layout = QVBoxLayout(row)
+            row_layout.setContentsMargins(0, 0, 0, 0)
+            row_layout.setSpacing(0)
             button = QPushButton(offer.button_text)
             button.setToolTip(offer.reason)
-            button.setStyleSheet(_BIG_BUTTON + "background: #f9a825;")
+            button.setStyleSheet(_BIG_BUTTON + "background: #f9a825; color: #0b0f14;")
             button.clicked.connect(lambda _c=False, pid=offer.protocol_id: self._start(pid, from_offer=True))
-            self.offers_box.addWidget(button)
+            row_layout.addWidget(button)
+            protocol = self._desk.library.protocols.get(offer.protocol_id)
+            mark = approval_mark(protocol) if protocol is not None else None
+            if mark:
+                label = QLabel(mark)
+                label.setStyleSheet(_MARK_STYLE)
+                row_layout.addWidget(label)
+            self.offers_box.addWidget(row)
+            self._offer_rows.append(row)
             self._offer_buttons.append(button)
+
+    def offer_marks(self) -> list[str]:
+        """The approval mark under each offer button ("" for an approved protocol), top to bottom."""
+        marks = []
+        for row in self._offer_rows:
+            labels = row.findChildren(QLabel)
+            marks.append(labels[0].text() if labels else "")
+        return marks
 
     def _sync_runs(self) -> None:
         runs = self._desk.runs()
@@ -377,8 +457,31 @@ class ProtocolPanel(QWidget):
             self.status_label.setText("This monitor cannot be started remotely: start the NIBP cycle on it.")
 
     def _start(self, protocol_id: str, *, from_offer: bool) -> None:
+        protocol = self._desk.library.protocols.get(protocol_id)
+        mark = approval_mark(protocol) if protocol is not None else None
+        acknowledged_by: str | None = None
+        if protocol is not None and mark is not None:
+            why = "; ".join(n.message for n in protocol.flag_notes) or mark
+            name = self._ask_acknowledgement(f"{protocol.protocol.title} ({mark})", why)
+            if name is None:
+                self.status_label.setText(f"{protocol.protocol.title} not started: it is not approved.")
+                return
+            if not name.strip():
+                self._refuse(
+                    f"{protocol.protocol.title} is not approved: starting it needs the name of the "
+                    "clinician who acknowledges that"
+                )
+                return
+            acknowledged_by = name.strip()
+
         def start() -> None:
-            run = self._desk.start(protocol_id, self._clinician(), from_offer=from_offer)
+            run = self._desk.start(
+                protocol_id,
+                self._clinician(),
+                from_offer=from_offer,
+                acknowledge_flags=acknowledged_by is not None,
+                acknowledged_unapproved_by=acknowledged_by,
+            )
             self.select_run(run.run_id)
             self.run_started.emit(run.run_id)
 

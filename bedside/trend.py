@@ -13,20 +13,20 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from alarms import ReadingClass
 from bedside.clinical import BandView, ClassifiedReading
+from bedside.theme import NIBP_COLOUR, PULSE_COLOUR, SPO2_COLOUR, class_look
 from bedside.vitals_board import VitalsBoard
 from drivers.types import VitalKind
 
-SPO2_COLOUR = "#00e5ff"
-PULSE_COLOUR = "#3ddc84"
-NIBP_COLOUR = "#ff5c5c"
-#: NIBP point colours by band class; size and the legend text carry the class too (never colour alone).
-CLASS_COLOURS = {
-    "at baseline": "#9be39b",
-    "expected rise": "#ffb000",
-    "above expected": "#ff2a2a",
-    "not judged": "#9aa7b4",
-}
+__all__ = ["NIBP_COLOUR", "PULSE_COLOUR", "SPO2_COLOUR", "TrendView"]
+
+
+def _key_entry(reading_class: ReadingClass) -> str:
+    """One class in the trend's key: its marker (large for alarming classes) and words, in its colour."""
+    look = class_look(reading_class)
+    marker = "&#9650;" if look.marker_size > 12 else "&#9652;"
+    return f"<span style='color:{look.colour}'>{marker} {look.word}</span>"
 
 
 def _plot(title: str, y_range: tuple[float, float]) -> pg.PlotWidget:
@@ -124,6 +124,14 @@ class TrendView(QWidget):
         self._classified = False
         self.classified_points = pg.ScatterPlotItem(pen=pg.mkPen("#000000"))
         nibp_item.addItem(self.classified_points)
+        # The newest reading's class in words, and a key to the marker colours shown, pinned to
+        # the plot's bottom-left corner (pixels, not data; below 50 mmHg is rarely drawn on):
+        # colour is never the only cue.
+        self.last_reading_text = pg.TextItem("", anchor=(0.0, 1.0))
+        view_box = nibp_item.getViewBox()
+        self.last_reading_text.setParentItem(view_box)
+        view_box.sigResized.connect(lambda vb: self.last_reading_text.setPos(6, vb.height() - 2))
+        self.last_reading_text.setVisible(False)
 
     def refresh(self, board: VitalsBoard, now_s: float) -> None:
         """Redraw from the board; the visible window follows the newest data."""
@@ -170,7 +178,8 @@ class TrendView(QWidget):
                 line.setValue(value)
 
     def show_classified(self, readings: tuple[ClassifiedReading, ...], session_start: datetime) -> None:
-        """NIBP points coloured by class (baseline / expected rise / above expected), with a symbol too."""
+        """NIBP markers coloured and sized by the engine's class of each reading (past ceiling,
+        above expected, expected rise, at baseline, fall, below floor ...), the newest labelled."""
         judged = [r for r in readings if r.reading.systolic is not None and r.reading.diastolic is not None]
         if not judged:
             return
@@ -182,11 +191,27 @@ class TrendView(QWidget):
         spots = []
         for r in judged:
             x = (r.reading.measured_at - session_start).total_seconds() / 60.0
-            colour = CLASS_COLOURS.get(r.label, NIBP_COLOUR)
-            size = 18 if r.label == "above expected" else 12
+            look = class_look(r.reading_class)
             for y, symbol in ((r.reading.systolic, "t"), (r.reading.diastolic, "t1")):
-                spots.append({"pos": (x, y), "brush": pg.mkBrush(colour), "symbol": symbol, "size": size})
+                spots.append(
+                    {
+                        "pos": (x, y),
+                        "brush": pg.mkBrush(look.colour),
+                        "symbol": symbol,
+                        "size": look.marker_size,
+                    }
+                )
         self.classified_points.setData(spots=spots)
+        newest = judged[-1]
+        look = class_look(newest.reading_class)
+        caption = (
+            f"Last NIBP {newest.reading.systolic:g}/{newest.reading.diastolic:g}: {newest.label or look.word}"
+        )
+        key = "&nbsp;&nbsp;&nbsp;".join(_key_entry(c) for c in dict.fromkeys(r.reading_class for r in judged))
+        self.last_reading_text.setHtml(
+            f"<div style='font-size:11pt'><b style='color:{look.colour}'>{caption}</b><br>{key}</div>"
+        )
+        self.last_reading_text.setVisible(True)
         x_mean = np.asarray([(r.reading.measured_at - session_start).total_seconds() / 60.0 for r in judged])
         self.mean_points.setData(
             x_mean, [np.nan if r.reading.mean is None else r.reading.mean for r in judged]

@@ -4,6 +4,9 @@ A number is shown as current only while it is fresh; after the no-valid-data lim
 so instead of freezing the last value, and nothing older than the stale limit is ever current.
 After a restart (MON-8) the values replayed from storage are never current: they go into the
 trend, and the last NIBP is shown as "before restart, HH:MM:SS" with its age from wall time.
+
+Both limits are the clinic's (``monitoring.no_valid_spo2_s`` and ``monitoring.stale_after_s``,
+given with ``use_clinic_config``), the same numbers the alarm system judges with.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 
+from alarms import ClinicalConfig
 from drivers.types import Observation, Quality, VitalKind
 
 
@@ -123,6 +127,11 @@ class VitalsBoard:
         self._before_restart: dict[VitalKind, Observation] = {}
         #: (monotonic, wall) of the restart, so ages of older readings come from wall time.
         self._restart: tuple[float, datetime] | None = None
+
+    def use_clinic_config(self, config: ClinicalConfig) -> None:
+        """Judge freshness with the clinic's limits (MON-1), not the start-up defaults."""
+        self.no_valid_after_s = config.monitoring.no_valid_spo2_s
+        self.stale_after_s = config.monitoring.stale_after_s
 
     def session_seconds(self, mono: float) -> float:
         return mono - self.session_start_mono

@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
+from alarms import ReadingClass
+from bedside.theme import class_look
 from bedside.vitals_board import Freshness, NibpShown, Numeric
 
 _QUALITY_TEXT = {
@@ -39,14 +41,15 @@ class NumericTile(QFrame):
             "QLabel { color: #d8dee9; }"
         )
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 6, 12, 6)
+        layout.setContentsMargins(12, 4, 12, 4)
         layout.setSpacing(0)
         self.title = QLabel(f"{label}  <span style='color:#7a8894'>{unit}</span>")
         self.title.setStyleSheet(f"color: {colour}; font-size: 18px; font-weight: bold;")
         self.value = QLabel("---")
         self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.value.setStyleSheet(f"color: {colour}; font-size: 76px; font-weight: bold;")
+        self.value.setStyleSheet(f"color: {colour}; font-size: 68px; font-weight: bold;")
         self.status = QLabel("")
+        self.status.setWordWrap(True)
         self.status.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.status.setStyleSheet("font-size: 14px; color: #9aa7b4;")
         self.state = QLabel("")
@@ -54,31 +57,50 @@ class NumericTile(QFrame):
         self.state.setStyleSheet("font-size: 16px; font-weight: bold;")
         for w in (self.title, self.value, self.state, self.status):
             layout.addWidget(w)
+        self._styles: dict[int, str] = {}
+
+    def _style(self, label: QLabel, css: str) -> None:
+        # Re-polishing a style sheet costs far more than the check: tiles re-render on every sample.
+        if self._styles.get(id(label)) != css:
+            self._styles[id(label)] = css
+            label.setStyleSheet(css)
 
     def show_numeric(self, n: Numeric) -> None:
+        """A continuous vital: its value while current, otherwise greyed with why and its age."""
         self.value.setText(n.text)
         if n.freshness is Freshness.CURRENT:
-            self.value.setStyleSheet(f"color: {self._colour}; font-size: 76px; font-weight: bold;")
+            self._style(self.value, f"color: {self._colour}; font-size: 68px; font-weight: bold;")
             self.state.setText("")
             self.status.setText(f"{n.source} · {age_text(n.age_s)}")
         else:
-            self.value.setStyleSheet("color: #5c6670; font-size: 76px; font-weight: bold;")
+            self._style(self.value, "color: #5c6670; font-size: 68px; font-weight: bold;")
             if n.freshness is Freshness.NOT_VALID:
                 self.state.setText(_QUALITY_TEXT.get(n.quality.value, n.quality.value.upper()))
             else:
                 self.state.setText("NO VALID DATA")
-            self.state.setStyleSheet("font-size: 16px; font-weight: bold; color: #00e5ff;")
+            self._style(self.state, "font-size: 16px; font-weight: bold; color: #00e5ff;")
             last = f"last valid {age_text(n.age_s)}" if n.age_s is not None else "no valid reading yet"
             self.status.setText(f"{n.source or 'no source'} · {last}")
 
-    def show_nibp(self, n: NibpShown) -> None:
+    def show_nibp(self, n: NibpShown, reading_class: ReadingClass | None = None, label: str = "") -> None:
+        """The last NIBP reading; with the engine's class of it, coloured and worded by that class
+        (THR-4, THR-7), never by the band alone."""
         self.value.setText(n.text)
         mean = f"({n.mean:.0f})" if n.mean is not None else ""
         failed = n.quality.value != "valid" and n.age_s is not None
-        self.state.setText(_QUALITY_TEXT.get(n.quality.value, "") if failed else mean)
-        self.state.setStyleSheet(
-            "font-size: 20px; font-weight: bold; color: " + ("#00e5ff;" if failed else f"{self._colour};")
-        )
+        colour = self._colour
+        if failed:
+            state, colour = _QUALITY_TEXT.get(n.quality.value, ""), "#00e5ff"
+        elif reading_class is not None:
+            look = class_look(reading_class)
+            colour = look.colour
+            state = f"{mean} {(label or look.word).upper()}".strip()
+        else:
+            state = mean
+        self.state.setText(state)
+        self._style(self.state, f"font-size: 20px; font-weight: bold; color: {colour};")
+        digits = self._colour if failed or reading_class is None else colour
+        self._style(self.value, f"color: {digits}; font-size: 68px; font-weight: bold;")
         when = f"{n.restart_note} ({age_text(n.age_s)})" if n.restart_note else age_text(n.age_s)
         self.status.setText(f"{n.source or 'no source'} · {when}")
 

@@ -1,24 +1,37 @@
-"""The monitor window: numerics, trends, link status. It subscribes and renders; it decides nothing."""
+"""The monitor window: numerics, trends, link status. It subscribes and renders; it decides nothing.
+
+Event-driven (DESIGN "Views subscribe, they never poll"): a link thread that delivers data wakes
+the GUI thread at once through a queued Qt signal (``MonitorCore.set_waker``, coalesced per
+burst); the data is applied and judged in that turn of the event loop, and the clinical session's
+change notification re-renders the alarm bar and the tone in the same turn (only what changed).
+One slow heartbeat (``TICK_MS``) drives what depends on time alone: ages, countdowns, the silence
+checks, the clinical tick, the protocol timers and the trend's scrolling window.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from bedside.alarm_bar import AlarmBar
 from bedside.alarm_sound import AlarmSound
-from bedside.clinical import ClinicalSession
+from bedside.clinical import BandView, ClinicalSession
 from bedside.core import MonitorCore
 from bedside.nibp_panel import NibpPanel
 from bedside.protocol_desk import ProtocolDesk
 from bedside.protocol_panel import ProtocolPanel
 from bedside.session_controls import SessionControls
-from bedside.trend import NIBP_COLOUR, PULSE_COLOUR, SPO2_COLOUR, TrendView
+from bedside.theme import NIBP_COLOUR, PULSE_COLOUR, SPO2_COLOUR
+from bedside.trend import TrendView
 from bedside.widgets import NumericTile, SimulationBanner
 from drivers.types import DeviceEventKind, VitalKind
+
+log = logging.getLogger(__name__)
 
 _LINK_COLOURS = {
     DeviceEventKind.CONNECTED: "#3ddc84",
@@ -28,11 +41,17 @@ _LINK_COLOURS = {
 }
 
 
+class _Wakeup(QObject):
+    """Carries "data arrived" from a link thread to the GUI thread (emitted there, queued here)."""
+
+    arrived = Signal()
+
+
 class MonitorWindow(QMainWindow):
     """Large SpO2 / pulse / NIBP numerics beside the session trend."""
 
-    PUMP_MS = 100  # apply incoming data at 10 Hz: MON-1 asks for updates at least every 2 s
-    REFRESH_MS = 500
+    #: The one heartbeat: ages, countdowns, silence checks and the clinical tick. Never alarms:
+    #: those reach the screen on the data's own wake-up.
     TICK_MS = 1000
 
     def __init__(self, core: MonitorCore, simulation_scenario: str | None = None) -> None:
@@ -69,9 +88,14 @@ class MonitorWindow(QMainWindow):
         self.spo2_tile = NumericTile("SpO2", "%", SPO2_COLOUR)
         self.pulse_tile = NumericTile("Pulse", "/min", PULSE_COLOUR)
         self.nibp_tile = NumericTile("NIBP", "mmHg", NIBP_COLOUR)
-        for tile in (self.spo2_tile, self.pulse_tile, self.nibp_tile):
-            column.addWidget(tile)
-        self.side_slot = QVBoxLayout()  # NIBP countdown, protocol panel
+        # SpO2 and pulse side by side, NIBP below: the side column must fit a 1000 px screen
+        # with the NIBP prompts and the session's steps under it.
+        continuous = QHBoxLayout()
+        continuous.addWidget(self.spo2_tile)
+        continuous.addWidget(self.pulse_tile)
+        column.addLayout(continuous)
+        column.addWidget(self.nibp_tile)
+        self.side_slot = QVBoxLayout()  # NIBP countdown and prompts, the session's steps
         column.addLayout(self.side_slot)
         column.addStretch(1)
         self.link_label = QLabel("")
@@ -82,17 +106,31 @@ class MonitorWindow(QMainWindow):
         self.clinical: ClinicalSession | None = None
         self.desk: ProtocolDesk | None = None
         self._offers_forwarded = 0
-        self._pump_timer = QTimer(self)
-        self._pump_timer.timeout.connect(self._pump)
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.timeout.connect(self.refresh)
+        self._views_pending = False
+        self._shown_band: BandView | None = None
+        self._shown_readings = -1
         self._tick_timer = QTimer(self)
-        self._tick_timer.timeout.connect(self.core.tick)
+        self._tick_timer.timeout.connect(self._tick)
+        self._wakeup = _Wakeup(self)
+        self._wakeup.arrived.connect(self._on_data_arrived, Qt.ConnectionType.QueuedConnection)
+        core.set_waker(self._wakeup.arrived.emit)
 
-    def attach_clinical(self, clinical: ClinicalSession, session_started_at: datetime) -> None:
-        """Show the clinical engine: alarm bar on top, NIBP cycling and session steps at the side."""
+    def attach_clinical(
+        self,
+        clinical: ClinicalSession,
+        session_started_at: datetime,
+        *,
+        alarm_sound: AlarmSound | None = None,
+    ) -> None:
+        """Show the clinical engine: alarm bar on top, NIBP cycling and session steps at the side.
+
+        The window makes its own ``AlarmSound`` and reports its failures to the bar and the alarm
+        system (ALM-5); a caller that passes ``alarm_sound`` handles that sound's failures itself.
+        """
         self.clinical = clinical
         self.session_started_at = session_started_at
+        # The board greys values by the clinic's own freshness limits (MON-1).
+        self.core.board.use_clinic_config(clinical.config)
         self.alarm_bar = AlarmBar(pause_s=clinical.config.audio_pause.default_s)
         self.top_slot.addWidget(self.alarm_bar)
         self.nibp_panel = NibpPanel()
@@ -105,18 +143,21 @@ class MonitorWindow(QMainWindow):
         self.alarm_bar.pause_requested.connect(lambda: self._as_clinician(clinical.pause_audio))
         self.nibp_panel.measure_now_requested.connect(lambda: self._as_clinician(clinical.measure_now))
         self.core.subscribe(on_observation=clinical.on_observation, on_event=clinical.on_device_event)
-        self.alarm_sound = AlarmSound()
-        if not self.alarm_sound.available:
-            self.statusBar().showMessage("ALARM SOUND UNAVAILABLE (Qt Multimedia / libpulse0 missing)")
-        self._tick_timer.timeout.connect(clinical.tick)
+        # Before the listener: a failure found while the tones load is reported to the bar and
+        # the alarm system without the sound being half-built.
+        self.alarm_sound = alarm_sound or AlarmSound(on_failure=self._audio_failure)
+        clinical.add_listener(self._on_clinical_changed)
+        self._on_clinical_changed()
 
     def attach_protocols(self, desk: ProtocolDesk) -> None:
-        """The protocol panel beside the monitor; alarms' offers reach the desk on every refresh."""
+        """The protocol panel beside the monitor; alarms' offers reach the desk as they are made."""
         self.desk = desk
-        self.protocol_panel = ProtocolPanel(desk, clinician=self.session_controls.who)
+        # The panel's protocol timers tick on the window's heartbeat, not a timer of their own.
+        self.protocol_panel = ProtocolPanel(desk, clinician=self.session_controls.who, tick_ms=0)
         self.protocol_slot.addWidget(self.protocol_panel)
         self.protocol_column.show()
         self.core.subscribe(on_observation=desk.on_observation)
+        self._forward_offers()
 
     def _forward_offers(self) -> None:
         if self.clinical is None or self.desk is None:
@@ -135,30 +176,103 @@ class MonitorWindow(QMainWindow):
             action(who)
         except Exception as exc:
             self.session_controls.message.setText(str(exc))
-        self.refresh()
 
     def start_timers(self) -> None:
-        self._pump_timer.start(self.PUMP_MS)
-        self._refresh_timer.start(self.REFRESH_MS)
+        """Start the heartbeat (data needs no timer: it wakes the window itself)."""
         self._tick_timer.start(self.TICK_MS)
 
     def stop_timers(self) -> None:
-        for t in (self._pump_timer, self._refresh_timer, self._tick_timer):
-            t.stop()
+        """Stop the heartbeat and stop being woken by the links."""
+        self._tick_timer.stop()
+        self.core.set_waker(None)
 
-    def _pump(self) -> None:
-        self.core.pump()
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """A closed window is no longer woken by reader threads."""
+        self.core.set_waker(None)
+        super().closeEvent(event)
 
-    def refresh(self) -> None:
-        """Re-render numerics, trend and link status from the core's state."""
+    # -- event-driven rendering -------------------------------------------------------------------
+
+    def _on_data_arrived(self) -> None:
+        """Apply what the links delivered; the engine judges it and its listeners render now."""
+        report = self.core.pump()
+        if report.observations:
+            self._show_vitals(kinds={obs.kind for obs in report.newest})
+        if report.events:
+            self._show_links()
+
+    def _on_clinical_changed(self) -> None:
+        """The clinical session changed: the tone and the alarm bar follow in this same turn."""
+        self._show_alarms()
+        if not self._views_pending:
+            # The rest of the clinical views are coalesced: many observations in one burst
+            # re-render them once, right after this turn of the event loop.
+            self._views_pending = True
+            QTimer.singleShot(0, self._show_clinical_views)
+
+    def _show_alarms(self) -> None:
+        clinical = self.clinical
+        if clinical is None:
+            return
+        # The tone first: the sound must not wait for the display (ALM-5).
+        self.alarm_sound.update(clinical.audio_state())
+        self.alarm_bar.show_alarms(
+            clinical.active_alarms(), clinical.audio_paused, clinical.pause_remaining_s()
+        )
+
+    def _show_clinical_views(self) -> None:
+        self._views_pending = False
+        clinical = self.clinical
+        if clinical is None:
+            return
+        self.nibp_panel.show_session(clinical)
+        self.session_controls.refresh()
+        band = clinical.band_for_display()
+        if band != self._shown_band:
+            self._shown_band = band
+            self.trend.show_band(band)
+        readings = clinical.readings()
+        if len(readings) != self._shown_readings:
+            self._shown_readings = len(readings)
+            self.trend.show_classified(readings, self.session_started_at)
+            self._show_nibp_tile()
+        self._forward_offers()
+
+    def _audio_failure(self, failed: bool, reason: str) -> None:
+        """The alarm sound cannot play (or plays again): the bar says so and the alarm system knows."""
+        self.alarm_bar.show_audio_failed(failed, reason)
+        if self.clinical is not None:
+            try:
+                self.clinical.audio_failed(failed, reason)
+            except Exception:  # the indicator above is shown whatever the engine does with it
+                log.exception("telling the alarm system that the sound failed")
+
+    def _show_vitals(self, kinds: set[VitalKind] | None = None) -> None:
         now = self.core.clock.monotonic()
         board = self.core.board
-        self.spo2_tile.show_numeric(board.numeric(VitalKind.SPO2, now))
-        pulse = board.numeric(VitalKind.PULSE_RATE, now)
-        hr = board.numeric(VitalKind.HEART_RATE, now)
-        self.pulse_tile.show_numeric(pulse if pulse.source or not hr.source else hr)
-        self.nibp_tile.show_nibp(board.nibp(now))
-        self.trend.refresh(board, board.session_seconds(now))
+        if kinds is None or VitalKind.SPO2 in kinds:
+            self.spo2_tile.show_numeric(board.numeric(VitalKind.SPO2, now))
+        if kinds is None or kinds & {VitalKind.PULSE_RATE, VitalKind.HEART_RATE}:
+            pulse = board.numeric(VitalKind.PULSE_RATE, now)
+            hr = board.numeric(VitalKind.HEART_RATE, now)
+            self.pulse_tile.show_numeric(pulse if pulse.source or not hr.source else hr)
+        if kinds is None or any(k.is_nibp for k in kinds):
+            self._show_nibp_tile()
+
+    def _show_nibp_tile(self) -> None:
+        shown = self.core.board.nibp(self.core.clock.monotonic())
+        last = self.clinical.last_reading() if self.clinical is not None else None
+        # The class belongs to the reading on the tile only (a newer failed cycle has none).
+        if (
+            last is not None
+            and shown.systolic is not None
+            and (last.reading.systolic, last.reading.diastolic) == (shown.systolic, shown.diastolic)
+        ):
+            self.nibp_tile.show_nibp(shown, last.reading_class, last.label)
+        else:
+            self.nibp_tile.show_nibp(shown)
+
+    def _show_links(self) -> None:
         parts = []
         for h in self.core.health.values():
             colour = _LINK_COLOURS.get(h.state, "#9aa7b4")
@@ -167,11 +281,25 @@ class MonitorWindow(QMainWindow):
                 f" <span style='color:#7a8894'>frames {h.frames_ok} ok / {h.frames_rejected} rejected</span>"
             )
         self.link_label.setText("&nbsp;&nbsp;&nbsp;".join(parts))
+
+    def _tick(self) -> None:
+        """The heartbeat: time-based checks, then what ages with time (ages, countdowns, trend)."""
+        self.core.tick()
         if self.clinical is not None:
-            self.alarm_bar.show_session(self.clinical)
-            self.alarm_sound.update(self.clinical.audio_state())
-            self.nibp_panel.show_session(self.clinical)
-            self.session_controls.refresh()
-            self.trend.show_band(self.clinical.band_for_display())
-            self._forward_offers()
-            self.trend.show_classified(self.clinical.readings(), self.session_started_at)
+            self.clinical.tick()  # its change notification renders the pause countdown and the panel
+        if self.desk is not None:
+            self.protocol_panel.tick()
+        self._show_vitals()
+        self._show_links()
+        board = self.core.board
+        self.trend.refresh(board, board.session_seconds(self.core.clock.monotonic()))
+
+    def refresh(self) -> None:
+        """Render everything now from the core's and the session's state (screenshots, tests)."""
+        self._show_vitals()
+        self._show_links()
+        board = self.core.board
+        self.trend.refresh(board, board.session_seconds(self.core.clock.monotonic()))
+        if self.clinical is not None:
+            self._show_alarms()
+            self._show_clinical_views()

@@ -633,3 +633,23 @@ def test_defaults_hold_the_new_alarm_settings(config: ClinicalConfig) -> None:
     assert config.monitoring.past_tolerance_s == 300
     assert config.possible_ranges[PR] == (10, 350) and config.possible_ranges[HR] == (10, 350)
     assert config.is_possible(PR, 18) and not config.is_possible(PR, 400)
+
+
+@pytest.mark.req("MON-8")
+@pytest.mark.req("ALM-5")
+def test_restore_keeps_the_alarm_systems_own_watch_raised_at_start_up(
+    clock: FakeClock, config: ClinicalConfig
+) -> None:
+    """A restarted app finds no speakers before it reads the stored state: the restore must not be
+    refused for that, and both the restored alarms and "sound unavailable" are shown."""
+    state = json.loads(json.dumps(busy_manager(clock, config).snapshot()))
+    later = FakeClock(start=clock.now(), mono=7.0)
+    manager = AlarmManager(later, config)
+    manager.audio_failed(True, "no audio output device")
+    manager.restore(state)
+    keys = {a.key for a in manager.active()}
+    assert "audio_unavailable" in keys and "spo2_low@oximeter" in keys
+    occurrences = [a["occurrence"] for a in manager.snapshot()["alarms"]]
+    assert len(occurrences) == len(set(occurrences))
+    with pytest.raises(AlarmStateError):
+        manager.restore(state)

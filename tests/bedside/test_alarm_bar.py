@@ -5,24 +5,29 @@ The NibpPanel tests live here too: this file is the widgets' test module in this
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from alarms import (
     PRIORITY_LOOK,
     ActiveAlarm,
     AlarmPriority,
-    BpClass,
     ChecklistItem,
     ConditionId,
+    ReadingClass,
     ThresholdSet,
     load_config,
 )
-from bedside.alarm_bar import AlarmBar, alarm_text, mm_ss
+from bedside.alarm_bar import AUDIO_OFF_TEXT, AlarmBar, alarm_text, mm_ss
 from bedside.clinical import ClinicalSession
-from bedside.nibp_panel import NibpPanel
+from bedside.nibp_panel import NibpPanel, trend_text
 from drivers.clock import FakeClock
 from drivers.types import VitalKind
 from tests.alarms.helpers import nibp_obs, obs
@@ -111,7 +116,7 @@ def test_latched_and_silenced_alarms_are_marked(qtbot: QtBot) -> None:
     bar.show_alarms([latched], paused=True, pause_remaining_s=95)
     [text] = bar.row_texts()
     assert "LATCHED" in text
-    assert bar.pause_label.text() == "Audio paused 1:35"
+    assert bar.audio_indicator() == ["AUDIO PAUSED 1:35"]
     assert "audio silenced" in alarm_text(
         alarm("k", ConditionId.BP_HIGH, AlarmPriority.LOW, "t", "m", sounding=False)
     )
@@ -138,7 +143,14 @@ def test_mm_ss_rounds_up() -> None:
 def test_nibp_panel_shows_interval_countdown_prompt_and_class(qtbot: QtBot) -> None:
     panel = NibpPanel()
     qtbot.addWidget(panel)
-    panel.show_state(5, 252.3, "Confirm with a re-measure now.", "166/100", BpClass.ABOVE_EXPECTED)
+    panel.show_state(
+        5,
+        252.3,
+        "Confirm with a re-measure now.",
+        "166/100",
+        ReadingClass.ABOVE_EXPECTED,
+        label="above expected",
+    )
     assert panel.interval_label.text() == "NIBP every 5 min"
     assert panel.countdown_label.text() == "Next cycle in 4:13"
     assert panel.prompt_label.text() == "Confirm with a re-measure now." and not panel.prompt_label.isHidden()
@@ -180,6 +192,119 @@ def test_widgets_render_a_live_session_spike(qtbot: QtBot, clock: FakeClock) -> 
     qtbot.addWidget(bar)
     panel.show_session(session)
     bar.show_session(session)
-    assert panel.last_label.text() == "Last NIBP 166/100: above expected"
+    assert panel.last_label.text() == "Last NIBP 166/100: above expected rise"
     assert "re-measure" in panel.prompt_label.text()
     assert bar.row_texts()[0].startswith("!! MEDIUM BP high: NIBP 166/100: above expected")
+
+
+@pytest.mark.req("ALM-3")
+def test_a_row_is_updated_in_place_so_an_acknowledge_press_is_never_lost(qtbot: QtBot) -> None:
+    """Issue 8 ("the alarm path"): rows were rebuilt on every render, so a press on Acknowledge
+    that spanned a re-render landed on a deleted button. Rows are kept per alarm key."""
+    bar = AlarmBar()
+    qtbot.addWidget(bar)
+    bar.show_alarms([SPO2_LOW, BP_HIGH], paused=False, pause_remaining_s=0)
+    button = bar.acknowledge_buttons()[1]
+    QTest.mousePress(button, Qt.MouseButton.LeftButton)
+    worse = replace(SPO2_LOW, message="SpO2 83 % below floor 90 %")
+    with qtbot.waitSignal(bar.rendered):
+        bar.show_alarms([worse, BP_HIGH, PROBE], paused=False, pause_remaining_s=0)
+    qtbot.wait(20)  # a turn of the event loop: anything deleted by the re-render is gone now
+    with qtbot.waitSignal(bar.acknowledge_requested) as ack:
+        QTest.mouseRelease(button, Qt.MouseButton.LeftButton)
+    assert ack.args == ["bp_high"]
+    assert bar.acknowledge_buttons()[1] is button
+    assert bar.row_keys() == ["spo2_low", "bp_high", "spo2_probe_off@ox"]
+    assert bar.row_texts()[0] == "!!! HIGH SpO2 low: SpO2 83 % below floor 90 %"
+    # An unchanged render touches nothing and says so.
+    with qtbot.assertNotEmitted(bar.rendered):
+        bar.show_alarms([worse, BP_HIGH, PROBE], paused=False, pause_remaining_s=0)
+    # Ended alarms leave; the rows that stay keep their widgets, in the new order.
+    rows_before = dict(zip(bar.row_keys(), bar.acknowledge_buttons(), strict=True))
+    bar.show_alarms([PROBE, worse], paused=False, pause_remaining_s=0)
+    assert not rows_before["bp_high"].isVisibleTo(bar)  # off the screen now, deleted later
+    assert bar.row_keys() == ["spo2_probe_off@ox", "spo2_low"]
+    assert bar.acknowledge_buttons() == [rows_before["spo2_probe_off@ox"], rows_before["spo2_low"]]
+
+
+@pytest.mark.req("ALM-5")
+@pytest.mark.req("ALM-3")
+def test_the_audio_indicator_says_off_and_paused_with_its_countdown_and_nothing_when_fine(
+    qtbot: QtBot,
+) -> None:
+    """Finding 13: there was no audio-off or audio-paused indicator."""
+    bar = AlarmBar()
+    qtbot.addWidget(bar)
+    bar.show_alarms([BP_HIGH], paused=False, pause_remaining_s=0)
+    assert bar.audio_indicator() == []
+    bar.show_audio_failed(True, "no audio output device")
+    assert bar.audio_indicator() == [AUDIO_OFF_TEXT] == ["AUDIO OFF - alarm sound unavailable"]
+    assert bar.audio_off_label.toolTip() == "no audio output device"
+    bar.show_alarms([BP_HIGH], paused=True, pause_remaining_s=105)
+    assert bar.audio_indicator() == [AUDIO_OFF_TEXT, "AUDIO PAUSED 1:45"]
+    bar.show_pause(True, 104.2)
+    assert bar.audio_indicator()[-1] == "AUDIO PAUSED 1:45"
+    bar.show_pause(True, 103.9)
+    assert bar.audio_indicator()[-1] == "AUDIO PAUSED 1:44"
+    bar.show_audio_failed(False)
+    bar.show_alarms([BP_HIGH], paused=False, pause_remaining_s=0)
+    assert bar.audio_indicator() == []
+
+
+@pytest.mark.req("THR-6")
+def test_the_trend_reason_names_every_pressure_that_is_flagged() -> None:
+    """Finding 12: the reason is shown; a second pressure is named, its detail in the tooltip."""
+    one = "systolic rising +2.0 mmHg/min, projected 159 by the next cycle (limit 156)"
+    two = f"{one}; diastolic rising +1.0 mmHg/min, projected 103 by the next cycle (limit 101)"
+    assert trend_text(one) == f"Trend flagged: {one}"
+    assert trend_text(two) == f"Trend flagged: {one}; diastolic too"
+
+
+_POOL = [
+    SPO2_LOW,
+    BP_HIGH,
+    PROBE,
+    alarm("pulse_low", ConditionId.PULSE_LOW, AlarmPriority.MEDIUM, "Pulse low", "41"),
+]
+
+
+@st.composite
+def _renders(draw: st.DrawFn) -> list[list[ActiveAlarm]]:
+    """Successive active-alarm lists: alarms come and go, reorder, escalate and change words."""
+    renders = []
+    for _ in range(draw(st.integers(1, 8))):
+        chosen = draw(st.permutations(_POOL))[: draw(st.integers(0, len(_POOL)))]
+        shown = []
+        for a in chosen:
+            priority = draw(st.sampled_from(list(AlarmPriority)))
+            acked = draw(st.sampled_from([None, "RN Diaz"]))
+            message = f"{a.message} #{draw(st.integers(0, 3))}"
+            shown.append(replace(a, priority=priority, acknowledged_by=acked, message=message))
+        renders.append(shown)
+    return renders
+
+
+@pytest.mark.req("ALM-1")
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(renders=_renders())
+def test_the_bar_always_shows_the_latest_alarms_in_order_and_keeps_each_rows_widget(
+    qtbot: QtBot, renders: list[list[ActiveAlarm]]
+) -> None:
+    """Whatever the sequence of renders, the rows are exactly the latest alarms, most urgent first
+    as given, each worded from its latest state, and an alarm present in consecutive renders keeps
+    its row (and Acknowledge button) widget: nothing the clinician may be pressing is rebuilt."""
+    bar = AlarmBar()
+    qtbot.addWidget(bar)
+    previous: dict[str, object] = {}
+    for active in renders:
+        bar.show_alarms(active, paused=False, pause_remaining_s=0)
+        assert bar.row_keys() == [a.key for a in active]
+        assert bar.row_texts() == [alarm_text(a) for a in active]
+        buttons = dict(zip(bar.row_keys(), bar.acknowledge_buttons(), strict=True))
+        for key, button in buttons.items():
+            if key in previous:
+                assert button is previous[key]
+        previous = dict(buttons)
+        assert bar.none_label.isHidden() == bool(active)
+        for priority in (AlarmPriority.HIGH, AlarmPriority.MEDIUM):
+            assert bar.is_flashing(priority) == any(a.priority is priority for a in active)

@@ -32,3 +32,33 @@ def test_the_sound_follows_the_engines_audio_state(qtbot: QtBot) -> None:
     assert sound.playing is AlarmPriority.HIGH
     sound.update(None)  # paused or acknowledged: the engine asks for silence
     assert sound.playing is None
+
+
+@pytest.mark.req("ALM-5")
+def test_no_audio_output_is_reported_and_a_device_coming_back_clears_it(qtbot: QtBot) -> None:
+    """Finding 13: every start logged "QSoundEffect: playback not supported" and nothing else knew.
+    The sound reports the failure to its listener (the window wires it to the alarm bar and the
+    alarm system) and reports the recovery when an output appears."""
+    outputs: list[object] = []
+    reports: list[tuple[bool, str]] = []
+    sound = AlarmSound(
+        on_failure=lambda failed, reason: reports.append((failed, reason)), audio_outputs=lambda: outputs
+    )
+    assert reports == [(True, sound.failure)]
+    assert "no audio output device" in sound.failure
+    sound.check_outputs()
+    assert len(reports) == 1  # the same failure is reported once
+    outputs.append("speakers")
+    sound.check_outputs()
+    assert reports[-1] == (False, "")
+
+
+@pytest.mark.req("ALM-1")
+def test_a_tone_started_is_told_to_its_listeners(qtbot: QtBot) -> None:
+    sound = AlarmSound(audio_outputs=lambda: ["speakers"])
+    started: list[AlarmPriority] = []
+    sound.add_tone_listener(started.append)
+    sound.update(AlarmPriority.MEDIUM)
+    sound.update(AlarmPriority.MEDIUM)  # already sounding: not started again
+    sound.update(AlarmPriority.HIGH)
+    assert started == [AlarmPriority.MEDIUM, AlarmPriority.HIGH]

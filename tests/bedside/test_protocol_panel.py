@@ -31,6 +31,9 @@ class Bench:
         self.nibp_starts = 0
         self.clinician = "RN Okafor"
         self.reason: str | None = "cuff reading by hand"
+        #: The name given when the panel asks to acknowledge an unapproved protocol (None: cancel).
+        self.acknowledger: str | None = "RN Okafor"
+        self.acknowledgements: list[tuple[str, str]] = []
         self.desk = ProtocolDesk(
             self.clock,
             library,
@@ -44,10 +47,15 @@ class Bench:
             lambda: self.clinician,
             patient_name=lambda: "Jordan Lee",
             ask_reason=lambda _title: self.reason,
+            ask_acknowledgement=self._acknowledge,
             tick_ms=0,
         )
         qtbot.addWidget(self.panel)
         self.qtbot = qtbot
+
+    def _acknowledge(self, title: str, why: str) -> str | None:
+        self.acknowledgements.append((title, why))
+        return self.acknowledger
 
     def _request_nibp(self) -> bool:
         self.nibp_starts += 1
@@ -89,7 +97,9 @@ def test_clicking_to_the_emergency_branch_reaches_call_911_and_shows_the_handoff
     bench.click("yes")
     bench.click("Done")
     kinds = [(s.kind, s.node_id, s.person) for s in bench.steps()]
-    assert kinds[2:] == [
+    # The template was acknowledged by name before it started (PRO-8), then shown.
+    assert kinds[1][0] == "flags_acknowledged"
+    assert kinds[3:] == [
         ("done", "slow_or_pause", "RN Okafor"),
         ("shown", "emergency_signs", "RN Okafor"),
         ("answered", "emergency_signs", "Dr. Rivera"),
@@ -199,6 +209,34 @@ def test_start_protocol_combo_starts_any_library_protocol_and_runs_switch(bench:
     assert [i.kind for i in incidents] == ["bp-spike", "emergence-reaction"]
     bench.panel.run_combo.setCurrentIndex(0)
     assert bench.panel.step_label.text().startswith("Slow or pause the ketamine infusion")
+
+
+@pytest.mark.req("PRO-8")
+def test_an_unapproved_template_is_marked_and_starts_only_on_a_named_acknowledgement(bench: Bench) -> None:
+    """Finding 11: the shipped templates are not the clinic's protocols yet; the panel marks them
+    wherever it shows them and starts one only after a named clinician acknowledges that."""
+    index = bench.panel.protocol_combo.findData("bp-spike")
+    assert bench.panel.protocol_combo.itemText(index).endswith("[TEMPLATE - not approved]")
+    bench.desk.offer("bp-spike", "NIBP 182/104")
+    assert bench.panel.offer_marks() == ["TEMPLATE - not approved"]
+
+    bench.acknowledger = None  # the clinician cancels: nothing starts, nothing is stored
+    bench.panel.offer_buttons()["Start BP spike protocol"].click()
+    assert bench.desk.runs() == () and bench.put == []
+    assert "not approved" in bench.panel.status_label.text()
+    [(title, why)] = bench.acknowledgements
+    assert "TEMPLATE - not approved" in title and "approval" in why
+
+    bench.acknowledger = "   "  # a blank name is no acknowledgement
+    bench.panel.offer_buttons()["Start BP spike protocol"].click()
+    assert bench.desk.runs() == () and "name" in bench.panel.status_label.text()
+
+    bench.acknowledger = "Dr. Rivera"
+    with bench.qtbot.waitSignal(bench.panel.run_started):
+        bench.panel.offer_buttons()["Start BP spike protocol"].click()
+    assert len(bench.desk.runs()) == 1
+    assert bench.panel.run_mark_label.text().startswith("TEMPLATE - not approved")
+    assert not bench.panel.run_mark_label.isHidden()
 
 
 def test_countdown_text() -> None:

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from alarms import load_config
 from bedside.vitals_board import Freshness, VitalsBoard
 from drivers.clock import FakeClock
 from drivers.types import Observation, Quality, VitalKind
@@ -96,3 +97,27 @@ def test_a_failed_nibp_shows_its_quality_not_the_previous_numbers(clock: FakeClo
     shown = board.nibp(clock.monotonic())
     assert shown.text == "---/---" and shown.quality is Quality.CUFF_ERROR
     assert len(board.nibp_points) == 1
+
+
+@pytest.mark.req("MON-1")
+@pytest.mark.parametrize(("stale_after_s", "no_valid_spo2_s"), [(12.0, 20.0), (25.0, 40.0)])
+def test_the_board_greys_a_value_by_the_clinics_own_freshness_limits(
+    clock: FakeClock, stale_after_s: float, no_valid_spo2_s: float
+) -> None:
+    """Finding 14: the board hard-coded 10 s / 30 s, so ``monitoring.stale_after_s`` in a clinic's
+    config did nothing on screen. With the config given, a value is current up to the clinic's
+    stale limit and greyed one second after it (e.g. 12 s: current at 11 s, greyed at 13 s)."""
+    base = load_config()
+    monitoring = base.monitoring.model_copy(
+        update={"stale_after_s": stale_after_s, "no_valid_spo2_s": no_valid_spo2_s}
+    )
+    config = base.model_copy(update={"monitoring": monitoring})
+    board = VitalsBoard(clock.monotonic())
+    board.use_clinic_config(config)
+    board.add(_obs(clock, VitalKind.SPO2, 97))
+    clock.advance(stale_after_s - 1)
+    assert board.numeric(VitalKind.SPO2, clock.monotonic()).freshness is Freshness.CURRENT
+    clock.advance(2)
+    shown = board.numeric(VitalKind.SPO2, clock.monotonic())
+    assert shown.freshness is Freshness.NO_DATA and shown.text == "---"
+    assert shown.age_s == pytest.approx(stale_after_s + 1)

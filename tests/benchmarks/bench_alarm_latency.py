@@ -4,7 +4,7 @@ Real path: pty -> SerialLink reader thread -> Masimo driver -> MonitorCore inbox
 this (the "GUI") thread -> ClinicalSession -> AlarmManager STARTED -> the storage record sink.
 The SpO2-low condition delay is set to 0 s for this bench, so the figure is the data path's own
 latency to the alarm, not the configured 10 s delay. ``pump`` is polled in a tight loop here; in
-the window it runs on a 100 ms timer (``MonitorWindow.PUMP_MS``), which adds 0-100 ms on top.
+the window the link wakes the GUI thread instead (see ``bench_alarm_to_screen``).
 """
 
 from __future__ import annotations

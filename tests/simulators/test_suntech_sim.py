@@ -24,9 +24,15 @@ from simulators.suntech import ERROR_REASON_CODES, SuntechAdvantageSimulator, er
 WAIT_S = 5.0
 
 
-def snapshot_source(clock: FakeClock, systolic: float | None = 142.0, diastolic: float | None = 91.0,
-                    mean: float | None = 108.0, error: str = "", pulse: float | None = 77.0,
-                    nibp: bool = True) -> Callable[[], VitalsSnapshot]:
+def snapshot_source(
+    clock: FakeClock,
+    systolic: float | None = 142.0,
+    diastolic: float | None = 91.0,
+    mean: float | None = 108.0,
+    error: str = "",
+    pulse: float | None = 77.0,
+    nibp: bool = True,
+) -> Callable[[], VitalsSnapshot]:
     def vitals() -> VitalsSnapshot:
         reading = NibpSnapshot(systolic, diastolic, mean, clock.now(), error) if nibp else None
         return VitalsSnapshot(at=clock.now(), spo2=97.0, pulse_rate=pulse, nibp=reading)
@@ -64,8 +70,12 @@ def test_started_cycle_ends_after_measurement_time_with_the_scenario_values(cloc
     request = driver.feed(done, clock.stamp()).replies
     result = driver.feed(sim.receive(request[0]), clock.stamp())
     got = {kind: obs.value for kind, obs in by_kind(result).items()}
-    assert got == {VitalKind.NIBP_SYSTOLIC: 142.0, VitalKind.NIBP_DIASTOLIC: 91.0, VitalKind.NIBP_MEAN: 108.0,
-                   VitalKind.PULSE_RATE: 77.0}
+    assert got == {
+        VitalKind.NIBP_SYSTOLIC: 142.0,
+        VitalKind.NIBP_DIASTOLIC: 91.0,
+        VitalKind.NIBP_MEAN: 108.0,
+        VitalKind.PULSE_RATE: 77.0,
+    }
     assert all(o.quality is Quality.VALID for o in result.observations)
 
 
@@ -87,13 +97,18 @@ def test_values_are_those_at_completion_not_at_start(clock: FakeClock) -> None:
 
 
 @pytest.mark.req("MON-6")
-@pytest.mark.parametrize(("reason", "code"), [("cuff leak", 0x57), ("motion artifact", 0x02),
-                                              ("cuff error", 0x57), ("cuff overpressure", 0x59)])
+@pytest.mark.parametrize(
+    ("reason", "code"),
+    [("cuff leak", 0x57), ("motion artifact", 0x02), ("cuff error", 0x57), ("cuff overpressure", 0x59)],
+)
 def test_scenario_cuff_error_round_trips_to_cuff_error(clock: FakeClock, reason: str, code: int) -> None:
     sim = SuntechAdvantageSimulator(clock, vitals=snapshot_source(clock, None, None, None, error=reason))
     result = run_cycle(sim, SuntechAdvantageDriver("nibp-sim"), clock)
-    assert [o.kind for o in result.observations] == [VitalKind.NIBP_SYSTOLIC, VitalKind.NIBP_DIASTOLIC,
-                                                     VitalKind.NIBP_MEAN]
+    assert [o.kind for o in result.observations] == [
+        VitalKind.NIBP_SYSTOLIC,
+        VitalKind.NIBP_DIASTOLIC,
+        VitalKind.NIBP_MEAN,
+    ]
     for obs in result.observations:
         assert obs.value is None and obs.quality is Quality.CUFF_ERROR
         assert ERROR_CODES[code] in obs.detail
@@ -239,6 +254,10 @@ def test_end_to_end_remote_start_over_a_pty_through_the_serial_link(clock: FakeC
         finally:
             link.stop()
     values = {o.kind: o.value for o in observations}
-    assert values == {VitalKind.NIBP_SYSTOLIC: 151.0, VitalKind.NIBP_DIASTOLIC: 97.0,
-                      VitalKind.NIBP_MEAN: 115.0, VitalKind.PULSE_RATE: 77.0}
+    assert values == {
+        VitalKind.NIBP_SYSTOLIC: 151.0,
+        VitalKind.NIBP_DIASTOLIC: 97.0,
+        VitalKind.NIBP_MEAN: 115.0,
+        VitalKind.PULSE_RATE: 77.0,
+    }
     assert all(o.source == "nibp-bed1" and o.is_valid for o in observations)
