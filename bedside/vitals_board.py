@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 
-from alarms import ClinicalConfig
+from alarms import ClinicalConfig, NibpAssembler
 from drivers.types import Observation, Quality, VitalKind
 
 
@@ -123,7 +123,8 @@ class VitalsBoard:
         self.trends: dict[VitalKind, TrendSeries] = {k: TrendSeries() for k in self.CONTINUOUS}
         #: NIBP points: (session seconds, systolic, diastolic, mean)
         self.nibp_points: list[tuple[float, float | None, float | None, float | None]] = []
-        self._nibp_pending: dict[tuple[str, object], dict[VitalKind, Observation]] = {}
+        self._nibp_assembler = NibpAssembler()
+        self._nibp_t: dict[tuple[str, datetime], float] = {}
         self._before_restart: dict[VitalKind, Observation] = {}
         #: (monotonic, wall) of the restart, so ages of older readings come from wall time.
         self._restart: tuple[float, datetime] | None = None
@@ -144,7 +145,7 @@ class VitalsBoard:
         t = self.session_seconds(obs.received_mono)
         if obs.kind in self.trends:
             self.trends[obs.kind].append(t, obs.value if obs.is_valid else None)
-        elif obs.kind.is_nibp and obs.is_valid:
+        elif obs.kind.is_nibp:
             self._collect_nibp(obs, t)
 
     def add_before_restart(self, obs: Observation) -> None:
@@ -154,7 +155,7 @@ class VitalsBoard:
         t = self.session_seconds(obs.received_mono)
         if obs.kind in self.trends:
             self.trends[obs.kind].append(t, obs.value if obs.is_valid else None)
-        elif obs.kind.is_nibp and obs.is_valid:
+        elif obs.kind.is_nibp:
             self._collect_nibp(obs, t)
 
     def mark_restart(self, now_mono: float, now_wall: datetime) -> None:
@@ -163,7 +164,8 @@ class VitalsBoard:
         t = self.session_seconds(now_mono)
         for series in self.trends.values():
             series.append(t, None)
-        self._nibp_pending.clear()
+        self._nibp_assembler = NibpAssembler()
+        self._nibp_t.clear()
 
     def _wall_at(self, now_mono: float) -> datetime | None:
         if self._restart is None:
@@ -172,25 +174,15 @@ class VitalsBoard:
         return wall + timedelta(seconds=now_mono - mono)
 
     def _collect_nibp(self, obs: Observation, t: float) -> None:
-        key = (obs.source, obs.measured_at)
-        parts = self._nibp_pending.setdefault(key, {})
-        parts[obs.kind] = obs
-        if VitalKind.NIBP_SYSTOLIC in parts and VitalKind.NIBP_DIASTOLIC in parts:
-            mean = parts.get(VitalKind.NIBP_MEAN)
-            point = (
-                t,
-                parts[VitalKind.NIBP_SYSTOLIC].value,
-                parts[VitalKind.NIBP_DIASTOLIC].value,
-                mean.value if mean else None,
-            )
-            if self.nibp_points and self.nibp_points[-1][0] == t:
-                self.nibp_points[-1] = point
-            else:
-                self.nibp_points.append(point)
-            if mean is not None:
-                del self._nibp_pending[key]
-        if len(self._nibp_pending) > 16:  # readings without a mean never complete: keep it bounded
-            self._nibp_pending.pop(next(iter(self._nibp_pending)))
+        # One NIBP assembly rule for the whole app (alarms.NibpAssembler); the board only keeps
+        # the arrival time of each measurement to place its point on the trend.
+        self._nibp_t[(obs.source, obs.measured_at)] = t
+        for reading in self._nibp_assembler.add(obs):
+            at = self._nibp_t.pop((reading.source, reading.measured_at), t)
+            if reading.is_valid:
+                self.nibp_points.append((at, reading.systolic, reading.diastolic, reading.mean))
+        while len(self._nibp_t) > 16:  # parts that never completed: keep it bounded
+            self._nibp_t.pop(next(iter(self._nibp_t)))
 
     def latest(self, kind: VitalKind) -> Observation | None:
         """The newest observation of a kind, valid or not (protocol steps show it with its quality)."""
