@@ -47,6 +47,18 @@ class _Wakeup(QObject):
     arrived = Signal()
 
 
+def clock_offset_words(offset_s: float) -> str:
+    """A device clock offset in a clinician's words: "6.0 s ahead", "1 h 0 min behind", "in step"."""
+    size = abs(offset_s)
+    if size < 0.5:
+        return "in step"
+    side = "ahead" if offset_s > 0 else "behind"
+    if size < 120:
+        return f"{size:.1f} s {side}"
+    minutes = round(size / 60)
+    return f"{minutes // 60} h {minutes % 60} min {side}" if minutes >= 60 else f"{minutes} min {side}"
+
+
 class MonitorWindow(QMainWindow):
     """Large SpO2 / pulse / NIBP numerics beside the session trend."""
 
@@ -276,9 +288,16 @@ class MonitorWindow(QMainWindow):
         parts = []
         for h in self.core.health.values():
             colour = _LINK_COLOURS.get(h.state, "#9aa7b4")
+            clock = ""
+            if h.clock_offset_s is not None:
+                # ALM-4: the device clock offset learned from the first minutes, shown beside the link.
+                offset_colour = "#ffd400" if h.clock_implausible else "#7a8894"
+                words = clock_offset_words(h.clock_offset_s)
+                clock = f" <span style='color:{offset_colour}'>clock {words}</span>"
             parts.append(
                 f"<span style='color:{colour}'>● {h.source}: {h.state.value}</span>"
                 f" <span style='color:#7a8894'>frames {h.frames_ok} ok / {h.frames_rejected} rejected</span>"
+                + clock
             )
         self.link_label.setText("&nbsp;&nbsp;&nbsp;".join(parts))
 

@@ -18,10 +18,10 @@ from bedside import window as window_module
 from bedside.alarm_bar import AUDIO_OFF_TEXT
 from bedside.alarm_sound import AlarmSound, FailureListener
 from bedside.clinical import ClinicalSession
-from bedside.core import MonitorCore
+from bedside.core import LinkHealth, MonitorCore
 from bedside.protocol_desk import ProtocolDesk
 from bedside.theme import class_look
-from bedside.window import MonitorWindow
+from bedside.window import MonitorWindow, clock_offset_words
 from drivers.clock import FakeClock
 from drivers.types import DecodeResult, Observation, VitalKind
 from protocols import LIBRARY_DIR, load_library
@@ -247,3 +247,17 @@ def test_unavailable_audio_and_a_pause_are_shown_on_the_window(
 def test_started_at_is_kept_for_the_trend(qtbot: QtBot, clock: FakeClock, no_speakers: list[object]) -> None:
     window, _clinical = _window(qtbot, clock, _config())
     assert isinstance(window.session_started_at, datetime)
+
+
+@pytest.mark.req("ALM-4")
+def test_the_learned_device_clock_offset_is_shown_beside_its_link(
+    qtbot: QtBot, clock: FakeClock, no_speakers: list[object]
+) -> None:
+    """Finding 2: each device's clock offset learned from the first minutes is shown."""
+    window, _clinical = _window(qtbot, clock, _config())
+    health = window.core.health.setdefault("masimo-1", LinkHealth("masimo-1"))
+    health.clock_offset_s, health.clock_implausible = 6.0, True
+    window._show_links()
+    assert "masimo-1" in window.link_label.text() and "clock 6.0 s ahead" in window.link_label.text()
+    assert clock_offset_words(-3600) == "1 h 0 min behind"
+    assert clock_offset_words(0.2) == "in step"
