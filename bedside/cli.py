@@ -116,6 +116,12 @@ def _replay_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baseline-pulse", default=None, metavar="N", help="baseline pulse (/min)")
     p.add_argument("--baseline-spo2", default=None, metavar="N", help="baseline SpO2 (%%)")
     p.add_argument(
+        "--protocols",
+        type=Path,
+        default=None,
+        help="protocol folder whose trees are offered for the alarms (default: the shipped library)",
+    )
+    p.add_argument(
         "--device-clock",
         action="append",
         default=[],
@@ -225,6 +231,7 @@ def run_replay_command(args: argparse.Namespace) -> int:
     from alarms import ConfigError, load_config
     from bedside.replay import ReplayBaseline, ReplayInput, ReplayInputError, run_replay
     from drivers.device_clock import ClockSettingError, DeviceClockSetting
+    from protocols import LIBRARY_DIR, load_library
 
     def fail(message: str) -> int:
         print(f"bedside replay: {message}", file=sys.stderr)
@@ -255,7 +262,14 @@ def run_replay_command(args: argparse.Namespace) -> int:
     try:
         inputs = [ReplayInput.parse(text, clocks) for text in args.input]
         baseline = ReplayBaseline.parse(args.baseline_nibp, args.baseline_pulse, args.baseline_spo2, config)
-        run_replay(inputs, config, _print_json_line, baseline=baseline, start=start)
+        protocols_dir = args.protocols or LIBRARY_DIR
+        if not Path(protocols_dir).is_dir():
+            return fail(f"--protocols {protocols_dir}: not a folder of protocol files")
+        library = load_library(protocols_dir)
+        run_replay(
+            inputs, config, _print_json_line, baseline=baseline, start=start,
+            protocols_for=lambda condition: [p.id for p in library.offered_for(condition)],
+        )  # fmt: skip
     except ReplayInputError as exc:
         return fail(str(exc))
     except OSError as exc:

@@ -415,6 +415,7 @@ def run_replay(
     *,
     baseline: ReplayBaseline | None = None,
     start: datetime | None = None,
+    protocols_for: Callable[[str], Sequence[str]] | None = None,
 ) -> ReplaySummary:
     """Replay the captures through the drivers and a ClinicalSession; ``emit`` gets each JSON event.
 
@@ -437,6 +438,7 @@ def run_replay(
         record=lambda _record: None,
         nibp_link_send=None,
         nibp_start_command=None,
+        protocols_for=protocols_for,
     )
     watcher = _Watcher(session, emit, summary)
     emit({"event": "replay_started", "at": _iso(first)})

@@ -29,6 +29,9 @@ SHOTS = (
     Shot("monitor-expected-rise.png", "ketamine-expected-rise", 30.0, 60.0, ("--drill-autopilot",)),
     Shot("monitor-bp-spike.png", "bp-spike", 30.0, 58.0, ("--drill-autopilot",)),
     Shot("monitor-protocol.png", "bp-spike", 30.0, 64.0, ("--drill-autopilot",)),
+    # Issue 8: a desaturation offers its own tree (PRO-8), the bradycardia its arrhythmia tree.
+    Shot("monitor-desaturation.png", "desaturation", 20.0, 50.0, ("--drill-autopilot",)),
+    Shot("monitor-bradycardia.png", "bradycardia", 20.0, 40.0, ("--drill-autopilot",)),
 )
 
 

@@ -465,3 +465,21 @@ def test_bad_lines_are_counted_and_an_empty_capture_still_runs(
     events = replay(["--input", f"masimo-ascii={empty}"], capsys)
     assert events[0] == {"event": "replay_started", "at": None}
     assert finished(events)["observations"] == 0 and finished(events)["duration_s"] == 0.0
+
+
+@pytest.mark.req("PRO-8")
+def test_a_replayed_desaturation_offers_the_respiratory_depression_tree(tmp_path: Path) -> None:
+    """PRO-8 through `bedside replay`: 2 min at 97 %, then 83 % - the shipped library's tree for
+    "SpO2 low" is offered when the alarm starts, as on the monitor."""
+    capture = masimo_capture(tmp_path / "desat.txt", [97.0] * 120 + [83.0] * 60)
+    done = subprocess.run(
+        [sys.executable, "-m", "bedside.cli", "replay", "--input", f"masimo-ascii={capture}",
+         "--device-clock", "masimo-ascii=UTC"],
+        check=False, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    offered = [e["protocol"] for e in events if e["event"] == "protocol_offered"]
+    assert offered == ["respiratory-depression"]
+    [alarm] = [e for e in events if e["event"] == "alarm_started"]
+    assert (alarm["condition"], alarm["priority"]) == ("spo2_low", "high")
