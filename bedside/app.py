@@ -366,6 +366,7 @@ def run_monitor(args: argparse.Namespace) -> int:
     recorder.attach(parts.core)
     window = MonitorWindow(parts.core, parts.scenario)
     parts.core.clock_tolerance_s = config.monitoring.future_tolerance_s  # device clock offsets (ALM-4)
+    parts.core.clock_behind_tolerance_s = config.monitoring.past_tolerance_s
     send, command = (
         (parts.nibp_links[0][0].send, parts.nibp_links[0][1]) if parts.nibp_links else (None, None)
     )

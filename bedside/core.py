@@ -78,6 +78,9 @@ class MonitorCore:
         self.links: dict[str, DeviceLink] = {}
         self.health: dict[str, LinkHealth] = {}
         self.clock_tolerance_s = clock_tolerance_s
+        #: How far behind a device clock may be (None: as far as ahead); the alarm system's
+        #: ``monitoring.past_tolerance_s``, so the screen and the alarm agree.
+        self.clock_behind_tolerance_s: float | None = None
         #: One clock-offset estimator per link source (ALM-4).
         self.clock_watches: dict[str, DeviceClockWatch] = {}
         self._inbox: queue.SimpleQueue[tuple[str, DecodeResult] | DeviceEvent] = queue.SimpleQueue()
@@ -191,7 +194,9 @@ class MonitorCore:
     def _watch_clock(self, source: str, obs: Observation) -> None:
         watch = self.clock_watches.get(source)
         if watch is None:
-            watch = DeviceClockWatch(source, tolerance_s=self.clock_tolerance_s)
+            watch = DeviceClockWatch(
+                source, tolerance_s=self.clock_tolerance_s, behind_tolerance_s=self.clock_behind_tolerance_s
+            )
             self.clock_watches[source] = watch
         learned = watch.observe(obs.measured_at, obs.received_at)
         if learned is None:

@@ -181,11 +181,14 @@ class ClockOffset:
     offset_s: float
     samples: int
     tolerance_s: float
+    behind_tolerance_s: float | None = None  # None: the same tolerance both ways
 
     @property
     def implausible(self) -> bool:
-        """True when the device clock is further from this PC than the tolerance, either way."""
-        return abs(self.offset_s) > self.tolerance_s
+        """True when the device clock is ahead by more than the tolerance, or behind by more than
+        the behind tolerance (values arrive after they were measured, so behind is allowed more)."""
+        behind = self.tolerance_s if self.behind_tolerance_s is None else self.behind_tolerance_s
+        return self.offset_s > self.tolerance_s or -self.offset_s > behind
 
     def describe(self) -> str:
         """The offset in a clinic's words: "oximeter clock is 6.0 s ahead of this PC"."""
@@ -214,12 +217,19 @@ class DeviceClockWatch:
     """
 
     def __init__(
-        self, source: str, *, tolerance_s: float, learn_samples: int = 60, learn_window_s: float = 120.0
+        self,
+        source: str,
+        *,
+        tolerance_s: float,
+        behind_tolerance_s: float | None = None,
+        learn_samples: int = 60,
+        learn_window_s: float = 120.0,
     ) -> None:
         if learn_samples < 1 or learn_window_s < 0 or tolerance_s < 0:
             raise ValueError("learn_samples must be >= 1; learn_window_s and tolerance_s >= 0")
         self.source = source
         self.tolerance_s = tolerance_s
+        self.behind_tolerance_s = behind_tolerance_s
         self.learn_samples = learn_samples
         self.learn_window_s = learn_window_s
         self._offsets: list[float] = []
@@ -256,7 +266,11 @@ class DeviceClockWatch:
         window_over = (received_at - self._first_received).total_seconds() >= self.learn_window_s
         if len(self._offsets) >= self.learn_samples or window_over:
             self._learned = ClockOffset(
-                self.source, statistics.median(self._offsets), len(self._offsets), self.tolerance_s
+                self.source,
+                statistics.median(self._offsets),
+                len(self._offsets),
+                self.tolerance_s,
+                self.behind_tolerance_s,
             )
             return self._learned
         return None

@@ -117,8 +117,9 @@ class SerialLink:
         if thread is not None:
             thread.join(STOP_JOIN_S)
             if thread.is_alive():
-                log.warning("serial link %s: reader thread did not stop within %.1f s", self.source,
-                            STOP_JOIN_S)
+                log.warning(
+                    "serial link %s: reader thread did not stop within %.1f s", self.source, STOP_JOIN_S
+                )
         self._thread = None
 
     def send(self, data: bytes) -> None:
@@ -192,8 +193,12 @@ class SerialLink:
         try:
             result = self._driver.feed(data, stamp)
         except Exception:
-            log.exception("serial link %s: driver %s raised on %d bytes", self.source,
-                          type(self._driver).__name__, len(data))
+            log.exception(
+                "serial link %s: driver %s raised on %d bytes",
+                self.source,
+                type(self._driver).__name__,
+                len(data),
+            )
             return
         self._deliver(result)
         port = self._port
@@ -278,8 +283,9 @@ class SerialLink:
                 setattr(port, name, value)
             except (ValueError, serial.SerialException, AttributeError) as exc:
                 # loop:// and socket:// have no line: a rejected setting is harmless there.
-                log.debug("serial link %s: %s=%r not applied to %s: %s", self.source, name, value,
-                          self.url, exc)
+                log.debug(
+                    "serial link %s: %s=%r not applied to %s: %s", self.source, name, value, self.url, exc
+                )
 
     def _lost(self, why: str) -> None:
         log.warning("serial link %s: disconnected (%s)", self.source, why)
@@ -316,13 +322,30 @@ class SerialLink:
             self._rejected_reported = counters.frames_rejected
             self._last_frame_event_mono = now
         detail = f"{new} new bad frame(s); last: {counters.last_rejection}"
-        self._emit(DeviceEventKind.FRAME_ERRORS, detail, frames_ok=counters.frames_ok,
-                   frames_rejected=counters.frames_rejected)
+        self._emit(
+            DeviceEventKind.FRAME_ERRORS,
+            detail,
+            frames_ok=counters.frames_ok,
+            frames_rejected=counters.frames_rejected,
+        )
 
-    def _emit(self, kind: DeviceEventKind, detail: str = "", stamp: Stamp | None = None, *,
-              frames_ok: int = 0, frames_rejected: int = 0) -> None:
-        event = DeviceEvent(kind=kind, source=self.source, at=stamp or self._clock.stamp(), detail=detail,
-                            frames_ok=frames_ok, frames_rejected=frames_rejected)
+    def _emit(
+        self,
+        kind: DeviceEventKind,
+        detail: str = "",
+        stamp: Stamp | None = None,
+        *,
+        frames_ok: int = 0,
+        frames_rejected: int = 0,
+    ) -> None:
+        event = DeviceEvent(
+            kind=kind,
+            source=self.source,
+            at=stamp or self._clock.stamp(),
+            detail=detail,
+            frames_ok=frames_ok,
+            frames_rejected=frames_rejected,
+        )
         try:
             self._on_event(event)
         except Exception:

@@ -299,3 +299,16 @@ def test_watch_is_not_moved_by_a_minority_of_late_frames(
 def test_watch_refuses_nonsense_parameters() -> None:
     with pytest.raises(ValueError, match="learn_samples"):
         DeviceClockWatch("m", tolerance_s=5.0, learn_samples=0)
+
+
+@pytest.mark.req("ALM-4")
+def test_a_clock_behind_is_judged_by_its_own_tolerance() -> None:
+    """Values arrive after they were measured: 6 s behind is in tolerance when the clinic allows
+    300 s behind (the alarm system's past_tolerance_s), while 6 s ahead is not."""
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    behind = DeviceClockWatch("m", tolerance_s=5.0, behind_tolerance_s=300.0, learn_samples=1)
+    learned = behind.observe(now - timedelta(seconds=6), now)
+    assert learned is not None and not learned.implausible
+    ahead = DeviceClockWatch("m", tolerance_s=5.0, behind_tolerance_s=300.0, learn_samples=1)
+    learned = ahead.observe(now + timedelta(seconds=6), now)
+    assert learned is not None and learned.implausible
