@@ -31,7 +31,7 @@ SHOTS = (
     Shot("monitor-protocol.png", "bp-spike", 30.0, 64.0, ("--drill-autopilot",)),
     # Issue 8: a desaturation offers its own tree (PRO-8), the bradycardia its arrhythmia tree.
     Shot("monitor-desaturation.png", "desaturation", 20.0, 50.0, ("--drill-autopilot",)),
-    Shot("monitor-bradycardia.png", "bradycardia", 20.0, 40.0, ("--drill-autopilot",)),
+    Shot("monitor-bradycardia.png", "bradycardia", 20.0, 25.0, ("--drill-autopilot",)),
 )
 
 

@@ -54,6 +54,7 @@ class NumericTile(QFrame):
         self.status.setStyleSheet("font-size: 14px; color: #9aa7b4;")
         self.state = QLabel("")
         self.state.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.state.setWordWrap(True)  # a class in words is never cut: it wraps (finding 5)
         self.state.setStyleSheet("font-size: 16px; font-weight: bold;")
         for w in (self.title, self.value, self.state, self.status):
             layout.addWidget(w)
