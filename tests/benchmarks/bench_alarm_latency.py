@@ -10,6 +10,7 @@ the window the link wakes the GUI thread instead (see ``bench_alarm_to_screen``)
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 from collections.abc import Callable
 
@@ -32,8 +33,16 @@ WAIT_S = 2.0
 
 
 def _pump_until(core: MonitorCore, done: Callable[[], bool], what: str) -> None:
+    """Wait as the app's GUI thread does: asleep until the link thread wakes it, then pump.
+
+    (A busy loop here would hold the interpreter lock against the reader thread and measure lock
+    contention, not the data path.)"""
+    wake = threading.Event()
+    core.set_waker(wake.set)
     deadline = time.perf_counter() + WAIT_S
     while not done():
+        wake.wait(0.05)
+        wake.clear()
         core.pump()
         if time.perf_counter() > deadline:
             raise RuntimeError(f"{what} did not happen within {WAIT_S} s")
