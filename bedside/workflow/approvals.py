@@ -41,9 +41,9 @@ class ApprovalService:
             by,
             PROTOCOL,
             loaded.id,
-            loaded.protocol.version,
-            loaded.content_hash,
-            AuditAction.PROTOCOL_APPROVED,
+            version=loaded.protocol.version,
+            digest=loaded.content_hash,
+            action=AuditAction.PROTOCOL_APPROVED,
         )
 
     def approve_clinic_defaults(self, by: SignedIn, path: Path) -> ApprovalRecord:
@@ -52,7 +52,12 @@ class ApprovalService:
         load_config(Path(path))  # validates: an invalid file cannot be approved
         digest = "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
         return self._record(
-            by, CLINIC_DEFAULTS, Path(path).name, "", digest, AuditAction.CLINIC_DEFAULTS_APPROVED
+            by,
+            CLINIC_DEFAULTS,
+            Path(path).name,
+            version="",
+            digest=digest,
+            action=AuditAction.CLINIC_DEFAULTS_APPROVED,
         )
 
     def _record(
