@@ -89,8 +89,21 @@ def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def _text_keys(value: object) -> None:
+    """JSON turns a key 1 into "1": refuse it, so what is read back is what was given."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise AuditDetailsError(f"audit details key {key!r} is not text; JSON would change it")
+            _text_keys(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _text_keys(item)
+
+
 def canonical_details(details: Mapping[str, Any] | None) -> str:
     """The details as canonical JSON text (sorted keys, compact); refuses what JSON cannot hold exactly."""
+    _text_keys(details or {})
 
     def refuse(value: object) -> Any:
         if isinstance(value, datetime):
