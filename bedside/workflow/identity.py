@@ -48,6 +48,11 @@ class Role(enum.StrEnum):
         """The role as the clinic says it."""
         return self.value.replace("_", " ")
 
+    @property
+    def with_article(self) -> str:
+        """ "a clinician", "an administrator"."""
+        return ("an " if self.value[0] in "aeiou" else "a ") + self.words
+
 
 class IdentityError(Exception):
     """Base class of identity problems; each message says what to do."""
@@ -123,9 +128,9 @@ def _public(record: ClinicianRecord) -> Clinician:
 def require_role(signed_in: SignedIn, *roles: Role) -> None:
     """Refuse (NotPermitted) unless the signed-in person holds one of ``roles``."""
     if signed_in.role not in roles:
-        wanted = " or ".join(f"a {r.words}" for r in roles)
+        wanted = " or ".join(r.with_article for r in roles)
         raise NotPermitted(
-            f"{signed_in.name} is signed in as a {signed_in.role.words}; only {wanted} may do this"
+            f"{signed_in.name} is signed in as {signed_in.role.with_article}; only {wanted} may do this"
         )
 
 
