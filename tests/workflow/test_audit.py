@@ -3,6 +3,7 @@ hash-chained, committed at once; ``verify`` proves the chain or names the first 
 
 from __future__ import annotations
 
+import itertools
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +48,7 @@ def test_an_untouched_trail_is_intact_and_counts_its_entries(audit: AuditTrail, 
     entries = list(audit.entries())
     assert [e.seq for e in entries] == [1, 2, 3, 4, 5, 6]
     assert entries[0].prev_hash == GENESIS_HASH
-    assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(entries))
     assert entries[2].who == "rivera" and entries[2].station == "room-1"
     assert entries[2].details == {"n": 2, "value": 152.5}
 
@@ -115,7 +116,8 @@ def test_the_hash_covers_every_field_and_the_link(audit: AuditTrail, clock: Fake
             id="prev-hash-changed",
         ),
         pytest.param(
-            "UPDATE audit_entries SET seq = -1 WHERE seq = 2; UPDATE audit_entries SET seq = 2 WHERE seq = 5; "
+            "UPDATE audit_entries SET seq = -1 WHERE seq = 2; "
+            "UPDATE audit_entries SET seq = 2 WHERE seq = 5; "
             "UPDATE audit_entries SET seq = 5 WHERE seq = -1",
             2,
             "does not match its hash",
@@ -205,7 +207,8 @@ def test_an_entry_slipped_in_after_the_head_is_named(
     with db.engine.begin() as connection:
         connection.execute(
             text(
-                "INSERT INTO audit_entries (seq, at, who, station, action, subject, details, prev_hash, hash) "
+                "INSERT INTO audit_entries "
+                "(seq, at, who, station, action, subject, details, prev_hash, hash) "
                 "VALUES (4, :at, 'x', 'room-9', 'sign_in', '', '{}', :prev, :hash)"
             ),
             {"at": clock.now().replace(tzinfo=None), "prev": last.hash, "hash": forged_hash},
@@ -350,7 +353,12 @@ def test_any_tamper_after_any_appends_is_found_at_its_entry(
 
     if tamper is not None:
         if tamper.kind == "details":
-            _sql(db, "UPDATE audit_entries SET details = :d WHERE seq = :s", d='{"tampered":true}', s=tamper.seq)
+            _sql(
+                db,
+                "UPDATE audit_entries SET details = :d WHERE seq = :s",
+                d='{"tampered":true}',
+                s=tamper.seq,
+            )
         elif tamper.kind == "delete":
             _sql(db, "DELETE FROM audit_entries WHERE seq = :s", s=tamper.seq)
         elif tamper.kind == "hash":

@@ -1,0 +1,50 @@
+"""``bedside audit verify [--db URL]``: prove the audit chain or name its first broken entry.
+
+Prints "audit chain intact: N entries" and exits 0, or "audit chain broken at entry SEQ: why" and
+exits 1; 2 when the database cannot be opened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import TextIO
+
+from bedside.workflow import AuditTrail
+from drivers.clock import SystemClock
+from storage import open_database
+
+log = logging.getLogger(__name__)
+
+
+def add_audit_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``audit verify`` to the ``bedside`` parser."""
+    audit = sub.add_parser("audit", help="check the audit trail")
+    asub = audit.add_subparsers(dest="action", required=True)
+    verify = asub.add_parser(
+        "verify",
+        help="prove the hash chain of the audit trail, or name the first broken entry (exit 1)",
+    )
+    verify.add_argument(
+        "--db", default=None, help="SQLAlchemy URL (default: SQLite in the user data directory)"
+    )
+
+
+def run_audit(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """``bedside audit verify``: 0 intact, 1 broken, 2 when the database cannot be opened."""
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    if not getattr(args, "verbose", False):
+        logging.getLogger().setLevel(logging.WARNING)  # stdout and stderr carry only the verdict
+    try:
+        db = open_database(args.db)
+    except Exception as exc:  # any driver or file error: one sentence, never a traceback
+        err.write(f"bedside audit verify: cannot open the database: {exc}\n")
+        return 2
+    try:
+        result = AuditTrail(db, SystemClock(), station="").verify()
+    finally:
+        db.close()
+    out.write(result.describe() + "\n")
+    return 0 if result.intact else 1
