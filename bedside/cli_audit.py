@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from bedside.workflow import AuditTrail
 from drivers.clock import SystemClock
-from storage import open_database
+from storage import default_database_url, open_database
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,27 @@ def add_audit_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
 
 
+def _missing_sqlite_file(url: str | None) -> Path | None:
+    """The SQLite file a URL names when that file does not exist (None for other databases)."""
+    text = url if url is not None else default_database_url(drill=False)
+    prefix = "sqlite:///"
+    if not text.startswith(prefix) or "mode=memory" in text:
+        return None
+    path = Path(text[len(prefix) :].split("?", 1)[0])
+    return None if not path.name or path.exists() else path
+
+
 def run_audit(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """``bedside audit verify``: 0 intact, 1 broken, 2 when the database cannot be opened."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     if not getattr(args, "verbose", False):
         logging.getLogger().setLevel(logging.WARNING)  # stdout and stderr carry only the verdict
+    missing = _missing_sqlite_file(args.db)
+    if missing is not None:
+        # Opening would create an empty database and call it intact: say what is wrong instead.
+        err.write(f"bedside audit verify: there is no database at {missing}: check --db\n")
+        return 2
     try:
         db = open_database(args.db)
     except Exception as exc:  # any driver or file error: one sentence, never a traceback

@@ -165,7 +165,8 @@ def _check_text(name: str, value: str, limit: int) -> None:
 def _durable(connection: Connection) -> str | None:
     """Make this connection's next commit fully durable; returns the SQLite setting to restore."""
     dialect = connection.dialect.name
-    if dialect == "sqlite":
+    # An in-memory database has nothing to sync, and shares one connection with the writer thread.
+    if dialect == "sqlite" and connection.engine.url.database not in (None, "", ":memory:"):
         previous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
         connection.exec_driver_sql("PRAGMA synchronous=FULL")
         connection.commit()  # PRAGMA runs outside a transaction; end SQLAlchemy's autobegun one

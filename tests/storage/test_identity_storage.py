@@ -36,7 +36,7 @@ def _config() -> Config:
 
 
 def test_migration_0005_adds_the_identity_tables_and_goes_back_cleanly(db_url: str, clock: FakeClock) -> None:
-    """Issue 9: revision 0005 adds only its own tables; downgrading to 0003 removes them, data kept."""
+    """DOC-1 / issue 9: revision 0005 adds only its own tables; downgrading to 0003 removes them."""
     db = open_database(db_url)
     assert set(inspect(db.engine).get_table_names()) >= NEW_TABLES
     AuditRepository(db).append(at=clock.now(), who="admin", station="room-1", action="sign_in")
@@ -56,7 +56,7 @@ def test_migration_0005_adds_the_identity_tables_and_goes_back_cleanly(db_url: s
 
 
 def test_a_sign_in_name_is_taken_once(db: Database, clock: FakeClock) -> None:
-    """Issue 9 "Identity": sign-in names are unique."""
+    """DOC-1 / issue 9 "Identity": sign-in names are unique."""
     repository = IdentityRepository(db)
     repository.add_clinician(
         login="lee", name="Dr. Lee", role="clinician", secret_hash="h", at=clock.now(), created_by="a"
@@ -68,7 +68,7 @@ def test_a_sign_in_name_is_taken_once(db: Database, clock: FakeClock) -> None:
 
 
 def test_there_is_only_one_first_administrator(db_url: str, clock: FakeClock) -> None:
-    """Issue 9 "Identity": two stations starting at once do not both create "the" administrator."""
+    """DOC-1 / issue 9 "Identity": two stations starting at once do not both create "the" administrator."""
     rooms = [open_database(db_url), open_database(db_url)]
     first, second = (IdentityRepository(r) for r in rooms)
     first.add_first_administrator(
@@ -84,7 +84,7 @@ def test_there_is_only_one_first_administrator(db_url: str, clock: FakeClock) ->
 
 
 def test_wrong_tries_are_counted_in_the_database(db: Database, clock: FakeClock) -> None:
-    """Issue 9 "Identity": every station sees one count; the Nth wrong try sets the lock."""
+    """DOC-1 / issue 9 "Identity": every station sees one count; the Nth wrong try sets the lock."""
     repository = IdentityRepository(db)
     repository.add_clinician(
         login="lee", name="Dr. Lee", role="clinician", secret_hash="h", at=clock.now(), created_by="a"
@@ -98,7 +98,7 @@ def test_wrong_tries_are_counted_in_the_database(db: Database, clock: FakeClock)
 
 
 def test_a_patient_round_trips_exactly(db: Database, clock: FakeClock) -> None:
-    """Issue 9 "Identity": the minimum about a patient is stored and read back unchanged."""
+    """DOC-1 / issue 9 "Identity": the minimum about a patient is stored and read back unchanged."""
     repository = IdentityRepository(db)
     details = PatientDetails(
         name="Alex Morgan",

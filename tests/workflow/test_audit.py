@@ -54,12 +54,12 @@ def test_an_untouched_trail_is_intact_and_counts_its_entries(audit: AuditTrail, 
 
 
 def test_an_empty_trail_is_intact_with_no_entries(audit: AuditTrail) -> None:
-    """Issue 9 "Audit": a fresh database has nothing to prove."""
+    """DOC-1 / issue 9 "Audit": a fresh database has nothing to prove."""
     assert audit.verify().describe() == "audit chain intact: 0 entries"
 
 
 def test_the_hash_covers_every_field_and_the_link(audit: AuditTrail, clock: FakeClock) -> None:
-    """Issue 9 "Audit": hash = sha256 over a canonical serialisation including prev_hash."""
+    """DOC-1 / issue 9 "Audit": hash = sha256 over a canonical serialisation including prev_hash."""
     entry = audit.append("rivera", "note_added", "s-1", {"b": 1, "a": [1, 2]})
     same = dict(
         seq=entry.seq,
@@ -129,7 +129,7 @@ def test_the_hash_covers_every_field_and_the_link(audit: AuditTrail, clock: Fake
 def test_every_kind_of_tampering_is_found_and_named(
     db: Database, audit: AuditTrail, clock: FakeClock, tamper: str, broken: int, why: str
 ) -> None:
-    """Issue 9 "Audit": tamper with a row's details, delete a row, reorder, change a hash: each is
+    """DOC-1 / issue 9 "Audit": tamper with a row's details, delete a row, reorder, change a hash: each is
     found and the first broken entry named with its seq and why."""
     _fill(audit, clock, 6)
 
@@ -163,7 +163,7 @@ def _rehash(db: Database, seq: int) -> None:
 def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(
     db: Database, audit: AuditTrail, clock: FakeClock
 ) -> None:
-    """Issue 9 "Audit": rewriting an entry and its own hash is caught by the following entry's link."""
+    """DOC-1 / issue 9 "Audit": an entry rewritten with its own hash is caught by the next entry's link."""
     _fill(audit, clock, 5)
     _sql(db, "UPDATE audit_entries SET subject = 'other-session' WHERE seq = 3")
     _rehash(db, 3)
@@ -177,7 +177,7 @@ def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(
 def test_rewriting_the_newest_entry_with_its_hash_is_caught_by_the_head(
     db: Database, audit: AuditTrail, clock: FakeClock
 ) -> None:
-    """Issue 9 "Audit": the newest entry has no successor; the head record still names it."""
+    """DOC-1 / issue 9 "Audit": the newest entry has no successor; the head record still names it."""
     _fill(audit, clock, 4)
     _sql(db, "UPDATE audit_entries SET who = 'someone-else' WHERE seq = 4")
     _rehash(db, 4)
@@ -191,7 +191,7 @@ def test_rewriting_the_newest_entry_with_its_hash_is_caught_by_the_head(
 def test_an_entry_slipped_in_after_the_head_is_named(
     db: Database, audit: AuditTrail, clock: FakeClock
 ) -> None:
-    """Issue 9 "Audit": a forged entry appended without the head is found."""
+    """DOC-1 / issue 9 "Audit": a forged entry appended without the head is found."""
     _fill(audit, clock, 3)
     last = list(audit.entries())[-1]
     forged_hash = entry_hash(
@@ -223,7 +223,7 @@ def test_an_entry_slipped_in_after_the_head_is_named(
 def test_an_append_is_committed_before_it_returns_and_fully_synced(
     db_url: str, db: Database, audit: AuditTrail, clock: FakeClock
 ) -> None:
-    """Issue 9 "Audit": committed with full durability at once, never batched: another connection
+    """DOC-1 / issue 9 "Audit": committed with full durability at once, never batched: another connection
     (another process's view) sees it as soon as append returns, and SQLite syncs it (FULL)."""
     statements: list[str] = []
 
@@ -253,7 +253,7 @@ def test_an_append_is_committed_before_it_returns_and_fully_synced(
 def test_two_stations_appending_at_once_keep_one_unbroken_chain(
     db_url: str, db: Database, clock: FakeClock
 ) -> None:
-    """Issue 9 "Audit": two rooms on one database race for the next entry; none is lost or doubled."""
+    """DOC-1 / issue 9 "Audit": two rooms on one database race for the next entry; none is lost or doubled."""
     rooms = [open_database(db_url), open_database(db_url)]
     trails = [AuditTrail(room, clock, station=f"room-{i + 1}") for i, room in enumerate(rooms)]
     errors: list[BaseException] = []
@@ -288,7 +288,7 @@ def test_two_stations_appending_at_once_keep_one_unbroken_chain(
 def test_details_that_cannot_be_recorded_exactly_are_refused(
     audit: AuditTrail, details: dict[Any, Any]
 ) -> None:
-    """Issue 9 "Audit": what is hashed is exactly what is stored; NaN or objects have no exact JSON."""
+    """DOC-1 / issue 9 "Audit": what is hashed is what is stored; NaN or objects have no exact JSON."""
     with pytest.raises(AuditDetailsError):
         audit.append("rivera", "note_added", "s-1", details)
     assert audit.verify().entries == 0
@@ -342,7 +342,7 @@ def test_any_tamper_after_any_appends_is_found_at_its_entry(
     clock: FakeClock,
     case: tuple[list[tuple[str, str, dict[str, Any]]], Tamper | None],
 ) -> None:
-    """Issue 9 "Audit" (hypothesis): random appends then at most one tamper; verify is intact exactly
+    """DOC-1 / issue 9 "Audit" (hypothesis): random appends then at most one tamper; verify is intact exactly
     when nothing was touched, and otherwise names the tampered entry."""
     appends, tamper = case
     _sql(db, "DELETE FROM audit_entries")

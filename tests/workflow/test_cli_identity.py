@@ -43,7 +43,7 @@ def _run(
 def test_the_first_command_on_an_empty_database_creates_the_administrator(
     db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Issue 9 "Identity": the CLI asks for the administrator when the database has no clinician,
+    """DOC-1 / issue 9 "Identity": the CLI asks for the administrator when the database has no clinician,
     and never echoes the secret."""
     code, out, err = _run(
         ["clinician", "list", "--db", db_url, "--secret-stdin", "--station", "room-1"],
@@ -61,7 +61,7 @@ def test_the_first_command_on_an_empty_database_creates_the_administrator(
 def test_clinicians_and_patients_through_the_command_line(
     db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Issue 9 "Identity": clinician add, patient add/list/show, each signed in and audited."""
+    """DOC-1 / issue 9 "Identity": clinician add, patient add/list/show, each signed in and audited."""
     common = ["--db", db_url, "--secret-stdin", "--station", "room-2"]
     assert (
         _run(["clinician", "list", *common], "Morgan Admin\nadmin\n4711-admin\n", monkeypatch, capsys)[0] == 0
@@ -120,7 +120,7 @@ def test_clinicians_and_patients_through_the_command_line(
 def test_refusals_and_bad_input_are_one_sentence_with_their_exit_code(
     db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Issue 9 "Identity": a wrong PIN exits 1 with the reason; implausible details exit 2."""
+    """DOC-1 / issue 9 "Identity": a wrong PIN exits 1 with the reason; implausible details exit 2."""
     common = ["--db", db_url, "--secret-stdin"]
     _run(["clinician", "list", *common], "Morgan Admin\nadmin\n4711-admin\n", monkeypatch, capsys)
 
@@ -146,7 +146,7 @@ def test_refusals_and_bad_input_are_one_sentence_with_their_exit_code(
 
 
 def test_a_new_secret_typed_twice_must_match(db_url: str) -> None:
-    """Issue 9 "Identity": interactively a new PIN is asked twice (without echo) and must agree."""
+    """DOC-1 / issue 9 "Identity": interactively a new PIN is asked twice (without echo) and must agree."""
     answers = iter(["4711-admin", "4711-admim"])
     args = build_parser().parse_args(["clinician", "list", "--db", db_url])
     err = io.StringIO()
@@ -181,7 +181,7 @@ def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
 def test_audit_verify_says_intact_or_names_the_first_broken_entry(
     db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Issue 9 "Audit": `bedside audit verify` prints "audit chain intact: N entries" (exit 0) or the
+    """DOC-1 / issue 9 "Audit": `bedside audit verify` prints "audit chain intact: N entries" (exit 0) or the
     first broken entry (exit 1), run as the real command."""
     _run(
         ["clinician", "list", "--db", db_url, "--secret-stdin"],
@@ -205,3 +205,14 @@ def test_audit_verify_says_intact_or_names_the_first_broken_entry(
     assert broken.returncode == 1
     assert broken.stdout.startswith("audit chain broken at entry 1: its content does not match its hash")
     assert "Traceback" not in broken.stderr
+
+
+def test_audit_verify_of_a_database_that_is_not_there_says_so(tmp_path: Path) -> None:
+    """DOC-1 / issue 9 "Audit": a mistyped --db is not "intact: 0 entries" (nor a new empty file)."""
+    missing = tmp_path / "typo.sqlite3"
+
+    result = _cli("audit", "verify", "--db", f"sqlite:///{missing}")
+
+    assert result.returncode == 2
+    assert result.stderr == f"bedside audit verify: there is no database at {missing}: check --db\n"
+    assert not missing.exists()

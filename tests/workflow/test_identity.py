@@ -43,7 +43,7 @@ def _actions(audit: AuditTrail) -> list[tuple[str, str, str]]:
 
 
 def test_the_first_start_creates_the_administrator_once(identity: IdentityService, audit: AuditTrail) -> None:
-    """Issue 9 "Identity": the first start creates the administrator; later starts leave it alone."""
+    """DOC-1 / issue 9 "Identity": the first start creates the administrator; later starts leave it alone."""
     assert not identity.has_clinicians()
 
     created = identity.ensure_administrator("Morgan  Admin", ADMIN_SECRET)
@@ -80,7 +80,7 @@ def test_a_wrong_pin_is_refused_clearly_and_counted_then_locks(
     clock: FakeClock,
     config: ClinicalConfig,
 ) -> None:
-    """Issue 9 "Identity": a wrong PIN is refused with a clear message and counted; after N tries
+    """DOC-1 / issue 9 "Identity": a wrong PIN is refused with a clear message and counted; after N tries
     in a row the account is locked for M minutes (both from the clinic config), the right PIN too."""
     tries = config.sign_in.max_wrong_tries
     for n in range(1, tries):
@@ -111,7 +111,7 @@ def test_a_wrong_pin_is_refused_clearly_and_counted_then_locks(
 def test_lockout_numbers_come_from_the_clinic_config(
     db: Database, clock: FakeClock, audit: AuditTrail, hasher: PasswordHasher, clinician: SignedIn
 ) -> None:
-    """Issue 9 "Identity": the lock after N tries for M minutes is configurable."""
+    """DOC-1 / issue 9 "Identity": the lock after N tries for M minutes is configurable."""
     strict = IdentityService(
         db, clock, audit, SignInConfig(max_wrong_tries=2, lockout_min=1, min_secret_length=4), hasher=hasher
     )
@@ -126,7 +126,7 @@ def test_lockout_numbers_come_from_the_clinic_config(
 def test_a_right_pin_clears_the_count_of_wrong_ones(
     identity: IdentityService, clinician: SignedIn, config: ClinicalConfig
 ) -> None:
-    """Issue 9 "Identity": only wrong tries in a row lock; a success starts the count again."""
+    """DOC-1 / issue 9 "Identity": only wrong tries in a row lock; a success starts the count again."""
     for _ in range(3):
         for _ in range(config.sign_in.max_wrong_tries - 1):
             with pytest.raises(SignInRefused):
@@ -137,7 +137,7 @@ def test_a_right_pin_clears_the_count_of_wrong_ones(
 def test_an_administrators_new_secret_unlocks_at_once(
     identity: IdentityService, admin: SignedIn, clinician: SignedIn, config: ClinicalConfig
 ) -> None:
-    """Issue 9 "Identity": locked out mid-shift, an administrator sets a new PIN and it works."""
+    """DOC-1 / issue 9 "Identity": locked out mid-shift, an administrator sets a new PIN and it works."""
     for _ in range(config.sign_in.max_wrong_tries):
         with pytest.raises(SignInRefused):
             identity.sign_in("rivera", "0000")
@@ -152,7 +152,7 @@ def test_an_administrators_new_secret_unlocks_at_once(
 def test_ones_own_secret_changes_only_with_the_current_one(
     identity: IdentityService, clinician: SignedIn, director: SignedIn
 ) -> None:
-    """Issue 9 "Identity": a clinician changes their own PIN, never anyone else's."""
+    """DOC-1 / issue 9 "Identity": a clinician changes their own PIN, never anyone else's."""
     with pytest.raises(SignInRefused, match="current PIN or password is wrong"):
         identity.change_secret(clinician, "rivera", "5555", current_secret="0000")
     with pytest.raises(NotPermitted):
@@ -164,7 +164,7 @@ def test_ones_own_secret_changes_only_with_the_current_one(
 
 
 def test_unknown_sign_in_names_are_refused_and_audited(identity: IdentityService, audit: AuditTrail) -> None:
-    """Issue 9 "Identity": refusals are audit entries too."""
+    """DOC-1 / issue 9 "Identity": refusals are audit entries too."""
     identity.ensure_administrator("Morgan Admin", ADMIN_SECRET, login="admin")
     for login in ("nobody", "", "bad name!"):
         with pytest.raises(SignInRefused, match="no active clinician signs in as"):
@@ -174,7 +174,7 @@ def test_unknown_sign_in_names_are_refused_and_audited(identity: IdentityService
 
 @pytest.mark.parametrize("secret", ["123", " 1234", "12\n34", "x" * 129])
 def test_unusable_secrets_are_refused_without_repeating_them(identity: IdentityService, secret: str) -> None:
-    """Issue 9 "Identity": a PIN shorter than the clinic's minimum (4) and the like is refused."""
+    """DOC-1 / issue 9 "Identity": a PIN shorter than the clinic's minimum (4) and the like is refused."""
     with pytest.raises(SecretRejected) as rejected:
         identity.ensure_administrator("Morgan Admin", secret)
     assert secret.strip() not in str(rejected.value)
@@ -184,7 +184,7 @@ def test_unusable_secrets_are_refused_without_repeating_them(identity: IdentityS
 def test_roles_grant_only_their_own_rights(
     identity: IdentityService, admin: SignedIn, director: SignedIn, clinician: SignedIn
 ) -> None:
-    """Issue 9 "Identity": only an administrator adds clinicians; only a medical director approves."""
+    """DOC-1 / issue 9 "Identity": only an administrator adds clinicians; only a medical director approves."""
     with pytest.raises(NotPermitted, match="only an administrator may do this"):
         identity.add_clinician(clinician, name="X", login="x", role=Role.CLINICIAN, secret="1111")
     with pytest.raises(NotPermitted):
@@ -203,7 +203,7 @@ def test_a_medical_director_approves_a_protocol_by_its_hash(
     director: SignedIn,
     clinician: SignedIn,
 ) -> None:
-    """Issue 9 "Identity": a medical director approves protocols; the approval records the file's
+    """DOC-1 / issue 9 "Identity": a medical director approves protocols; the approval records the file's
     content hash, who and when, in the approvals and the audit trail."""
     approvals = ApprovalService(db, clock, audit)
     path = LIBRARY_DIR / "bp-spike.yaml"
@@ -226,7 +226,7 @@ def test_a_medical_director_approves_a_protocol_by_its_hash(
 def test_an_invalid_protocol_or_clinic_file_cannot_be_approved(
     db: Database, clock: FakeClock, audit: AuditTrail, director: SignedIn, tmp_path: Path
 ) -> None:
-    """Issue 9 "Identity": what is approved is validated first."""
+    """DOC-1 / issue 9 "Identity": what is approved is validated first."""
     approvals = ApprovalService(db, clock, audit)
     broken = tmp_path / "bp-spike.yaml"
     broken.write_text("id: bp-spike\n")
@@ -242,7 +242,7 @@ def test_an_invalid_protocol_or_clinic_file_cannot_be_approved(
 def test_a_medical_director_approves_the_clinic_defaults(
     db: Database, clock: FakeClock, audit: AuditTrail, director: SignedIn, tmp_path: Path
 ) -> None:
-    """Issue 9 "Identity": clinic defaults are approved by the sha256 of the file."""
+    """DOC-1 / issue 9 "Identity": clinic defaults are approved by the sha256 of the file."""
     import hashlib
 
     clinic = tmp_path / "clinic.yaml"
@@ -274,7 +274,7 @@ def test_the_desk_gives_the_signed_in_author_or_refuses(identity: IdentityServic
 def test_secrets_never_reach_the_log_the_audit_or_the_database(
     identity: IdentityService, db: Database, audit: AuditTrail, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Issue 9 "Identity": never echo or log secrets; only the argon2 hash is stored."""
+    """DOC-1 / issue 9 "Identity": never echo or log secrets; only the argon2 hash is stored."""
     caplog.set_level(logging.DEBUG)
     identity.ensure_administrator("Morgan Admin", ADMIN_SECRET, login="admin")
     admin = identity.sign_in("admin", ADMIN_SECRET)
@@ -309,7 +309,7 @@ _step = st.one_of(
 def test_any_sequence_of_tries_and_waits_locks_exactly_as_the_rule_says(
     db: Database, clock: FakeClock, audit: AuditTrail, hasher: PasswordHasher, steps: list[tuple[str, float]]
 ) -> None:
-    """Issue 9 "Identity" (hypothesis): against a plain model of the rule (3 wrong in a row lock for
+    """DOC-1 / issue 9 "Identity" (hypothesis): against a plain model of the rule (3 wrong in a row lock for
     5 minutes; nothing is checked while locked; a success clears the count)."""
     policy = SignInConfig(max_wrong_tries=3, lockout_min=5, min_secret_length=4)
     service = IdentityService(db, clock, audit, policy, hasher=hasher)

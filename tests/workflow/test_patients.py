@@ -69,7 +69,7 @@ def test_a_change_records_who_changed_what(
 
 
 def test_a_name_or_a_clinic_id_is_enough(patients: PatientService, clinician: SignedIn) -> None:
-    """Issue 9 "Identity": "name or clinic id"."""
+    """DOC-1 / issue 9 "Identity": "name or clinic id"."""
     patients.add(clinician, replace(ALEX, name="", clinic_id="K-7"))
     patients.add(clinician, replace(ALEX, name="Sam Lee", clinic_id=""))
     with pytest.raises(PatientDetailsError, match="give the patient's name or clinic id"):
@@ -77,14 +77,14 @@ def test_a_name_or_a_clinic_id_is_enough(patients: PatientService, clinician: Si
 
 
 def test_a_clinic_id_belongs_to_one_patient(patients: PatientService, clinician: SignedIn) -> None:
-    """Issue 9 "Identity": two records for one clinic id would split a patient's history."""
+    """DOC-1 / issue 9 "Identity": two records for one clinic id would split a patient's history."""
     patients.add(clinician, ALEX)
     with pytest.raises(DuplicatePatientError, match="K-1042"):
         patients.add(clinician, replace(ALEX, name="Other"))
 
 
 def test_an_unknown_patient_is_a_clear_error(patients: PatientService, clinician: SignedIn) -> None:
-    """Issue 9 "Identity": a wrong id is named."""
+    """DOC-1 / issue 9 "Identity": a wrong id is named."""
     with pytest.raises(UnknownRecordError, match="no patient with id"):
         patients.update(clinician, "no-such-id", ALEX)
 
@@ -106,14 +106,14 @@ def test_an_unknown_patient_is_a_clear_error(patients: PatientService, clinician
 def test_implausible_details_are_refused_with_the_reason(
     patients: PatientService, clinician: SignedIn, change: dict[str, object], words: str
 ) -> None:
-    """Issue 9 "Identity": validation (plausible weight, date of birth not in the future)."""
+    """DOC-1 / issue 9 "Identity": validation (plausible weight, date of birth not in the future)."""
     with pytest.raises(PatientDetailsError, match=words.replace("(", r"\(")):
         patients.add(clinician, replace(ALEX, **change))  # type: ignore[arg-type]
     assert patients.patients() == []
 
 
 def test_every_problem_is_named_at_once(config: ClinicalConfig) -> None:
-    """Issue 9 "Identity": the person at the desk fixes everything in one go."""
+    """DOC-1 / issue 9 "Identity": the person at the desk fixes everything in one go."""
     bad = replace(ALEX, name="", clinic_id="", weight_kg=5.0, date_of_birth=TODAY + timedelta(days=3))
     with pytest.raises(PatientDetailsError) as refused:
         check_patient(bad, config.patient_record, TODAY)
@@ -128,7 +128,7 @@ def test_every_problem_is_named_at_once(config: ClinicalConfig) -> None:
 def test_weight_and_date_of_birth_are_accepted_exactly_within_the_clinic_limits(
     config: ClinicalConfig, weight: float, born_days_ago: int
 ) -> None:
-    """Issue 9 "Identity" (hypothesis): weight in [weight_kg_min, weight_kg_max] and a date of birth
+    """DOC-1 / issue 9 "Identity" (hypothesis): weight in [weight_kg_min, weight_kg_max] and a date of birth
     from today back to max_age_years are accepted; everything else is refused."""
     limits = config.patient_record
     born = TODAY - timedelta(days=born_days_ago)
