@@ -232,7 +232,7 @@ def _new_secret(c: _Context, whose: str) -> str:
     return secret
 
 
-def _first_start(c: _Context) -> SignedIn | None:
+def _first_start(c: _Context) -> tuple[SignedIn, str] | None:
     """Create the administrator when the database has no clinician; returns them signed in."""
     if c.identity.has_clinicians():
         return None
@@ -244,14 +244,14 @@ def _first_start(c: _Context) -> SignedIn | None:
     if created is None:
         raise _Refused("another station created the administrator meanwhile: sign in with that account")
     c.err.write(f"Administrator {created.login} created.\n")
-    return c.identity.sign_in(created.login, secret)
+    return c.identity.sign_in(created.login, secret), secret
 
 
-def _sign_in(c: _Context, signer: str | None, fresh: SignedIn | None) -> tuple[SignedIn, str]:
+def _sign_in(c: _Context, signer: str | None, fresh: tuple[SignedIn, str] | None) -> tuple[SignedIn, str]:
     """Sign in (or keep the administrator just created); returns who and the secret they gave."""
     login = signer if signer is not None else c.ask("Sign in as: ").strip()
-    if fresh is not None and fresh.who == login.strip().lower():
-        return fresh, ""
+    if fresh is not None and fresh[0].who == login.strip().lower():
+        return fresh
     secret = c.ask_secret(f"PIN or password for {login}: ")
     return c.identity.sign_in(login, secret), secret
 

@@ -36,6 +36,7 @@ GENESIS_HASH = "0" * 64
 HEAD_NAME = "trail"
 #: Appends from several stations race for the next seq; the loser retries with the new head.
 APPEND_ATTEMPTS = 20
+BUSY_ATTEMPTS = 3
 ACTION_LEN = 64
 
 
@@ -208,16 +209,25 @@ class AuditRepository:
             _check_text(name, value, limit)
         at = at.astimezone(UTC)
         last_error: Exception | None = None
+        busy = 0
         for _attempt in range(APPEND_ATTEMPTS):
             try:
                 return self._append_once(at, who, station, action, subject=subject, details_json=details_json)
-            except (IntegrityError, OperationalError) as exc:
-                # Another station took the same seq, or held the write lock: read the new head, retry.
+            except IntegrityError as exc:
+                # Another station took the same seq first: read the new head and try again.
                 last_error = exc
-                log.debug("audit append raced another writer; retrying: %s", exc)
+                log.debug("audit append raced another station; retrying: %s", exc)
+            except OperationalError as exc:
+                # SQLite refuses a write whose snapshot is stale at once; a lock held past the busy
+                # timeout (or a lost server) is not worth more than a few tries.
+                last_error = exc
+                busy += 1
+                if busy >= BUSY_ATTEMPTS:
+                    break
+                log.debug("audit append found the database busy; retrying: %s", exc)
         raise AuditWriteError(
-            f"could not record {action!r} in the audit trail of {self._db.url} after {APPEND_ATTEMPTS} "
-            f"attempts ({last_error}); check that the database is reachable and writable"
+            f"could not record {action!r} in the audit trail of {self._db.url} ({last_error}); check that "
+            "the database is reachable and writable"
         ) from last_error
 
     def _append_once(

@@ -13,11 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, text
 
-from bedside.workflow import AuditTrail
+from bedside.workflow import AuditTrail, IdentityService
 from drivers.clock import FakeClock
-from storage import AuditDetailsError, Database, open_database
+from storage import AuditDetailsError, AuditWriteError, Database, open_database
 from storage.audit import GENESIS_HASH, entry_hash
 from storage.schema import AuditEntryRow
+from tests.workflow.conftest import ADMIN_SECRET
 
 pytestmark = pytest.mark.req("DOC-1")
 
@@ -382,3 +383,15 @@ def test_any_tamper_after_any_appends_is_found_at_its_entry(
     assert not result.intact
     assert result.broken_seq == tamper.seq
     assert result.entries == tamper.seq - 1
+
+
+def test_an_entry_that_cannot_be_written_stops_the_action(
+    db: Database, identity: IdentityService, audit: AuditTrail
+) -> None:
+    """DOC-1 / issue 9 "Audit": an action whose audit entry cannot be committed is not reported as
+    done: the sign-in raises AuditWriteError, with a message naming the database, and no SignedIn."""
+    identity.ensure_administrator("Morgan Admin", ADMIN_SECRET, login="admin")
+    _sql(db, "ALTER TABLE audit_entries RENAME TO audit_entries_gone")
+
+    with pytest.raises(AuditWriteError, match=r"could not record 'sign_in' in the audit trail of sqlite:///"):
+        identity.sign_in("admin", ADMIN_SECRET)
