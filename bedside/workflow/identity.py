@@ -50,7 +50,7 @@ class Role(enum.StrEnum):
 
     @property
     def with_article(self) -> str:
-        """ "a clinician", "an administrator"."""
+        """The role with its article, as a sentence needs it: a clinician, an administrator."""
         return ("an " if self.value[0] in "aeiou" else "a ") + self.words
 
 
