@@ -198,6 +198,28 @@ class ProtocolIds(_Strict):
     bp_spike: str = Field(min_length=1)
 
 
+class SignInConfig(_Strict):
+    """How wrong PINs or passwords are met (issue 9, Identity): a lock after so many tries in a row."""
+
+    max_wrong_tries: int = Field(ge=1)
+    lockout_min: float = Field(gt=0)
+    min_secret_length: int = Field(ge=4)
+
+
+class PatientRecordConfig(_Strict):
+    """Plausibility of a patient's recorded details (issue 9, Identity): a typo, never a patient."""
+
+    weight_kg_min: float = Field(gt=0)
+    weight_kg_max: float = Field(gt=0)
+    max_age_years: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PatientRecordConfig:
+        if self.weight_kg_max <= self.weight_kg_min:
+            raise ValueError("patient_record.weight_kg_max must be greater than patient_record.weight_kg_min")
+        return self
+
+
 class ClinicalConfig(_Strict):
     """Every clinical default the engine uses, validated."""
 
@@ -215,6 +237,8 @@ class ClinicalConfig(_Strict):
     possible_ranges: dict[VitalKind, tuple[float, float]]
     default_thresholds: DefaultThresholds
     protocols: ProtocolIds
+    sign_in: SignInConfig
+    patient_record: PatientRecordConfig
 
     @model_validator(mode="after")
     def _complete(self) -> ClinicalConfig:

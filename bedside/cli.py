@@ -186,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     # The sub-parsers are ArgumentParsers (only their error text differs).
     add_protocols_arguments(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
+    from bedside.cli_admin import add_admin_commands
+
+    add_admin_commands(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
+    from bedside.cli_audit import add_audit_command
+
+    add_audit_command(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
     return parser
 
 
@@ -221,6 +227,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from protocols.cli import run_protocols
 
         return run_protocols(args)
+    if args.command in ("clinician", "patient"):
+        from bedside.cli_admin import run_admin
+
+        return run_admin(args)
+    if args.command == "audit":
+        from bedside.cli_audit import run_audit
+
+        return run_audit(args)
     from bedside.app import run_monitor
 
     return run_monitor(args)

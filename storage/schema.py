@@ -6,10 +6,10 @@ so a new kind in a lower layer needs no schema change. Times are UTC (``UtcDateT
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Index, Integer, MetaData, String, Text
 from sqlalchemy import UniqueConstraint as Unique
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -313,3 +313,97 @@ class ClinicalSnapshotRow(Base):
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
     at: Mapped[datetime]
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# --- Identity and the audit trail (issue 9, revision 0005) ---
+
+LOGIN_LEN = 64
+HASH_HEX_LEN = 64  # a sha256 in hex
+SECRET_HASH_LEN = 255  # an argon2 encoded hash (about 100 characters) with room for stronger settings
+
+
+class ClinicianRow(Base):
+    """A person who signs in: clinician, medical director or administrator (DOC-1: who recorded it)."""
+
+    __tablename__ = "clinicians"
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    login: Mapped[str] = mapped_column(String(LOGIN_LEN), unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_LEN))
+    role: Mapped[str] = mapped_column(String(32))
+    # Only the argon2 hash of the PIN or password is ever stored.
+    secret_hash: Mapped[str] = mapped_column(String(SECRET_HASH_LEN))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(LOGIN_LEN))
+    secret_changed_at: Mapped[datetime]
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    last_sign_in_at: Mapped[datetime | None]
+
+
+class PatientRow(Base):
+    """The minimum about a patient: who, born when, sex, weight, allergies, referring provider(s)."""
+
+    __tablename__ = "patients"
+    __table_args__ = (Index("ix_patients_clinic_id", "clinic_id"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+    clinic_id: Mapped[str] = mapped_column(String(LOGIN_LEN), default="")
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(16))
+    weight_kg: Mapped[float] = mapped_column(Float)
+    allergies: Mapped[list[str]] = mapped_column(JSON)
+    referring_providers: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(LOGIN_LEN))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(LOGIN_LEN))
+
+
+class ApprovalRow(Base):
+    """A medical director's approval of a protocol file or the clinic defaults, by content hash."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (Index("ix_approvals_kind_subject", "kind", "subject"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(NAME_LEN))
+    version: Mapped[str] = mapped_column(String(64), default="")
+    content_hash: Mapped[str] = mapped_column(String(80))
+    approved_by: Mapped[str] = mapped_column(String(LOGIN_LEN))
+    approved_by_name: Mapped[str] = mapped_column(String(NAME_LEN))
+    at: Mapped[datetime]
+
+
+class AuditEntryRow(Base):
+    """One entry of the append-only audit trail, hash-chained to the one before.
+
+    ``seq`` is assigned by the appender (1, 2, 3 ...), never by the database, so a deleted entry
+    leaves a visible gap. ``details`` is the canonical JSON text the hash was taken over.
+    """
+
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    who: Mapped[str] = mapped_column(String(NAME_LEN))
+    station: Mapped[str] = mapped_column(String(NAME_LEN))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(NAME_LEN))
+    details: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(HASH_HEX_LEN))
+    hash: Mapped[str] = mapped_column(String(HASH_HEX_LEN))
+
+
+class AuditHeadRow(Base):
+    """The newest entry of the audit trail (one row): a removed tail is then visible, and locking
+    this row serialises appenders from several stations."""
+
+    __tablename__ = "audit_head"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(HASH_HEX_LEN))
