@@ -20,6 +20,7 @@ from storage.errors import (
     WriterClosedError,
 )
 from storage.records import (
+    DURABLE_RECORDS,
     SHEDDABLE_RECORDS,
     AlarmEventRecord,
     AttestationRecord,
@@ -50,6 +51,7 @@ from storage.writer import FailureKind, StorageFailure, StorageRecovery, Storage
 
 __all__ = [
     "DRILL_DATABASE_FILE",
+    "DURABLE_RECORDS",
     "PATIENT_DATABASE_FILE",
     "SHEDDABLE_RECORDS",
     "AlarmEventRecord",

@@ -322,3 +322,9 @@ StoredRecord = (
 #: High-rate records the writer may shed, oldest first, when its memory bound is reached during an
 #: outage. Every other record (alarms, steps, phases, notes...) is kept until it can be written.
 SHEDDABLE_RECORDS: tuple[type, ...] = (ObservationRecord, DeviceEventRecord)
+
+#: Records committed with full durability the moment they are put (an alarm must survive a crash
+#: or a power cut): the writer commits them at once, with SQLite ``synchronous=FULL`` and
+#: PostgreSQL ``synchronous_commit=on``. Everything else waits for its batch (``flush_interval_s``)
+#: and is committed with less: see the writer's module docstring for the window.
+DURABLE_RECORDS: tuple[type, ...] = (AlarmEventRecord,)

@@ -87,11 +87,7 @@ def _only_a_varchar_length(difference: object) -> bool:
     if not (isinstance(difference, list) and len(difference) == 1):
         return False
     change = difference[0]
-    return (
-        change[0] == "modify_type"
-        and isinstance(change[5], String)
-        and isinstance(change[6], String)
-    )
+    return change[0] == "modify_type" and isinstance(change[5], String) and isinstance(change[6], String)
 
 
 def test_the_migrations_produce_exactly_the_orm_schema(db: Database) -> None:
