@@ -11,9 +11,12 @@ from storage.database import (
     default_database_url,
     migrate_to_head,
     open_database,
+    url_from_command_line,
 )
 from storage.errors import (
+    DatabaseDriverMissingError,
     DatabasePurposeError,
+    DatabaseSettingError,
     DrillMixingError,
     StorageError,
     UnknownRecordError,
@@ -45,6 +48,7 @@ from storage.records import (
     StoredRecord,
     ThresholdChangeRecord,
     ThresholdSetRecord,
+    TrendColumns,
 )
 from storage.repository import SessionRepository
 from storage.writer import FailureKind, StorageFailure, StorageRecovery, StorageWriter
@@ -60,7 +64,9 @@ __all__ = [
     "BaselineRecord",
     "ClinicalSnapshotRecord",
     "Database",
+    "DatabaseDriverMissingError",
     "DatabasePurposeError",
+    "DatabaseSettingError",
     "DeviceEventRecord",
     "DrillMixingError",
     "FailureKind",
@@ -87,10 +93,12 @@ __all__ = [
     "StoredRecord",
     "ThresholdChangeRecord",
     "ThresholdSetRecord",
+    "TrendColumns",
     "UnknownRecordError",
     "WriterClosedError",
     "create_storage_engine",
     "default_database_url",
     "migrate_to_head",
     "open_database",
+    "url_from_command_line",
 ]

@@ -110,8 +110,10 @@ def _owner_only_sqlite_file(path: Path) -> None:
     """
     folder = path.parent
     if not folder.exists():
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        folder.chmod(0o700)  # mkdir's mode is filtered by the umask
+        missing = [folder, *(p for p in folder.parents if not p.exists())]
+        for each in reversed(missing):
+            each.mkdir(mode=0o700, exist_ok=True)
+            each.chmod(0o700)  # mkdir's mode is filtered by the umask
     elif folder.resolve() == Path(platformdirs.user_data_dir(APP_NAME)).resolve():
         folder.chmod(0o700)
     if not path.exists():

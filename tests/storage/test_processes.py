@@ -16,7 +16,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, select, text
 
 from storage import SessionRepository, open_database
