@@ -62,6 +62,7 @@ INITIAL_PHASE = "setup"
 #: The most readings one trend read returns (the newest): half again a 24-hour session's ~260 000,
 #: and a fixed ceiling on memory whatever the database holds.
 TREND_MAX_ROWS = 400_000
+TREND_CHUNK_ROWS = 20_000
 
 
 def _summary(row: SessionRow) -> SessionSummary:
@@ -235,16 +236,25 @@ class SessionRepository:
             query = query.where(ObservationRow.kind.in_([kind.value for kind in kinds]))
         # The newest max_rows, read newest first and turned round below.
         query = query.order_by(at.desc(), ObservationRow.id.desc()).limit(max_rows)
+        kinds_parts: list[Any] = []
+        times_parts: list[Any] = []
+        values_parts: list[Any] = []
+        valid_parts: list[Any] = []
         with self._db.engine.connect() as connection:
-            rows = connection.execute(query).all()
-        if not rows:
+            # Streamed in chunks turned into arrays at once: memory stays near the arrays' own size.
+            result = connection.execution_options(yield_per=TREND_CHUNK_ROWS).execute(query)
+            for part in result.partitions():
+                kind_col, time_col, value_col, quality_col = zip(*part, strict=True)
+                kinds_parts.append(np.asarray(kind_col))
+                times_parts.append(np.asarray(time_col, dtype=np.float64))
+                values_parts.append(np.asarray(value_col, dtype=np.float64))  # None becomes NaN
+                valid_parts.append(np.asarray(quality_col) == Quality.VALID.value)
+        if not kinds_parts:
             return {}
-        kind_col, time_col, value_col, quality_col = zip(*reversed(rows), strict=True)
-        del rows
-        kind_arr = np.asarray(kind_col)
-        times = np.asarray(time_col, dtype=np.float64)
-        values = np.asarray([np.nan if v is None else v for v in value_col], dtype=np.float64)
-        valid = np.asarray(quality_col) == Quality.VALID.value
+        kind_arr = np.concatenate(kinds_parts)[::-1]
+        times = np.concatenate(times_parts)[::-1]
+        values = np.concatenate(values_parts)[::-1]
+        valid = np.concatenate(valid_parts)[::-1]
         columns: dict[VitalKind, TrendColumns] = {}
         for name in np.unique(kind_arr):
             mask = kind_arr == name
