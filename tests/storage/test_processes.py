@@ -50,9 +50,9 @@ def _results(process: subprocess.Popen[str], timeout: float = 90) -> list[dict[s
 def test_monitors_starting_together_on_an_empty_database_all_start(db_url: str) -> None:
     """Issue 9: two monitors starting at once on an empty database crashed (both created the tables).
 
-    Three real processes open the same empty database at the same instant, twice over (a fresh
-    database each round on SQLite; on PostgreSQL the second round finds it migrated): all start,
-    each with its own session, and the schema is at the newest revision.
+    Three real processes open the same empty database at the same instant: all start, each with its
+    own session, and the schema is at the newest revision. Without the serialised setup this fails
+    ("table alembic_version already exists" on SQLite, a duplicate pg_type on PostgreSQL).
     """
     start_at = time.time() + 2.0  # after every process has imported what it needs
     processes = [_start("setup", db_url, str(start_at), f"room-{n}") for n in range(3)]
