@@ -16,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, select, text
 
 from storage import SessionRepository, open_database
@@ -65,6 +66,7 @@ def test_monitors_starting_together_on_an_empty_database_all_start(db_url: str) 
     db.close()
 
 
+@pytest.mark.req("MON-8")
 def test_two_rooms_write_at_once_each_sees_only_its_own_session_and_a_third_lists_both(
     db_url: str,
 ) -> None:
@@ -124,6 +126,7 @@ FLUSH_S = 0.4
 COMMIT_SLACK_S = 0.3
 
 
+@pytest.mark.req("MON-8")
 def test_a_writer_killed_at_random_moments_keeps_every_batch_and_every_alarm(
     db_url: str, tmp_path: Path
 ) -> None:

@@ -33,6 +33,7 @@ from tests.storage.samples import spo2
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.req("MON-8")
 def test_a_threshold_set_with_the_clinical_sessions_49_character_id_is_kept_with_its_changes(
     db: Database, session: SessionSummary, clock: FakeClock
 ) -> None:
@@ -143,11 +144,13 @@ def test_the_server_is_reached_with_the_password_from_the_environment_only(
     db.close()
 
 
+@pytest.mark.req("EXP-1")
 @pytest.mark.sqlite_only
 def test_the_database_file_and_its_folder_are_readable_by_the_owner_only(
     tmp_path: Path, clock: FakeClock, backend: str
 ) -> None:
-    """Issue 9 (EXP-1 data at rest): the file, its WAL and its new folder are 0600 / 0700."""
+    """Issue 9, Export: "exports and the database are readable by their owner only": the SQLite file,
+    its WAL and the folders storage creates are 0600 / 0700."""
     folder = tmp_path / "records" / "bedside"
     db = open_database(f"sqlite:///{folder / 'bedside.sqlite3'}")
     session = SessionRepository(db).create_session(clinician="Dr. Rivera", started_at=clock.now())
