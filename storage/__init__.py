@@ -22,6 +22,7 @@ from storage.errors import (
     UnknownRecordError,
     WriterClosedError,
 )
+from storage.files import make_owner_only_folder, write_owner_only
 from storage.records import (
     DURABLE_RECORDS,
     SHEDDABLE_RECORDS,
@@ -98,7 +99,9 @@ __all__ = [
     "WriterClosedError",
     "create_storage_engine",
     "default_database_url",
+    "make_owner_only_folder",
     "migrate_to_head",
     "open_database",
     "url_from_command_line",
+    "write_owner_only",
 ]

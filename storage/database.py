@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool, StaticPool
 
 from storage.errors import DatabaseDriverMissingError, DatabasePurposeError, DatabaseSettingError
+from storage.files import make_owner_only_folder
 from storage.schema import DatabaseInfo
 
 log = logging.getLogger(__name__)
@@ -110,10 +111,7 @@ def _owner_only_sqlite_file(path: Path) -> None:
     """
     folder = path.parent
     if not folder.exists():
-        missing = [folder, *(p for p in folder.parents if not p.exists())]
-        for each in reversed(missing):
-            each.mkdir(mode=0o700, exist_ok=True)
-            each.chmod(0o700)  # mkdir's mode is filtered by the umask
+        make_owner_only_folder(folder)
     elif folder.resolve() == Path(platformdirs.user_data_dir(APP_NAME)).resolve():
         folder.chmod(0o700)
     if not path.exists():

@@ -3,6 +3,7 @@ password kept off the command line, owner-only files, and the trend read as colu
 
 from __future__ import annotations
 
+import os
 import stat
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from storage import (
     ThresholdChangeRecord,
     ThresholdSetRecord,
     open_database,
+    write_owner_only,
 )
 from storage.database import PASSWORD_VARIABLE, create_storage_engine, url_from_command_line
 from storage.errors import DatabaseDriverMissingError, DatabaseSettingError
@@ -220,3 +222,22 @@ def test_the_trend_read_is_bounded_to_the_newest_rows_and_a_time_window(
     assert newest.values.tolist() == [float(v) for v in range(90, 100)]
     assert window.values.tolist() == [95.0, 96.0, 97.0, 98.0, 99.0]
     assert repo.trend_columns(session.session_id, kinds=[VitalKind.PULSE_RATE]) == {}
+
+
+@pytest.mark.req("EXP-1")
+def test_an_export_written_through_storage_is_readable_by_the_owner_only(tmp_path: Path) -> None:
+    """Issue 9, Export: an export file is 0600 in a new 0700 folder, even under a permissive umask,
+    and replaces an older export that was open to others."""
+    target = tmp_path / "exports" / "session.csv"
+    old_umask = os.umask(0o022)
+    try:
+        write_owner_only(target, b"first")
+        target.chmod(0o644)
+        write_owner_only(target, b"kind,value\nspo2,97\n")
+    finally:
+        os.umask(old_umask)
+
+    assert target.read_bytes() == b"kind,value\nspo2,97\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700
+    assert [p.name for p in target.parent.iterdir()] == ["session.csv"]
