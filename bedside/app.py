@@ -316,7 +316,7 @@ def run_monitor(args: argparse.Namespace) -> int:
     from bedside.session_state import ClinicalStateKeeper, state_report
     from bedside.window import MonitorWindow
     from protocols import LIBRARY_DIR, load_library
-    from storage import open_database
+    from storage import open_database, url_from_command_line
 
     try:
         devices = [DeviceSpec.parse(d) for d in args.device]
@@ -346,7 +346,7 @@ def run_monitor(args: argparse.Namespace) -> int:
     station = args.station or default_station()
     drill = not devices  # without a device the monitor runs its simulators
     try:
-        db = open_database(args.db, drill=drill)
+        db = open_database(url_from_command_line(args.db), drill=drill)
     except Exception as exc:  # any driver's error: one sentence for the clinic's IT person
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"bedside monitor: the database {args.db or '(default file)'} cannot be used: {first}",

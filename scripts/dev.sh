@@ -68,6 +68,13 @@ case "$cmd" in
     log "ruff";          .venv/bin/ruff check .
     log "mypy --strict"; .venv/bin/mypy
     log "import layers"; .venv/bin/lint-imports
+    # The storage tests run on SQLite and on the PostgreSQL server named here (.ci/run starts one);
+    # without it their PostgreSQL variants are skipped locally and fail under CI=true.
+    if [ -n "${BEDSIDE_TEST_POSTGRES_URL:-}" ]; then
+      log "PostgreSQL tests on ${BEDSIDE_TEST_POSTGRES_URL}"
+    else
+      log "no BEDSIDE_TEST_POSTGRES_URL: PostgreSQL storage tests skipped (eval \"\$(bash .ci/run --postgres-only)\")"
+    fi
     log "pytest";        exec .venv/bin/pytest "$@"
     ;;
   bench)

@@ -18,14 +18,18 @@ from storage.database import (
     default_database_url,
     migrate_to_head,
     open_database,
+    url_from_command_line,
 )
 from storage.errors import (
+    DatabaseDriverMissingError,
     DatabasePurposeError,
+    DatabaseSettingError,
     DrillMixingError,
     StorageError,
     UnknownRecordError,
     WriterClosedError,
 )
+from storage.files import make_owner_only_folder, write_owner_only
 from storage.identity import (
     AdministratorExistsError,
     ApprovalRecord,
@@ -38,6 +42,7 @@ from storage.identity import (
     ReferringProvider,
 )
 from storage.records import (
+    DURABLE_RECORDS,
     SHEDDABLE_RECORDS,
     AlarmEventRecord,
     AttestationRecord,
@@ -62,12 +67,14 @@ from storage.records import (
     StoredRecord,
     ThresholdChangeRecord,
     ThresholdSetRecord,
+    TrendColumns,
 )
 from storage.repository import SessionRepository
 from storage.writer import FailureKind, StorageFailure, StorageRecovery, StorageWriter
 
 __all__ = [
     "DRILL_DATABASE_FILE",
+    "DURABLE_RECORDS",
     "PATIENT_DATABASE_FILE",
     "SHEDDABLE_RECORDS",
     "AdministratorExistsError",
@@ -83,7 +90,9 @@ __all__ = [
     "ClinicalSnapshotRecord",
     "ClinicianRecord",
     "Database",
+    "DatabaseDriverMissingError",
     "DatabasePurposeError",
+    "DatabaseSettingError",
     "DeviceEventRecord",
     "DrillMixingError",
     "DuplicateLoginError",
@@ -116,11 +125,15 @@ __all__ = [
     "StoredRecord",
     "ThresholdChangeRecord",
     "ThresholdSetRecord",
+    "TrendColumns",
     "UnknownRecordError",
     "VerifyResult",
     "WriterClosedError",
     "create_storage_engine",
     "default_database_url",
+    "make_owner_only_folder",
     "migrate_to_head",
     "open_database",
+    "url_from_command_line",
+    "write_owner_only",
 ]

@@ -21,3 +21,11 @@ class WriterClosedError(StorageError):
 
 class UnknownRecordError(StorageError):
     """A record refers to a session, incident or run that storage has never seen."""
+
+
+class DatabaseDriverMissingError(StorageError):
+    """The database URL needs a driver that is not installed (e.g. PostgreSQL without bedside[postgres])."""
+
+
+class DatabaseSettingError(StorageError):
+    """The database setting cannot be used as given (e.g. a password on the command line)."""

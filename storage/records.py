@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from drivers.types import DeviceEvent, Observation
+import numpy as np
+import numpy.typing as npt
+
+from drivers.types import DeviceEvent, Observation, VitalKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,3 +325,27 @@ StoredRecord = (
 #: High-rate records the writer may shed, oldest first, when its memory bound is reached during an
 #: outage. Every other record (alarms, steps, phases, notes...) is kept until it can be written.
 SHEDDABLE_RECORDS: tuple[type, ...] = (ObservationRecord, DeviceEventRecord)
+
+#: Records committed with full durability the moment they are put (an alarm must survive a crash
+#: or a power cut): the writer commits them at once, with SQLite ``synchronous=FULL`` and
+#: PostgreSQL ``synchronous_commit=on``. Everything else waits for its batch (``flush_interval_s``)
+#: and is committed with less: see the writer's module docstring for the window.
+DURABLE_RECORDS: tuple[type, ...] = (AlarmEventRecord,)
+
+
+@dataclass(frozen=True, slots=True)
+class TrendColumns:
+    """One vital's stored values as columns, in measurement order: what a trend plot needs, without
+    an object per reading (a 24-hour session holds some 260 000 of them).
+
+    ``measured_at_s`` is seconds since the Unix epoch (UTC); ``values`` is NaN where the device sent
+    no number; ``valid`` is True where the quality was "valid".
+    """
+
+    kind: VitalKind
+    measured_at_s: npt.NDArray[np.float64]
+    values: npt.NDArray[np.float64]
+    valid: npt.NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])

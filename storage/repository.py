@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+import numpy as np
+from sqlalchemy import Float, cast, func, select
 
 from drivers.types import DeviceEvent, DeviceEventKind, Observation, Quality, Stamp, VitalKind
 from storage.database import Database
@@ -34,6 +35,7 @@ from storage.records import (
     SessionSummary,
     ThresholdChangeRecord,
     ThresholdSetRecord,
+    TrendColumns,
 )
 from storage.schema import (
     AlarmEventRow,
@@ -57,6 +59,10 @@ from storage.schema import (
 log = logging.getLogger(__name__)
 
 INITIAL_PHASE = "setup"
+#: The most readings one trend read returns (the newest): half again a 24-hour session's ~260 000,
+#: and a fixed ceiling on memory whatever the database holds.
+TREND_MAX_ROWS = 400_000
+TREND_CHUNK_ROWS = 20_000
 
 
 def _summary(row: SessionRow) -> SessionSummary:
@@ -202,6 +208,59 @@ class SessionRepository:
                 )
                 for row in session.scalars(query)
             ]
+
+    def trend_columns(
+        self,
+        session_id: str,
+        *,
+        since: datetime | None = None,
+        kinds: Iterable[VitalKind] | None = None,
+        max_rows: int = TREND_MAX_ROWS,
+    ) -> dict[VitalKind, TrendColumns]:
+        """The session's vitals as columns per kind, for the trend on resume (no object per reading).
+
+        One bounded query: at most ``max_rows`` readings (the newest), from ``since`` if given. Times
+        are converted to epoch seconds in the database, so no datetime is built per row.
+        """
+        at = ObservationRow.measured_at
+        if self._db.engine.dialect.name == "sqlite":
+            epoch_s: Any = (func.julianday(at) - 2440587.5) * 86400.0
+        else:
+            epoch_s = cast(func.extract("epoch", at), Float)
+        query = select(ObservationRow.kind, epoch_s, ObservationRow.value, ObservationRow.quality).where(
+            ObservationRow.session_id == session_id
+        )
+        if since is not None:
+            query = query.where(at >= since)
+        if kinds is not None:
+            query = query.where(ObservationRow.kind.in_([kind.value for kind in kinds]))
+        # The newest max_rows, read newest first and turned round below.
+        query = query.order_by(at.desc(), ObservationRow.id.desc()).limit(max_rows)
+        kinds_parts: list[Any] = []
+        times_parts: list[Any] = []
+        values_parts: list[Any] = []
+        valid_parts: list[Any] = []
+        with self._db.engine.connect() as connection:
+            # Streamed in chunks turned into arrays at once: memory stays near the arrays' own size.
+            result = connection.execution_options(yield_per=TREND_CHUNK_ROWS).execute(query)
+            for part in result.partitions():
+                kind_col, time_col, value_col, quality_col = zip(*part, strict=True)
+                kinds_parts.append(np.asarray(kind_col))
+                times_parts.append(np.asarray(time_col, dtype=np.float64))
+                values_parts.append(np.asarray(value_col, dtype=np.float64))  # None becomes NaN
+                valid_parts.append(np.asarray(quality_col) == Quality.VALID.value)
+        if not kinds_parts:
+            return {}
+        kind_arr = np.concatenate(kinds_parts)[::-1]
+        times = np.concatenate(times_parts)[::-1]
+        values = np.concatenate(values_parts)[::-1]
+        valid = np.concatenate(valid_parts)[::-1]
+        columns: dict[VitalKind, TrendColumns] = {}
+        for name in np.unique(kind_arr):
+            mask = kind_arr == name
+            kind = VitalKind(str(name))
+            columns[kind] = TrendColumns(kind, times[mask], values[mask], valid[mask])
+        return columns
 
     def device_events(self, session_id: str) -> list[DeviceEvent]:
         """The session's device link events in order."""

@@ -27,7 +27,10 @@ NAMING_CONVENTION = {
 # SQLite only auto-numbers an INTEGER PRIMARY KEY; elsewhere high-rate tables get 64-bit ids.
 RowId = BigInteger().with_variant(Integer(), "sqlite")
 
-ID_LEN = 36  # a uuid4 in its canonical text form
+#: Room for ids built from other ids, e.g. a threshold set's "{session uuid}/thresholds/{n}" (49
+#: characters). Revision 0004 widened every id column from 36: PostgreSQL enforces the length and
+#: refused such ids, losing the confirmed thresholds; SQLite ignores it, so nobody noticed there.
+ID_LEN = 128
 NAME_LEN = 200
 
 
@@ -350,7 +353,7 @@ class PatientRow(Base):
 
     id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_LEN), default="")
-    clinic_id: Mapped[str] = mapped_column(String(LOGIN_LEN), default="")
+    clinic_id: Mapped[str] = mapped_column(String(ID_LEN), default="")
     date_of_birth: Mapped[date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(16))
     weight_kg: Mapped[float] = mapped_column(Float)

@@ -253,7 +253,7 @@ def test_a_protocol_step_number_is_never_reused_a_correction_is_a_new_step(db_ur
     [run] = SessionRepository(db).protocol_runs(sid)
     assert [(s.seq, s.kind) for s in run.steps] == [(1, "done"), (2, "corrected")]
     assert [f.kind for f in failures] == [FailureKind.REJECTED]
-    assert "UNIQUE" in failures[0].reason
+    assert "unique" in failures[0].reason.lower()
     writer.close()
     db.close()
 

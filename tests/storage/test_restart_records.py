@@ -136,7 +136,8 @@ def test_revision_0003_keeps_older_sessions_and_threshold_sets_loadable(
         connection.execute(
             text(
                 "INSERT INTO sessions (id, patient_name, patient_mrn, clinician, is_drill, scenario, "
-                "started_at, phase) VALUES ('old', '', '', 'RN', 0, '', '2026-11-20 09:00:00', 'infusion')"
+                "started_at, phase) "
+                "VALUES ('old', '', '', 'RN', FALSE, '', '2026-11-20 09:00:00', 'infusion')"
             )
         )
         connection.execute(

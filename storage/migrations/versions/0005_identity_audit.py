@@ -2,7 +2,7 @@
 trail and its head.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-27
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -54,7 +54,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('name', name=op.f('pk_audit_head'))
     )
     op.create_table('clinicians',
-    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('id', sa.String(length=128), nullable=False),
     sa.Column('login', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('role', sa.String(length=32), nullable=False),
@@ -70,9 +70,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('login', name=op.f('uq_clinicians_login'))
     )
     op.create_table('patients',
-    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('id', sa.String(length=128), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('clinic_id', sa.String(length=64), nullable=False),
+    sa.Column('clinic_id', sa.String(length=128), nullable=False),
     sa.Column('date_of_birth', sa.Date(), nullable=False),
     sa.Column('sex', sa.String(length=16), nullable=False),
     sa.Column('weight_kg', sa.Float(), nullable=False),
