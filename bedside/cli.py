@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import NoReturn, cast
 
 from bedside.app import DEFAULT_SIM_DEVICES
+from bedside.cli_export import add_export_arguments, run_export
 from drivers.registry import DRIVERS
 
 
@@ -180,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # The sub-parsers are ArgumentParsers (only their error text differs).
     add_protocols_arguments(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
+    add_export_arguments(sub)
     return parser
 
 
@@ -211,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from simulators.cli import run_simulate
 
         return run_simulate(args)
+    if args.command == "export":
+        return run_export(args)
     if args.command == "protocols":
         from protocols.cli import run_protocols
 
