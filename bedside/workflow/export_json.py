@@ -128,4 +128,20 @@ def record_from_json(text: str | bytes) -> FullSessionRecord:
             f"{SCHEMA_VERSION} only (see docs/export-schema.md)"
         )
     record: FullSessionRecord = _decode_dataclass(document, FullSessionRecord, "record")
+    _check_links(record)
     return record
+
+
+def _check_links(record: FullSessionRecord) -> None:
+    """Every part must belong to this session, every run to one of its incidents, every step to its run."""
+    sid = record.session.session_id
+    for name in (f.name for f in fields(record)):
+        for n, item in enumerate(getattr(record, name) if name != "session" else ()):
+            if getattr(item, "session_id", sid) != sid:
+                raise RecordImportError(f"record.{name}[{n}].session_id is not the session's id {sid}")
+    incidents = {i.incident_id for i in record.incidents}
+    for n, run in enumerate(record.protocol_runs):
+        if run.started.incident_id not in incidents:
+            raise RecordImportError(f"record.protocol_runs[{n}] belongs to an incident not in the record")
+        if any(step.run_id != run.started.run_id for step in run.steps):
+            raise RecordImportError(f"record.protocol_runs[{n}] holds a step of another run")

@@ -56,11 +56,16 @@ def _local_zone() -> tzinfo:
 class _Times:
     """Formats times in the record's display zone."""
 
-    def __init__(self, zone: tzinfo) -> None:
+    def __init__(self, zone: tzinfo, started_at: datetime) -> None:
         self.zone = zone
+        self._first_day = started_at.astimezone(zone).date()
 
     def clock(self, at: datetime | None) -> str:
-        return at.astimezone(self.zone).strftime("%H:%M:%S") if at else "-"
+        """The clock time; with the date when it is not the session's first day (past midnight)."""
+        if at is None:
+            return "-"
+        local = at.astimezone(self.zone)
+        return local.strftime("%H:%M:%S" if local.date() == self._first_day else "%m-%d %H:%M:%S")
 
     def full(self, at: datetime | None) -> str:
         return at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S %Z") if at else "-"
@@ -131,8 +136,8 @@ def _medications(runs: Sequence[ProtocolRunSummary]) -> list[tuple[object, ...]]
 def session_pdf(record: FullSessionRecord, config: ClinicalConfig, *, zone: tzinfo | None = None) -> bytes:
     """The whole record as PDF bytes."""
     zone = zone or _local_zone()
-    t = _Times(zone)
     s = record.session
+    t = _Times(zone, s.started_at)
     drill = s.is_drill
     width = letter[0] - 2 * MARGIN
     story: list[Any] = []
@@ -398,7 +403,7 @@ def session_pdf(record: FullSessionRecord, config: ClinicalConfig, *, zone: tzin
                 [
                     (
                         t.clock(r.measured_at),
-                        f"{_num(r.systolic)}/{_num(r.diastolic)} ({_num(r.mean)})",
+                        _bp_text(r.systolic, r.diastolic, r.mean),
                         r.quality.value.replace("_", " "),
                         r.source,
                     )
@@ -501,6 +506,12 @@ def session_pdf(record: FullSessionRecord, config: ClinicalConfig, *, zone: tzin
     )
     doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
     return buffer.getvalue()
+
+
+def _bp_text(systolic: float | None, diastolic: float | None, mean: float | None) -> str:
+    if systolic is None and diastolic is None and mean is None:
+        return "no reading"
+    return f"{_num(systolic)}/{_num(diastolic)} ({_num(mean)})"
 
 
 def _bold() -> ParagraphStyle:

@@ -16,8 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from reportlab.graphics.shapes import Drawing, Group, Line, PolyLine, Rect, String
+from reportlab.graphics.shapes import Drawing, Group, Line, Polygon, PolyLine, Rect, String
 from reportlab.lib import colors
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from alarms import ClinicalConfig, NibpAssembler, NibpReading
 from drivers.types import Observation, VitalKind
@@ -40,6 +41,12 @@ BASELINE_COLOUR = colors.HexColor("#424242")
 BAND_COLOUR = colors.Color(0.30, 0.69, 0.31, alpha=0.18)
 GAP_COLOUR = colors.Color(0.55, 0.55, 0.55, alpha=0.35)
 GRID_COLOUR = colors.HexColor("#d0d0d0")
+#: Alarm starts are marked on every chart's top edge in their priority's colour.
+ALARM_COLOURS = {
+    "high": colors.HexColor("#d50000"),
+    "medium": colors.HexColor("#ffab00"),
+    "low": colors.HexColor("#00b8d4"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +172,9 @@ class _Chart:
 def _nice_range(values: Iterable[float], low: float, high: float, step: float) -> tuple[float, float]:
     vals = [v for v in values if v is not None and math.isfinite(v)]
     if vals:
-        low = min(low, math.floor(min(vals) / step) * step)
-        high = max(high, math.ceil(max(vals) / step) * step)
+        # A whole step clear of every value, so a threshold never hides under the chart's frame.
+        low = min(low, (math.ceil(min(vals) / step) - 1) * step)
+        high = max(high, (math.floor(max(vals) / step) + 1) * step)
     return low, high
 
 
@@ -215,8 +223,25 @@ def _frame(  # noqa: PLR0917 (one chart's parts, always passed together)
                 strokeDashArray=[1, 2],
             )
         )
+        # Near the right edge the label goes left of its line, so it stays inside the chart.
+        right = x > axis.left + axis.width - 45
         group.add(
-            String(x + 1.5, top - 8, transition.to_phase, fontSize=6.5, fillColor=colors.HexColor("#455a64"))
+            String(
+                x - 1.5 if right else x + 1.5,
+                top - 8,
+                transition.to_phase,
+                fontSize=6.5,
+                fillColor=colors.HexColor("#455a64"),
+                textAnchor="end" if right else "start",
+            )
+        )
+    for alarm in record.alarm_events:
+        if alarm.kind != "started":
+            continue
+        x = axis.x(alarm.at)
+        colour = ALARM_COLOURS.get(alarm.priority, ALARM_COLOURS["low"])
+        group.add(
+            Polygon([x - 3, top + 0.5, x + 3, top + 0.5, x, top - 5], fillColor=colour, strokeColor=None)
         )
     group.add(
         Rect(
@@ -229,7 +254,16 @@ def _frame(  # noqa: PLR0917 (one chart's parts, always passed together)
             strokeWidth=0.6,
         )
     )
-    group.add(String(axis.left, top + 4, f"{title} ({unit})", fontName="Helvetica-Bold", fontSize=9))
+    group.add(String(axis.left, top + 4, _title(title, unit), fontName="Helvetica-Bold", fontSize=9))
+
+
+def _title(title: str, unit: str) -> str:
+    return f"{title} ({unit})"
+
+
+def _legend_x(axis: TimeAxis, title: str, unit: str) -> float:
+    """Where a chart's legend starts: just right of its title."""
+    return axis.left + float(stringWidth(_title(title, unit), "Helvetica-Bold", 9)) + 18
 
 
 def _step_lines(group: Group, chart: _Chart, lines: Sequence[StepLine], end: datetime) -> None:
@@ -254,8 +288,6 @@ def _step_lines(group: Group, chart: _Chart, lines: Sequence[StepLine], end: dat
 
 
 def _legend(group: Group, x: float, y: float, items: Sequence[tuple[str, colors.Color, bool]]) -> None:
-    from reportlab.pdfbase.pdfmetrics import stringWidth
-
     for label, colour, dashed in items:
         group.add(
             Line(
@@ -269,7 +301,7 @@ def _legend(group: Group, x: float, y: float, items: Sequence[tuple[str, colors.
             )
         )
         group.add(String(x + 17, y, label, fontSize=7))
-        x += 26 + stringWidth(label, "Helvetica", 7)
+        x += 26 + float(stringWidth(label, "Helvetica", 7))
 
 
 def _line_series(  # noqa: PLR0917
@@ -374,7 +406,7 @@ def trend_drawing(
             group.add(Rect(x - 1.1, ym - 1.1, 2.2, 2.2, fillColor=BP_COLOUR, strokeColor=None))
     _legend(
         group,
-        axis.left + 95,
+        _legend_x(axis, "NIBP", "mmHg"),
         nibp.bottom + chart_height + 4,
         [
             ("sys-dia, mean dot", BP_COLOUR, False),
@@ -411,7 +443,7 @@ def trend_drawing(
     _line_series(group, rate, record, VitalKind.HEART_RATE, HR_COLOUR, max_gap_s)
     _legend(
         group,
-        axis.left + 95,
+        _legend_x(axis, "Pulse and heart rate", "/min"),
         rate.bottom + chart_height + 4,
         [
             ("pulse (oximeter)", PULSE_COLOUR, False),
@@ -444,13 +476,14 @@ def trend_drawing(
     _line_series(group, spo2, record, VitalKind.SPO2, SPO2_COLOUR, max_gap_s)
     _legend(
         group,
-        axis.left + 95,
+        _legend_x(axis, "SpO2", "%"),
         spo2.bottom + chart_height + 4,
         [
             ("SpO2", SPO2_COLOUR, False),
             ("floor", FLOOR_COLOUR, True),
             ("critical floor", CRITICAL_COLOUR, True),
             ("not monitored", GAP_COLOUR, False),
+            ("alarm started", ALARM_COLOURS["high"], False),
         ],
     )
     return drawing
