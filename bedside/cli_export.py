@@ -39,6 +39,14 @@ def add_export_arguments(sub: Any) -> None:
     p.add_argument("--out", type=Path, default=None, help="output file (default: session-<id>.<ext> here)")
     p.add_argument("--db", default=None, help="SQLAlchemy URL (default: SQLite in the user data directory)")
     p.add_argument(
+        "--fhir-interval",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="fhir: send the first valid SpO2/pulse/HR value of each interval (default 60; 0 sends "
+        "every value; NIBP cycles always all go)",
+    )
+    p.add_argument(
         "--drill",
         action="store_true",
         help="read the drill database instead of the patient database (only without --db)",
@@ -86,6 +94,7 @@ def run_export(args: argparse.Namespace) -> int:
                 args.export_format,
                 args.out,
                 progress=_log_progress,
+                fhir_interval_s=args.fhir_interval,
             )
     except SessionNotFoundError as exc:
         return fail(f"{exc} ({url.split('://', 1)[0]} database {_shown(url)}); check the id or --db.")

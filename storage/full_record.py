@@ -83,7 +83,7 @@ def read_full_record(repo: SessionRepository, session_id: str) -> FullSessionRec
     summary = repo.session(session_id)
     return FullSessionRecord(
         session=summary,
-        observations=tuple(repo.observations(session_id)),
+        observations=tuple(repo.observations_for_export(session_id)),
         device_events=tuple(repo.device_events(session_id)),
         phase_transitions=tuple(repo.phase_transitions(session_id)),
         baselines=tuple(repo.baselines(session_id)),

@@ -78,6 +78,7 @@ def render_record(
     *,
     config: ClinicalConfig | None = None,
     zone: tzinfo | None = None,
+    fhir_interval_s: float | None = None,
 ) -> bytes:
     """The record rendered in ``fmt`` as the bytes of the file."""
     if fmt is ExportFormat.CSV:
@@ -89,9 +90,10 @@ def render_record(
 
         return record_to_json(record).encode("utf-8")
     if fmt is ExportFormat.FHIR:
-        from bedside.workflow.export_fhir import session_bundle_json
+        from bedside.workflow.export_fhir import DEFAULT_INTERVAL_S, session_bundle_json
 
-        return session_bundle_json(record).encode("utf-8")
+        interval = DEFAULT_INTERVAL_S if fhir_interval_s is None else fhir_interval_s
+        return session_bundle_json(record, interval).encode("utf-8")
     from bedside.workflow.export_pdf import session_pdf
 
     return session_pdf(record, config or load_config(), zone=zone)
@@ -130,18 +132,22 @@ def export_session(
     progress: ProgressCallback | None = None,
     config: ClinicalConfig | None = None,
     zone: tzinfo | None = None,
+    fhir_interval_s: float | None = None,
 ) -> Path:
     """Export one session to ``out`` (default ``session-<id><suffix>`` here) and return the path.
 
     ``zone`` is the time zone the PDF shows clock times in (default the computer's own); CSV, JSON
-    and FHIR always carry UTC. Raises ``SessionNotFoundError`` for an unknown id, ``ExportError``
-    when the file cannot be written.
+    and FHIR always carry UTC. ``fhir_interval_s`` is the FHIR bundle's charting interval for SpO2
+    and rates (default ``export_fhir.DEFAULT_INTERVAL_S``; 0 sends every value). Raises
+    ``SessionNotFoundError`` for an unknown id, ``ExportError`` when the file cannot be written.
     """
     try:
         fmt = ExportFormat(fmt)
     except ValueError as exc:
         names = ", ".join(f.value for f in ExportFormat)
         raise ExportError(f"{fmt!r} is not an export format; choose one of {names}") from exc
+    if fhir_interval_s is not None and not fhir_interval_s >= 0:
+        raise ExportError(f"the FHIR interval must be 0 or more seconds, not {fhir_interval_s:g}")
     path = Path(out) if out is not None else default_export_path(session_id, fmt)
     report = progress or (lambda _p: None)
     report(ExportProgress("reading the record", 0, 3))
@@ -150,7 +156,7 @@ def export_session(
     except UnknownRecordError as exc:
         raise SessionNotFoundError(f"there is no session {session_id!r} in this database") from exc
     report(ExportProgress(f"writing {fmt.value.upper()}", 1, 3))
-    data = render_record(record, fmt, config=config, zone=zone)
+    data = render_record(record, fmt, config=config, zone=zone, fhir_interval_s=fhir_interval_s)
     report(ExportProgress("saving the file", 2, 3))
     try:
         write_private(path, data)

@@ -7,12 +7,19 @@ vitals' nomenclature. An NIBP cycle is one blood-pressure panel (LOINC 85354-9) 
 diastolic and mean components. Only values the device vouched for (quality "valid", a number) are
 sent: an EHR would take anything in the bundle as a measured fact. A drill's bundle carries the
 security label HTEST (test health data) on the bundle and on every observation.
+
+SpO2 and rates arrive every second; an EHR charts vitals per minute or so (and validating 60 k
+resources takes a minute). So by default one value per device and vital per ``interval_s`` goes:
+the first valid value measured in each interval, a real sample, never an average. Every NIBP
+cycle goes. ``interval_s=0`` sends every valid value.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +43,8 @@ BP_PANEL_MDC = ("150020", "MDC_PRESS_BLD_NONINV")
 #: The kinds sent as single observations; NIBP goes as a panel, perfusion index has no LOINC code.
 SINGLE_KINDS = (VitalKind.SPO2, VitalKind.PULSE_RATE, VitalKind.HEART_RATE)
 PANEL_KINDS = (VitalKind.NIBP_SYSTOLIC, VitalKind.NIBP_DIASTOLIC, VitalKind.NIBP_MEAN)
+#: Default charting interval of the bundle's SpO2 and rate observations (seconds; 0: every value).
+DEFAULT_INTERVAL_S = 60.0
 #: Fixed namespace so the same observation always gets the same resource id (re-sends are idempotent).
 _ID_NAMESPACE = uuid.UUID("0d8c5a3e-8f0e-4d55-9a53-6f6b0c7e2b11")
 
@@ -141,11 +150,26 @@ def _nibp_panels(record: FullSessionRecord) -> list[dict[str, Any]]:
     return panels
 
 
-def session_bundle(record: FullSessionRecord) -> Bundle:
+def charted(observations: Iterable[Observation], interval_s: float) -> list[Observation]:
+    """The first valid SpO2/rate value of each device and vital in each ``interval_s`` (0: all)."""
+    last: dict[tuple[VitalKind, str], int] = {}
+    out = []
+    for obs in observations:
+        if obs.kind not in SINGLE_KINDS or not obs.is_valid:
+            continue
+        if interval_s > 0:
+            bucket = math.floor(obs.measured_at.timestamp() / interval_s)
+            key = (obs.kind, obs.source)
+            if last.get(key) == bucket:
+                continue
+            last[key] = bucket
+        out.append(obs)
+    return out
+
+
+def session_bundle(record: FullSessionRecord, interval_s: float = DEFAULT_INTERVAL_S) -> Bundle:
     """The session's valid vitals as a FHIR Bundle (type "collection"), validated by the R4 models."""
-    resources = [
-        _single(record, obs) for obs in record.observations if obs.kind in SINGLE_KINDS and obs.is_valid
-    ]
+    resources = [_single(record, obs) for obs in charted(record.observations, interval_s)]
     resources += _nibp_panels(record)
     resources.sort(key=lambda r: (r["effectiveDateTime"], r["id"]))
     bundle: dict[str, Any] = {
@@ -162,7 +186,7 @@ def session_bundle(record: FullSessionRecord) -> Bundle:
     return Bundle.model_validate(bundle)
 
 
-def session_bundle_json(record: FullSessionRecord) -> str:
+def session_bundle_json(record: FullSessionRecord, interval_s: float = DEFAULT_INTERVAL_S) -> str:
     """The bundle as FHIR JSON text."""
-    text: str = session_bundle(record).model_dump_json(indent=1)
+    text: str = session_bundle(record, interval_s).model_dump_json(indent=1)
     return text + "\n"

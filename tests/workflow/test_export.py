@@ -227,6 +227,9 @@ def test_json_export_reimports_into_an_empty_database_to_an_identical_record(
             SessionRepository(first), sid
         )
         assert imported == record_from_json(exported)
+        # The export's light read gives exactly what the repository's ORM read gives.
+        light = list(read_full_record(SessionRepository(second), sid).observations)
+        assert light == SessionRepository(second).observations(sid)
     finally:
         first.close()
         second.close()
@@ -260,7 +263,10 @@ def test_fhir_bundle_validates_against_r4_models_with_loinc_and_mdc_codes(
 ) -> None:
     """EXP-1: an HL7 FHIR Bundle of Observations, LOINC- and MDC-coded, valid by the library's models;
     only valid values go (an EHR takes every entry as a measured fact)."""
-    text = _export(db, stored, "fhir", tmp_path).read_text()
+    out = tmp_path / "every.json"
+    text = export_session(
+        SessionRepository(db), stored.session.session_id, "fhir", out, fhir_interval_s=0
+    ).read_text()
     bundle = Bundle.model_validate_json(text)
     assert bundle.type == "collection"
     resources = [json.loads(e.resource.model_dump_json()) for e in bundle.entry]
@@ -282,6 +288,42 @@ def test_fhir_bundle_validates_against_r4_models_with_loinc_and_mdc_codes(
         assert VITAL_CODES[(CodeSystem.LOINC, lc)].kind is VITAL_CODES[(CodeSystem.MDC, mc)].kind
     assert all(r["category"][0]["coding"][0]["code"] == "vital-signs" for r in resources)  # type: ignore[index]
     assert "meta" not in json.loads(text)
+
+
+@pytest.mark.req("EXP-1")
+def test_fhir_bundle_charts_one_real_sample_per_minute_and_every_nibp_cycle(
+    db: Database, stored: FullSessionRecord, tmp_path: Path
+) -> None:
+    """EXP-1: by default the bundle charts the first valid value of each device and vital per minute
+    (a measured sample, never an average), and every valid NIBP cycle; nothing invalid goes."""
+    document = json.loads(_export(db, stored, "fhir", tmp_path).read_text())
+    Bundle.model_validate(document)
+    measured = {
+        (o.kind, o.measured_at.replace(microsecond=0), o.value) for o in stored.observations if o.is_valid
+    }
+    seen: dict[tuple[str, datetime], int] = {}
+    panels = 0
+    for entry in document["entry"]:
+        r = entry["resource"]
+        at = datetime.fromisoformat(r["effectiveDateTime"].replace("Z", "+00:00"))
+        loinc = _codings(r["code"])["http://loinc.org"]
+        if loinc == "85354-9":
+            panels += 1
+            continue
+        kind = VITAL_CODES[(CodeSystem.LOINC, loinc)].kind
+        assert (kind, at.replace(microsecond=0), r["valueQuantity"]["value"]) in measured
+        key = (loinc, at.replace(second=0, microsecond=0))
+        seen[key] = seen.get(key, 0) + 1
+    assert set(seen.values()) == {1}
+    minutes_with_spo2 = {
+        o.measured_at.replace(second=0, microsecond=0)
+        for o in stored.observations
+        if o.is_valid and o.kind is VitalKind.SPO2
+    }
+    assert {m for (code, m) in seen if code == "59408-5"} == minutes_with_spo2
+    assert panels == len(
+        {o.measured_at for o in stored.observations if o.is_valid and o.kind is VitalKind.NIBP_SYSTOLIC}
+    )
 
 
 @pytest.mark.req("EXP-1")
@@ -424,6 +466,28 @@ def test_cli_exports_and_an_invalid_session_is_one_sentence_and_exit_2(
     assert main(["export", "not-a-session", "--format", "pdf", "--db", url]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "not-a-session" in err and "Traceback" not in err
+    drills = open_database(f"sqlite:///{tmp_path / 'drills.sqlite3'}", drill=True)
+    drill = sample_record(hours=0.1, drill=True, session_id="drill-session-1")
+    write_full_record(drills, drill)
+    drills.close()
+    drill_url = f"sqlite:///{tmp_path / 'drills.sqlite3'}"
+    # --db names the database: a drill database is read as one without --drill.
+    assert (
+        main(
+            [
+                "export",
+                "drill-session-1",
+                "--format",
+                "pdf",
+                "--out",
+                str(tmp_path / "d.pdf"),
+                "--db",
+                drill_url,
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
     missing = tmp_path / "nowhere.sqlite3"
     assert main(["export", "x", "--format", "json", "--db", f"sqlite:///{missing}"]) == 2
     assert "no database" in capsys.readouterr().err
