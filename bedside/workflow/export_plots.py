@@ -66,13 +66,16 @@ class TimeAxis:
         return self.left + self.width * min(1.0, max(0.0, frac))
 
     def ticks(self) -> list[datetime]:
-        """Round clock times across the axis, about one per inch."""
+        """Round clock times across the axis, about one per inch (whole days on a very long axis)."""
         span_min = (self.end - self.start).total_seconds() / 60
         wanted = max(2.0, self.width / 72)
-        step = next((s for s in (1, 2, 5, 10, 15, 30, 60, 120, 180, 240) if span_min / s <= wanted), 360)
+        steps = (1, 2, 5, 10, 15, 30, 60, 120, 180, 240, 360, 720)
+        step = next((s for s in steps if span_min / s <= wanted), 0)
+        if not step:
+            step = 1440 * math.ceil(span_min / wanted / 1440)
         local = self.start.astimezone(self.zone)
         first = local.replace(second=0, microsecond=0)
-        first -= timedelta(minutes=(first.hour * 60 + first.minute) % step)
+        first -= timedelta(minutes=(first.hour * 60 + first.minute) % min(step, 1440))
         out = []
         at = first
         while at <= self.end:
@@ -80,6 +83,11 @@ class TimeAxis:
                 out.append(at)
             at += timedelta(minutes=step)
         return out
+
+    def label(self, at: datetime) -> str:
+        """A tick's text: the clock time, with the date when the axis spans more than a day."""
+        fmt = "%H:%M" if self.end - self.start <= timedelta(days=1) else "%m-%d %H:%M"
+        return at.astimezone(self.zone).strftime(fmt)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,13 +177,21 @@ class _Chart:
         return self.bottom + self.height * min(1.0, max(0.0, frac))
 
 
-def _nice_range(values: Iterable[float], low: float, high: float, step: float) -> tuple[float, float]:
-    vals = [v for v in values if v is not None and math.isfinite(v)]
+def _nice_range(
+    values: Iterable[float | None], low: float, high: float, step: float, possible: tuple[float, float]
+) -> tuple[float, float]:
+    """A value axis from ``low`` to ``high`` widened to hold ``values``, never beyond ``possible``.
+
+    A value outside the clinic's possible range (``possible_ranges``) is a data error: it is drawn
+    at the chart's edge rather than stretching the axis until the real readings are a flat line.
+    """
+    lo_possible, hi_possible = possible
+    vals = [v for v in values if v is not None and math.isfinite(v) and lo_possible <= v <= hi_possible]
     if vals:
         # A whole step clear of every value, so a threshold never hides under the chart's frame.
         low = min(low, (math.ceil(min(vals) / step) - 1) * step)
         high = max(high, (math.floor(max(vals) / step) + 1) * step)
-    return low, high
+    return max(low, math.floor(lo_possible / step) * step), min(high, math.ceil(hi_possible / step) * step)
 
 
 def _frame(  # noqa: PLR0917 (one chart's parts, always passed together)
@@ -205,7 +221,7 @@ def _frame(  # noqa: PLR0917 (one chart's parts, always passed together)
             String(
                 x,
                 chart.bottom - 9,
-                tick.astimezone(axis.zone).strftime("%H:%M"),
+                axis.label(tick),
                 fontSize=7,
                 textAnchor="middle",
             )
@@ -358,7 +374,9 @@ def trend_drawing(
     bp_values += [v for _a, v in (*sys_ceiling, *dia_ceiling, *hypo_floor) if v is not None]
     band_tops = _band(record)
     bp_values += [hi for _s, _u, _lo, hi in band_tops]
-    low, high = _nice_range(bp_values, 60, 160, 20)
+    low, high = _nice_range(
+        bp_values, 60, 160, 20, _possible(config, VitalKind.NIBP_DIASTOLIC, VitalKind.NIBP_SYSTOLIC)
+    )
     nibp = _Chart(axis, 18, chart_height, low, high)
     _frame(group, nibp, "NIBP", "mmHg", 20, record)
     for since, until, lo, hi in band_tops:
@@ -427,7 +445,9 @@ def trend_drawing(
         if o.is_valid and o.kind in (VitalKind.PULSE_RATE, VitalKind.HEART_RATE) and o.value is not None
     ]
     rate_values += [v for _a, v in (*pulse_floor, *pulse_ceiling) if v is not None]
-    low, high = _nice_range(rate_values, 40, 120, 20)
+    low, high = _nice_range(
+        rate_values, 40, 120, 20, _possible(config, VitalKind.PULSE_RATE, VitalKind.HEART_RATE)
+    )
     rate = _Chart(axis, pulse_bottom, chart_height, low, high)
     _frame(group, rate, "Pulse and heart rate", "/min", 20, record)
     _step_lines(
@@ -461,7 +481,7 @@ def trend_drawing(
         if o.is_valid and o.kind is VitalKind.SPO2 and o.value is not None
     ]
     spo2_values += [v for _a, v in (*spo2_floor, *spo2_critical) if v is not None]
-    low, _high = _nice_range(spo2_values, 84, 100, 4)
+    low, _high = _nice_range(spo2_values, 84, 100, 4, _possible(config, VitalKind.SPO2))
     spo2 = _Chart(axis, 18 + 2 * block, chart_height, low, 100)
     _frame(group, spo2, "SpO2", "%", 4, record)
     _step_lines(
@@ -487,6 +507,13 @@ def trend_drawing(
         ],
     )
     return drawing
+
+
+def _possible(config: ClinicalConfig, *kinds: VitalKind) -> tuple[float, float]:
+    ranges = [config.possible_ranges[kind] for kind in kinds if kind in config.possible_ranges]
+    if not ranges:
+        return (0.0, 400.0)
+    return min(r[0] for r in ranges), max(r[1] for r in ranges)
 
 
 def _band(record: FullSessionRecord) -> list[tuple[datetime, datetime, float, float]]:

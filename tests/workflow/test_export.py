@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from alarms import load_config
 from bedside.cli import main
 from bedside.workflow import ExportFormat, ExportProgress, SessionNotFoundError, export_session
-from bedside.workflow.export import import_session_json
+from bedside.workflow.export import import_session_json, render_record
 from bedside.workflow.export_json import RecordImportError, record_from_json, record_to_json
 from bedside.workflow.export_plots import segments
 from drivers.mdc import VITAL_CODES, CodeSystem
@@ -233,6 +233,30 @@ def test_json_export_reimports_into_an_empty_database_to_an_identical_record(
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.req("EXP-1")
+@settings(max_examples=15, deadline=None)
+@given(record=_records(), fmt=st.sampled_from([f for f in ExportFormat if f is not ExportFormat.JSON]))
+def test_every_format_renders_any_session(record: FullSessionRecord, fmt: ExportFormat) -> None:
+    """EXP-1: whatever a session holds (nulls, invalid values, odd text, open or ended, no data),
+    CSV, PDF and FHIR render it; FHIR stays valid by the R4 models."""
+    data = render_record(record, fmt, config=load_config(), zone=UTC)
+    if fmt is ExportFormat.PDF:
+        assert data.startswith(b"%PDF")
+    if fmt is ExportFormat.FHIR:
+        Bundle.model_validate_json(data)
+    if fmt is ExportFormat.CSV:
+        assert len(data.decode().splitlines()) >= 1
+
+
+@pytest.mark.req("EXP-1")
+def test_an_empty_open_session_exports_in_every_format(db: Database, tmp_path: Path) -> None:
+    """EXP-1: a session just started (no vitals, no thresholds, not ended) still exports."""
+    summary = SessionRepository(db).create_session(clinician="Dr. Rivera", started_at=START)
+    for fmt in ExportFormat:
+        path = export_session(SessionRepository(db), summary.session_id, fmt, tmp_path / f"empty.{fmt.value}")
+        assert path.stat().st_size > 0
 
 
 @pytest.mark.req("EXP-1")
