@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import NoReturn, cast
 
 from bedside.app import DEFAULT_SIM_DEVICES
+from bedside.cli_export import add_export_arguments, run_export
 from drivers.registry import DRIVERS
 
 
@@ -192,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     from bedside.cli_audit import add_audit_command
 
     add_audit_command(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
+    add_export_arguments(sub)
     return parser
 
 
@@ -223,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from simulators.cli import run_simulate
 
         return run_simulate(args)
+    if args.command == "export":
+        return run_export(args)
     if args.command == "protocols":
         from protocols.cli import run_protocols
 

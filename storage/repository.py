@@ -262,6 +262,40 @@ class SessionRepository:
             columns[kind] = TrendColumns(kind, times[mask], values[mask], valid[mask])
         return columns
 
+    def observations_for_export(self, session_id: str) -> list[Observation]:
+        """The same as ``observations(session_id)``, read as plain rows instead of ORM objects.
+
+        For reading a whole long session at once (export, EXP-1): an 8-hour session's 60 k rows
+        come back in a fraction of the ORM's time, because no identity map is kept.
+        """
+        row = ObservationRow
+        query = (
+            select(
+                row.kind,
+                row.value,
+                row.unit,
+                row.measured_at,
+                row.received_at,
+                row.received_mono,
+                row.source,
+                row.quality,
+                row.detail,
+            )
+            .where(row.session_id == session_id)
+            .order_by(row.measured_at, row.id)
+        )
+        kinds = {kind.value: kind for kind in VitalKind}
+        qualities = {quality.value: quality for quality in Quality}
+        with self._db.session() as session:
+            return [
+                Observation(
+                    kinds[kind], value, unit, measured, received, mono, source, qualities[quality], detail
+                )
+                for kind, value, unit, measured, received, mono, source, quality, detail in session.execute(
+                    query
+                )
+            ]
+
     def device_events(self, session_id: str) -> list[DeviceEvent]:
         """The session's device link events in order."""
         query = (

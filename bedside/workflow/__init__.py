@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from bedside.workflow.approvals import CLINIC_DEFAULTS, PROTOCOL, ApprovalService
 from bedside.workflow.audit import Actor, AuditAction, AuditTrail
+from bedside.workflow.export import (
+    ExportError,
+    ExportFormat,
+    ExportProgress,
+    SessionNotFoundError,
+    export_session,
+    import_session_json,
+)
 from bedside.workflow.identity import (
     AccountLocked,
     Clinician,
@@ -31,6 +39,9 @@ __all__ = [
     "AuditTrail",
     "Clinician",
     "ClinicianDetailsError",
+    "ExportError",
+    "ExportFormat",
+    "ExportProgress",
     "IdentityError",
     "IdentityService",
     "NotPermitted",
@@ -39,10 +50,13 @@ __all__ = [
     "PatientService",
     "Role",
     "SecretRejected",
+    "SessionNotFoundError",
     "Sex",
     "SignInDesk",
     "SignInRefused",
     "SignedIn",
     "check_patient",
+    "export_session",
+    "import_session_json",
     "require_role",
 ]
