@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -290,6 +291,10 @@ def run_replay_command(args: argparse.Namespace) -> int:
         )  # fmt: skip
     except ReplayInputError as exc:
         return fail(str(exc))
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         return fail(f"a capture file cannot be read: {exc}")
     return 0
