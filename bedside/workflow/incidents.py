@@ -571,6 +571,11 @@ class IncidentService:
         """The session's incidents in the order they were opened."""
         return self._repository.incidents(session_id)
 
+    def outstanding(self, session_id: str) -> list[IncidentRecord]:
+        """The session's incidents still open, without a debrief, or serious without a review."""
+        shown = (self.show(i.incident_id) for i in self._repository.incidents(session_id))
+        return [record for record in shown if record.outstanding]
+
     def show(self, incident_id: str) -> IncidentRecord:
         """The incident with everything linked to it and the vitals around its opening, read now."""
         repo = self._repository

@@ -505,3 +505,30 @@ def test_every_change_is_in_the_audit_chain(
         "incident_amended",
     ]
     assert audit.verify().intact
+
+
+@pytest.mark.req("DOC-3")
+def test_an_incident_stays_outstanding_until_closed_debriefed_and_if_serious_reviewed(
+    incidents: IncidentService, session_id: str
+) -> None:
+    """DOC-3: "every event reviewed": the session lists an incident until it is closed, debriefed and,
+    when serious, formally reviewed."""
+    minor = incidents.open_by_hand("rivera", session_id, "nausea").incident_id
+    serious = incidents.open_by_hand("rivera", session_id, "apnoea").incident_id
+    for incident_id in (minor, serious):
+        incidents.close("rivera", incident_id, "resolved_in_clinic")
+    _debrief(incidents, minor)
+    _debrief(incidents, serious, "life_threatening")
+
+    assert [(r.incident.incident_id, r.outstanding) for r in incidents.outstanding(session_id)] == [
+        (serious, ("formal review",))
+    ]
+    incidents.review(
+        "director",
+        serious,
+        protocol_followed="yes",
+        needs_change=False,
+        findings="handled well",
+        protocol=ProtocolRef("desaturation", "2", HASH),
+    )
+    assert incidents.outstanding(session_id) == []
