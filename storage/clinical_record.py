@@ -464,6 +464,7 @@ class ClinicalRecordRepository:
             .order_by(IncidentRow.opened_at, IncidentRow.id)
         )
         with self._db.session() as session:
+            self._require_session(session, session_id)  # an unknown session is named, not shown as empty
             return [_incident(r) for r in session.scalars(query)]
 
     def origin(self, incident_id: str) -> IncidentOrigin | None:

@@ -144,6 +144,8 @@ def test_a_wrong_secret_writes_nothing(
     assert ClinicalRecordRepository(db).notes(session_id) == []
     code, _, err = _run(["incident", "show", session_id, "nope", "--db", db_url], monkeypatch, capsys)
     assert code == 2 and "no incident" in err
+    code, _, err = _run(["incident", "list", "no-such-session", "--db", db_url], monkeypatch, capsys)
+    assert code == 2 and "no session" in err
 
 
 @pytest.mark.req("DOC-3")
