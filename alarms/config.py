@@ -220,6 +220,13 @@ class PatientRecordConfig(_Strict):
         return self
 
 
+class IncidentRecordConfig(_Strict):
+    """The vitals an incident shows around its opening (issue 9, DOC-2): read when shown, never copied."""
+
+    vitals_before_min: float = Field(ge=0)
+    vitals_after_min: float = Field(ge=0)
+
+
 class ClinicalConfig(_Strict):
     """Every clinical default the engine uses, validated."""
 
@@ -239,6 +246,7 @@ class ClinicalConfig(_Strict):
     protocols: ProtocolIds
     sign_in: SignInConfig
     patient_record: PatientRecordConfig
+    incident_record: IncidentRecordConfig
 
     @model_validator(mode="after")
     def _complete(self) -> ClinicalConfig:

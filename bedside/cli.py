@@ -194,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bedside.cli_audit import add_audit_command
 
     add_audit_command(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
+    from bedside.cli_record import add_record_commands
+
+    add_record_commands(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
     add_export_arguments(sub)
     return parser
 
@@ -240,6 +243,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bedside.cli_audit import run_audit
 
         return run_audit(args)
+    if args.command in ("incident", "note", "medication"):
+        from bedside.cli_record import run_record
+
+        return run_record(args)
     from bedside.app import run_monitor
 
     return run_monitor(args)

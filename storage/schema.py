@@ -410,3 +410,151 @@ class AuditHeadRow(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_seq: Mapped[int] = mapped_column(BigInteger)
     last_hash: Mapped[str] = mapped_column(String(HASH_HEX_LEN))
+
+
+# --- The clinical record (issue 9, DOC-1..DOC-4). Rows are only ever inserted: an edit is a new row.
+
+
+class EventMarkerRow(Base):
+    """A time-stamped event marker the clinician put in the session record (DOC-1)."""
+
+    __tablename__ = "event_markers"
+    __table_args__ = (Index("ix_event_markers_session_at", "session_id", "at"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    who: Mapped[str] = mapped_column(String(NAME_LEN))
+    station: Mapped[str] = mapped_column(String(NAME_LEN))
+    label: Mapped[str] = mapped_column(String(NAME_LEN))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class MedicationGivenRow(Base):
+    """A medication given, as the clinician entered it; Bedside never computes a dose (DOC-1)."""
+
+    __tablename__ = "medications_given"
+    __table_args__ = (Index("ix_medications_given_session_given_at", "session_id", "given_at"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    given_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    who: Mapped[str] = mapped_column(String(NAME_LEN))
+    station: Mapped[str] = mapped_column(String(NAME_LEN))
+    drug: Mapped[str] = mapped_column(String(NAME_LEN))
+    dose: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(32))
+    route: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class IncidentOriginRow(Base):
+    """How an incident opened by hand or from an alarm came to be (DOC-2); protocol runs have none."""
+
+    __tablename__ = "incident_origins"
+
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    station: Mapped[str] = mapped_column(String(NAME_LEN))
+    alarm_event_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class IncidentLinkRow(Base):
+    """An alarm event, note, marker or medication linked to an incident (DOC-2)."""
+
+    __tablename__ = "incident_links"
+    __table_args__ = (Index("ix_incident_links_incident", "incident_id"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    ref: Mapped[str] = mapped_column(String(ID_LEN))
+    at: Mapped[datetime]
+    who: Mapped[str] = mapped_column(String(NAME_LEN))
+
+
+class IncidentClosureRow(Base):
+    """An incident's closing with its outcome; the primary key makes a second closing impossible."""
+
+    __tablename__ = "incident_closures"
+
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    at: Mapped[datetime]
+    who: Mapped[str] = mapped_column(String(NAME_LEN))
+    station: Mapped[str] = mapped_column(String(NAME_LEN))
+    outcome: Mapped[str] = mapped_column(String(32))
+    outcome_text: Mapped[str] = mapped_column(Text, default="")
+
+
+class IncidentAmendmentRow(Base):
+    """A later addition to an incident (after closing too): never an edit of what was written."""
+
+    __tablename__ = "incident_amendments"
+    __table_args__ = (Index("ix_incident_amendments_incident", "incident_id"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    at: Mapped[datetime]
+    who: Mapped[str] = mapped_column(String(NAME_LEN))
+    station: Mapped[str] = mapped_column(String(NAME_LEN))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class IncidentDebriefRow(Base):
+    """A structured debrief of an incident (DOC-3); a newer row supersedes an older one."""
+
+    __tablename__ = "incident_debriefs"
+    __table_args__ = (Index("ix_incident_debriefs_incident", "incident_id"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    at: Mapped[datetime]
+    who: Mapped[str] = mapped_column(String(NAME_LEN))
+    station: Mapped[str] = mapped_column(String(NAME_LEN))
+    what_happened: Mapped[str] = mapped_column(Text)
+    what_was_done: Mapped[str] = mapped_column(Text)
+    went_well: Mapped[str] = mapped_column(Text)
+    to_improve: Mapped[str] = mapped_column(Text)
+    protocol_followed: Mapped[str] = mapped_column(String(16))
+    serious: Mapped[list[str]] = mapped_column(JSON)
+    serious_text: Mapped[str] = mapped_column(Text, default="")
+
+
+class IncidentReviewRow(Base):
+    """A formal review of a serious incident against the protocol version that ran (DOC-3)."""
+
+    __tablename__ = "incident_reviews"
+    __table_args__ = (Index("ix_incident_reviews_incident", "incident_id"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    at: Mapped[datetime]
+    who: Mapped[str] = mapped_column(String(NAME_LEN))
+    station: Mapped[str] = mapped_column(String(NAME_LEN))
+    protocol_id: Mapped[str] = mapped_column(String(NAME_LEN))
+    protocol_version: Mapped[str] = mapped_column(String(64))
+    protocol_hash: Mapped[str] = mapped_column(String(128))
+    protocol_followed: Mapped[str] = mapped_column(String(16))
+    needs_change: Mapped[bool]
+    findings: Mapped[str] = mapped_column(Text)
+    change_proposal: Mapped[str] = mapped_column(Text, default="")
+
+
+class PatientToldRow(Base):
+    """What the patient was told about an incident, by whom and when (DOC-4)."""
+
+    __tablename__ = "patient_told"
+    __table_args__ = (Index("ix_patient_told_incident", "incident_id"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    observed: Mapped[str] = mapped_column(Text)
+    done: Mapped[str] = mapped_column(Text)
+    meaning: Mapped[str] = mapped_column(Text)
+    told_by: Mapped[str] = mapped_column(String(NAME_LEN))
+    told_at: Mapped[datetime]
+    recorded_by: Mapped[str] = mapped_column(String(NAME_LEN))
+    recorded_at: Mapped[datetime]
+    station: Mapped[str] = mapped_column(String(NAME_LEN))
