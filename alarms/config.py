@@ -361,7 +361,8 @@ class FollowUpItemConfig(_Strict):
     def _opens_before_due(self) -> FollowUpItemConfig:
         if self.due_within_h <= self.opens_after_h:
             raise ValueError(
-                f"a {self.contact} must be due ({self.due_within_h:g} h) after it opens ({self.opens_after_h:g} h)"
+                f"a {self.contact} must be due ({self.due_within_h:g} h) after it opens "
+                f"({self.opens_after_h:g} h)"
             )
         return self
 

@@ -18,7 +18,8 @@ from sqlalchemy import select
 
 from storage.database import Database
 from storage.errors import DrillMixingError, StorageError, UnknownRecordError
-from storage.schema import ConsentRow, DrillLogRow, FollowUpRow, SeriousEventRow
+from storage.records import IncidentSummary
+from storage.schema import ConsentRow, DrillLogRow, FollowUpRow, IncidentRow, SeriousEventRow
 
 log = logging.getLogger(__name__)
 
@@ -179,11 +180,26 @@ class FollowUpRepository:
         """True for a drill database (DRL-1)."""
         return self._db.is_drill
 
+    def incident(self, incident_id: str) -> IncidentSummary | None:
+        """The incident with this id (any session), if any: MedWatch drafts name one by id."""
+        with self._db.session() as session:
+            row = session.get(IncidentRow, incident_id)
+            if row is None:
+                return None
+            return IncidentSummary(
+                row.id,
+                row.session_id,
+                row.opened_at,
+                row.kind,
+                row.title,
+                row.opened_by,
+                row.closed_at,
+                row.closed_by,
+            )
+
     # --- follow-up (DOC-7) ---
 
-    def add_follow_ups(
-        self, items: Sequence[FollowUpItem], *, at: datetime, by: str
-    ) -> list[FollowUpRecord]:
+    def add_follow_ups(self, items: Sequence[FollowUpItem], *, at: datetime, by: str) -> list[FollowUpRecord]:
         """Store the contacts owed after one event, all or none."""
         rows = [
             FollowUpRow(
@@ -216,7 +232,9 @@ class FollowUpRepository:
         with self._db.session() as session:
             row = session.get(FollowUpRow, follow_up_id)
             if row is None:
-                raise UnknownRecordError(f"no follow-up with id {follow_up_id!r}: `bedside followup list` shows them")
+                raise UnknownRecordError(
+                    f"no follow-up with id {follow_up_id!r}: `bedside followup list` shows them"
+                )
             return _follow_up(row)
 
     def follow_ups(self, *, open_only: bool = False, session_id: str | None = None) -> list[FollowUpRecord]:
@@ -243,7 +261,9 @@ class FollowUpRepository:
         with self._db.session() as session:
             row = session.get(FollowUpRow, follow_up_id, with_for_update=True)
             if row is None:
-                raise UnknownRecordError(f"no follow-up with id {follow_up_id!r}: `bedside followup list` shows them")
+                raise UnknownRecordError(
+                    f"no follow-up with id {follow_up_id!r}: `bedside followup list` shows them"
+                )
             if row.closed_at is not None:
                 raise FollowUpClosedError(
                     f"follow-up {follow_up_id} was closed already by {row.closed_by} ({row.outcome})"
@@ -257,7 +277,9 @@ class FollowUpRepository:
 
     # --- consent (DOC-5) ---
 
-    def add_consent(self, *, patient_id: str, scope: str, signed_on: date, at: datetime, by: str) -> ConsentRecord:
+    def add_consent(
+        self, *, patient_id: str, scope: str, signed_on: date, at: datetime, by: str
+    ) -> ConsentRecord:
         """Store a patient's written consent."""
         row = ConsentRow(
             id=str(uuid.uuid4()),

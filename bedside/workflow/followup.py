@@ -160,7 +160,9 @@ def outcome_details(
         raise FollowUpError(f"adjustments go with an 'adjust' outcome, not with {chosen.value!r}")
     if chosen is FollowUpOutcome.PAUSE:
         if waiting is None:
-            raise FollowUpError("a 'pause' outcome names the workup it waits for: cardiology, psychiatry or urology")
+            raise FollowUpError(
+                "a 'pause' outcome names the workup it waits for: cardiology, psychiatry or urology"
+            )
         return {"workup": waiting.value}
     if waiting is not None:
         raise FollowUpError("a workup goes with a 'pause' outcome, not with 'stop'")
@@ -204,7 +206,8 @@ def suggest_next_thresholds(
         ) from None
     reason = (
         f"follow-up {closed.follow_up_id} closed {closed.closed_at:%Y-%m-%d} by {closed.closed_by}: "
-        f"adjust, earlier BP threshold (systolic {current.systolic_ceiling:g} -> {suggested.systolic_ceiling:g}, "
+        "adjust, earlier BP threshold "
+        f"(systolic {current.systolic_ceiling:g} -> {suggested.systolic_ceiling:g}, "
         f"diastolic {current.diastolic_ceiling:g} -> {suggested.diastolic_ceiling:g} mmHg)"
     )
     return ThresholdSuggestion(current=current, suggested=suggested, reason=reason)
