@@ -275,6 +275,20 @@ class FollowUpRepository:
             row.note = note
             return _follow_up(row)
 
+    def move_follow_up(self, follow_up_id: str, *, opens_at: datetime, due_by: datetime) -> FollowUpRecord:
+        """Move an open follow-up's window (the patient asked for another day); closed ones stay."""
+        with self._db.session() as session:
+            row = session.get(FollowUpRow, follow_up_id, with_for_update=True)
+            if row is None:
+                raise UnknownRecordError(
+                    f"no follow-up with id {follow_up_id!r}: `bedside followup list` shows them"
+                )
+            if row.closed_at is not None:
+                raise FollowUpClosedError(f"follow-up {follow_up_id} was closed already: it cannot be moved")
+            row.opens_at = opens_at
+            row.due_by = due_by
+            return _follow_up(row)
+
     # --- consent (DOC-5) ---
 
     def add_consent(

@@ -308,3 +308,25 @@ class FollowUpService:
             {"outcome": record.outcome, **details, "note": record.note},
         )
         return record
+
+    def move(self, by: Actor | str, follow_up_id: str, *, due_by: datetime, reason: str) -> FollowUpRecord:
+        """Move an open follow-up's due time (e.g. the visit the patient could not make); audited with
+        the old and new times and the reason. It opens no later than it is due."""
+        if due_by.tzinfo is None:
+            raise FollowUpError("the new due time needs a time zone (UTC): a naive time is ambiguous")
+        if not reason.strip():
+            raise FollowUpError("say why the follow-up moves (the audit trail keeps the reason)")
+        before = self._repository.follow_up(follow_up_id)
+        opens_at = min(before.item.opens_at, due_by)
+        moved = self._repository.move_follow_up(follow_up_id, opens_at=opens_at, due_by=due_by)
+        self._audit.append(
+            by,
+            "follow_up_moved",
+            follow_up_id,
+            {
+                "due_by_before": before.item.due_by.isoformat(),
+                "due_by": due_by.isoformat(),
+                "reason": reason.strip(),
+            },
+        )
+        return moved

@@ -239,3 +239,44 @@ def test_a_suggestion_that_would_meet_the_floors_is_refused(config: ClinicalConf
     )
     with pytest.raises(FollowUpError, match="set the next thresholds by hand"):
         suggest_next_thresholds(tight, record, config.follow_up)
+
+
+@pytest.mark.req("DOC-7")
+def test_moving_a_follow_up_is_an_audited_edit(
+    service: FollowUpService, clock: FakeClock, clinician: SignedIn, audit: AuditTrail
+) -> None:
+    """Issue 9 DOC-7: an open follow-up moves with a reason (old and new due time in the audit
+    trail); it then lists by its new time; a closed one cannot move."""
+    call, visit = service.schedule(clinician, event_type="bp-spike", event_at=clock.now(), session_id="s-1")
+    later = call.item.due_by + timedelta(hours=12)
+    with pytest.raises(FollowUpError, match="say why"):
+        service.move(clinician, call.follow_up_id, due_by=later, reason=" ")
+    moved = service.move(clinician, call.follow_up_id, due_by=later, reason="patient at work until 6 pm")
+    assert moved.item.due_by == later
+    clock.advance(30 * 3600)  # past the old due time, before the new one
+    assert call.follow_up_id in [r.follow_up_id for r in service.due()]
+    (entry,) = [e for e in audit.entries() if e.action == "follow_up_moved"]
+    assert entry.subject == call.follow_up_id
+    service.close(clinician, visit.follow_up_id, "stop")
+    with pytest.raises(FollowUpClosedError, match="cannot be moved"):
+        service.move(clinician, visit.follow_up_id, due_by=later, reason="x")
+
+
+@pytest.mark.req("DOC-7")
+@settings(max_examples=200, deadline=None)
+@given(
+    event_type=st.sampled_from([*CONFIG.schedules, "alarm", "by_hand"]),
+    minutes=st.integers(min_value=0, max_value=60 * 24 * 365),
+)
+def test_every_planned_contact_opens_before_it_is_due(event_type: str, minutes: int) -> None:
+    """Issue 9 DOC-7: for every event type and time, each contact opens at or after the event and
+    before it is due, the list is in due order, and the numbers count each contact kind from 1."""
+    event_at = EVENT + timedelta(minutes=minutes)
+    items = plan_follow_up(CONFIG, event_type=event_type, event_at=event_at, session_id="s")
+    assert items
+    assert all(event_at <= i.opens_at < i.due_by for i in items)
+    assert [i.due_by for i in items] == sorted(i.due_by for i in items)
+    for contact in {i.contact for i in items}:
+        assert sorted(i.number for i in items if i.contact == contact) == list(
+            range(1, 1 + sum(1 for i in items if i.contact == contact))
+        )
