@@ -247,6 +247,7 @@ class ClinicalConfig(_Strict):
     sign_in: SignInConfig
     patient_record: PatientRecordConfig
     incident_record: IncidentRecordConfig
+    follow_up: FollowUpConfig
 
     @model_validator(mode="after")
     def _complete(self) -> ClinicalConfig:
@@ -350,3 +351,48 @@ def load_config(clinic_file: Path | None = None) -> ClinicalConfig:
         raise _invalid(exc, origin, source) from None
     log.info("clinical configuration loaded from %s", origin)
     return config
+
+
+FollowUpContact = Literal["phone_call", "extra_visit", "symptom_check_in"]
+
+
+class FollowUpItemConfig(_Strict):
+    """One contact owed after an event (DOC-7): when it opens and when it is due, in hours after it."""
+
+    contact: FollowUpContact
+    opens_after_h: float = Field(ge=0)
+    due_within_h: float = Field(gt=0)
+    repeat: int = Field(default=1, ge=1, le=60)
+    every_h: float = Field(default=24, gt=0)
+
+    @model_validator(mode="after")
+    def _opens_before_due(self) -> FollowUpItemConfig:
+        if self.due_within_h <= self.opens_after_h:
+            raise ValueError(
+                f"a {self.contact} must be due ({self.due_within_h:g} h) after it opens "
+                f"({self.opens_after_h:g} h)"
+            )
+        return self
+
+
+class FollowUpConfig(_Strict):
+    """Follow-up after an event, by event type (DOC-7), and the step of an earlier BP threshold."""
+
+    earlier_bp_threshold_mmhg: float = Field(gt=0, le=60)
+    schedules: dict[str, list[FollowUpItemConfig]]
+
+    @model_validator(mode="after")
+    def _has_default(self) -> FollowUpConfig:
+        if "default" not in self.schedules:
+            raise ValueError("follow_up.schedules needs a 'default' schedule for unlisted event types")
+        for name, items in self.schedules.items():
+            if not items:
+                raise ValueError(f"follow_up.schedules.{name} lists no contact: remove it or add one")
+        return self
+
+    def schedule_for(self, event_type: str) -> list[FollowUpItemConfig]:
+        """The contacts owed after an event of this type (the default schedule if it is not listed)."""
+        return self.schedules.get(event_type, self.schedules["default"])
+
+
+ClinicalConfig.model_rebuild()

@@ -13,6 +13,7 @@ from typing import NoReturn, cast
 
 from bedside.app import DEFAULT_SIM_DEVICES
 from bedside.cli_export import add_export_arguments, run_export
+from bedside.cli_followup import FOLLOWUP_COMMANDS, add_followup_commands, run_followup
 from drivers.registry import DRIVERS
 
 
@@ -198,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_record_commands(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
     add_export_arguments(sub)
+    add_followup_commands(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
     return parser
 
 
@@ -239,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bedside.cli_admin import run_admin
 
         return run_admin(args)
+    if args.command in FOLLOWUP_COMMANDS:
+        return run_followup(args)
     if args.command == "audit":
         from bedside.cli_audit import run_audit
 

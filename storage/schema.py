@@ -558,3 +558,78 @@ class PatientToldRow(Base):
     recorded_by: Mapped[str] = mapped_column(String(NAME_LEN))
     recorded_at: Mapped[datetime]
     station: Mapped[str] = mapped_column(String(NAME_LEN))
+
+
+class FollowUpRow(Base):
+    """One contact owed after an event (DOC-7): open until closed with an outcome."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        Index("ix_follow_ups_due_by", "due_by"),
+        Index("ix_follow_ups_session_id", "session_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(ID_LEN))
+    incident_id: Mapped[str] = mapped_column(String(ID_LEN), default="")
+    patient_ref: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+    event_type: Mapped[str] = mapped_column(String(64))
+    contact: Mapped[str] = mapped_column(String(32))
+    number: Mapped[int] = mapped_column(Integer, default=1)
+    event_at: Mapped[datetime]
+    opens_at: Mapped[datetime]
+    due_by: Mapped[datetime]
+    scheduled_at: Mapped[datetime]
+    scheduled_by: Mapped[str] = mapped_column(String(NAME_LEN))
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+    outcome: Mapped[str] = mapped_column(String(16), default="")
+    outcome_details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ConsentRow(Base):
+    """A patient's written consent to share a summary with the referring provider (DOC-5)."""
+
+    __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_patient_id", "patient_id"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(String(ID_LEN))
+    scope: Mapped[str] = mapped_column(String(NAME_LEN))
+    signed_on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[str] = mapped_column(String(NAME_LEN))
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+
+
+class SeriousEventRow(Base):
+    """An event flagged as meeting the FDA MedWatch serious criteria (DOC-6), with the draft's facts."""
+
+    __tablename__ = "serious_events"
+    __table_args__ = (Index("ix_serious_events_subject", "subject"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(ID_LEN))
+    session_id: Mapped[str] = mapped_column(String(ID_LEN))
+    criteria: Mapped[list[str]] = mapped_column(JSON)
+    event_at: Mapped[datetime]
+    description: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    flagged_at: Mapped[datetime]
+    flagged_by: Mapped[str] = mapped_column(String(NAME_LEN))
+
+
+class DrillLogRow(Base):
+    """A drill as logged (DRL-2): date, scenario, participants; only ever in a drill database."""
+
+    __tablename__ = "drill_logs"
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(ID_LEN))
+    drill_date: Mapped[date] = mapped_column(Date)
+    scenario: Mapped[str] = mapped_column(String(NAME_LEN))
+    participants: Mapped[list[str]] = mapped_column(JSON)
+    logged_at: Mapped[datetime]
+    logged_by: Mapped[str] = mapped_column(String(NAME_LEN))
