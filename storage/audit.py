@@ -239,6 +239,11 @@ class AuditRepository:
                 with connection.begin():
                     if connection.dialect.name == "postgresql":
                         connection.exec_driver_sql("SET LOCAL synchronous_commit = on")
+                    elif connection.dialect.name == "sqlite":
+                        # Take the write lock before reading the head: otherwise another station can
+                        # commit between our read and our insert, again and again (SQLite ignores
+                        # FOR UPDATE), and this append loses every retry.
+                        connection.exec_driver_sql("BEGIN IMMEDIATE")
                     head = connection.execute(
                         select(AuditHeadRow.last_seq, AuditHeadRow.last_hash)
                         .where(AuditHeadRow.name == HEAD_NAME)
