@@ -19,10 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from drivers.types import Observation, Quality, VitalKind
+from drivers.types import Observation
 from storage.database import Database
 from storage.errors import StorageError, UnknownRecordError
 from storage.records import AlarmEventRecord, IncidentSummary, NoteRecord
+from storage.repository import observation_of
 from storage.schema import (
     AlarmEventRow,
     EventMarkerRow,
@@ -384,20 +385,7 @@ class ClinicalRecordRepository:
             .order_by(ObservationRow.measured_at, ObservationRow.id)
         )
         with self._db.session() as session:
-            return [
-                Observation(
-                    kind=VitalKind(r.kind),
-                    value=r.value,
-                    unit=r.unit,
-                    measured_at=r.measured_at,
-                    received_at=r.received_at,
-                    received_mono=r.received_mono,
-                    source=r.source,
-                    quality=Quality(r.quality),
-                    detail=r.detail,
-                )
-                for r in session.scalars(query)
-            ]
+            return [observation_of(r) for r in session.scalars(query)]
 
     # --- incidents (DOC-2) ---
 

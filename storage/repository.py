@@ -102,6 +102,21 @@ def _override(item: dict[str, Any]) -> BaselineOverride:
     )
 
 
+def observation_of(row: ObservationRow) -> Observation:
+    """A stored observation row as the domain Observation (the one mapping, used by every reader)."""
+    return Observation(
+        kind=VitalKind(row.kind),
+        value=row.value,
+        unit=row.unit,
+        measured_at=row.measured_at,
+        received_at=row.received_at,
+        received_mono=row.received_mono,
+        source=row.source,
+        quality=Quality(row.quality),
+        detail=row.detail,
+    )
+
+
 class SessionRepository:
     """Creates sessions and reads back everything recorded in them."""
 
@@ -194,20 +209,7 @@ class SessionRepository:
             query = query.where(ObservationRow.kind.in_([kind.value for kind in kinds]))
         query = query.order_by(ObservationRow.measured_at, ObservationRow.id)
         with self._db.session() as session:
-            return [
-                Observation(
-                    kind=VitalKind(row.kind),
-                    value=row.value,
-                    unit=row.unit,
-                    measured_at=row.measured_at,
-                    received_at=row.received_at,
-                    received_mono=row.received_mono,
-                    source=row.source,
-                    quality=Quality(row.quality),
-                    detail=row.detail,
-                )
-                for row in session.scalars(query)
-            ]
+            return [observation_of(row) for row in session.scalars(query)]
 
     def trend_columns(
         self,

@@ -6,7 +6,6 @@ A drill document says DRILL on every page (DRL-2), drawn by the page callback so
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
@@ -16,11 +15,14 @@ from xml.sax.saxutils import escape
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import letter
 from reportlab.lib.units import inch
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Table, TableStyle
+from reportlab.platypus import Paragraph, Table, TableStyle
 
-from bedside.workflow.export_pdf import BODY, CELL, DRILL_RED, HEADER_GREY, MARGIN
+from bedside.workflow.export_pdf import BODY, CELL, HEADER_GREY, MARGIN, render_story
 
 log = logging.getLogger(__name__)
+
+#: The one page layout of every Bedside PDF lives in ``export_pdf``.
+render = render_story
 
 WIDTH = letter[0] - 2 * MARGIN
 
@@ -84,51 +86,3 @@ def grid(header: Sequence[str], rows: Sequence[Sequence[object]], widths: Sequen
         )
     )
     return table
-
-
-def render(
-    story: list[Flowable],
-    *,
-    title: str,
-    header: str,
-    footer: str,
-    drill: bool = False,
-) -> bytes:
-    """The story as PDF bytes, with a header and footer (and DRILL marks) on every page."""
-
-    def on_page(canvas: Any, doc: Any) -> None:
-        canvas.saveState()
-        page_w, page_h = letter
-        canvas.setFont("Helvetica", 7.5)
-        canvas.setFillColor(colors.HexColor("#424242"))
-        canvas.drawString(MARGIN, page_h - 0.38 * inch, f"{'DRILL  ' if drill else ''}{header}")
-        canvas.drawString(MARGIN, 0.35 * inch, footer)
-        canvas.drawRightString(page_w - MARGIN, 0.35 * inch, f"page {doc.page}")
-        if drill:
-            canvas.setFillColor(DRILL_RED)
-            canvas.rect(
-                page_w - MARGIN - 1.1 * inch, page_h - 0.5 * inch, 1.1 * inch, 0.3 * inch, stroke=0, fill=1
-            )
-            canvas.setFillColor(colors.white)
-            canvas.setFont("Helvetica-Bold", 14)
-            canvas.drawCentredString(page_w - MARGIN - 0.55 * inch, page_h - 0.43 * inch, "DRILL")
-            canvas.setFillColor(colors.Color(0.78, 0.16, 0.16, alpha=0.08))
-            canvas.setFont("Helvetica-Bold", 120)
-            canvas.translate(page_w / 2, page_h / 2)
-            canvas.rotate(35)
-            canvas.drawCentredString(0, -40, "DRILL")
-        canvas.restoreState()
-
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=letter,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=0.6 * inch,
-        bottomMargin=0.6 * inch,
-        title=f"{'DRILL ' if drill else ''}{title}",
-        author="Bedside",
-    )
-    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
-    return buffer.getvalue()

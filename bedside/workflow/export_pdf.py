@@ -20,6 +20,7 @@ from reportlab.lib.pagesizes import letter
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import inch
 from reportlab.platypus import (
+    Flowable,
     KeepTogether,
     Paragraph,
     SimpleDocTemplate,
@@ -467,45 +468,13 @@ def session_pdf(record: FullSessionRecord, config: ClinicalConfig, *, zone: tzin
     )
 
     who = s.patient_name or s.patient_mrn or "Unnamed patient"
-    header = f"{'DRILL  ' if drill else ''}{who}  |  session {s.session_id}  |  {t.full(s.started_at)}"
-    exported = datetime.now(UTC)
-
-    def on_page(canvas: Any, doc: Any) -> None:
-        canvas.saveState()
-        page_w, page_h = letter
-        canvas.setFont("Helvetica", 7.5)
-        canvas.setFillColor(colors.HexColor("#424242"))
-        canvas.drawString(MARGIN, page_h - 0.38 * inch, header)
-        canvas.drawString(MARGIN, 0.35 * inch, f"Bedside session record, exported {t.full(exported)}")
-        canvas.drawRightString(page_w - MARGIN, 0.35 * inch, f"page {doc.page}")
-        if drill:
-            canvas.setFillColor(DRILL_RED)
-            canvas.rect(
-                page_w - MARGIN - 1.1 * inch, page_h - 0.5 * inch, 1.1 * inch, 0.3 * inch, stroke=0, fill=1
-            )
-            canvas.setFillColor(colors.white)
-            canvas.setFont("Helvetica-Bold", 14)
-            canvas.drawCentredString(page_w - MARGIN - 0.55 * inch, page_h - 0.43 * inch, "DRILL")
-            canvas.setFillColor(colors.Color(0.78, 0.16, 0.16, alpha=0.08))
-            canvas.setFont("Helvetica-Bold", 120)
-            canvas.translate(page_w / 2, page_h / 2)
-            canvas.rotate(35)
-            canvas.drawCentredString(0, -40, "DRILL")
-        canvas.restoreState()
-
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=letter,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=0.6 * inch,
-        bottomMargin=0.6 * inch,
-        title=f"{'DRILL ' if drill else ''}Session record {s.session_id}",
-        author="Bedside",
+    return render_story(
+        story,
+        title=f"Session record {s.session_id}",
+        header=f"{who}  |  session {s.session_id}  |  {t.full(s.started_at)}",
+        footer=f"Bedside session record, exported {t.full(datetime.now(UTC))}",
+        drill=drill,
     )
-    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
-    return buffer.getvalue()
 
 
 def _bp_text(systolic: float | None, diastolic: float | None, mean: float | None) -> str:
@@ -533,3 +502,52 @@ def _grid_table(data: list[list[Any]], widths: Sequence[float]) -> Table:
         )
     )
     return table
+
+
+def render_story(
+    story: list[Flowable],
+    *,
+    title: str,
+    header: str,
+    footer: str,
+    drill: bool = False,
+) -> bytes:
+    """The story as PDF bytes, with a header and footer (and DRILL marks) on every page: the one
+    page layout of every Bedside PDF (session record, referral, MedWatch draft, drill report)."""
+
+    def on_page(canvas: Any, doc: Any) -> None:
+        canvas.saveState()
+        page_w, page_h = letter
+        canvas.setFont("Helvetica", 7.5)
+        canvas.setFillColor(colors.HexColor("#424242"))
+        canvas.drawString(MARGIN, page_h - 0.38 * inch, f"{'DRILL  ' if drill else ''}{header}")
+        canvas.drawString(MARGIN, 0.35 * inch, footer)
+        canvas.drawRightString(page_w - MARGIN, 0.35 * inch, f"page {doc.page}")
+        if drill:
+            canvas.setFillColor(DRILL_RED)
+            canvas.rect(
+                page_w - MARGIN - 1.1 * inch, page_h - 0.5 * inch, 1.1 * inch, 0.3 * inch, stroke=0, fill=1
+            )
+            canvas.setFillColor(colors.white)
+            canvas.setFont("Helvetica-Bold", 14)
+            canvas.drawCentredString(page_w - MARGIN - 0.55 * inch, page_h - 0.43 * inch, "DRILL")
+            canvas.setFillColor(colors.Color(0.78, 0.16, 0.16, alpha=0.08))
+            canvas.setFont("Helvetica-Bold", 120)
+            canvas.translate(page_w / 2, page_h / 2)
+            canvas.rotate(35)
+            canvas.drawCentredString(0, -40, "DRILL")
+        canvas.restoreState()
+
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=letter,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=0.6 * inch,
+        bottomMargin=0.6 * inch,
+        title=f"{'DRILL ' if drill else ''}{title}",
+        author="Bedside",
+    )
+    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    return buffer.getvalue()
