@@ -25,9 +25,9 @@ from alarms import (
     ThresholdSet,
     load_config,
 )
-from bedside.alarm_bar import AUDIO_OFF_TEXT, AlarmBar, alarm_text, mm_ss
-from bedside.clinical import ClinicalSession
-from bedside.nibp_panel import NibpPanel, trend_text
+from bedside.views.alarm_bar import AUDIO_OFF_TEXT, AlarmBar, alarm_text, mm_ss
+from bedside.views.nibp_panel import NibpPanel, trend_text
+from bedside.workflow.clinical import ClinicalSession
 from drivers.clock import FakeClock
 from drivers.types import VitalKind
 from tests.alarms.helpers import nibp_obs, obs

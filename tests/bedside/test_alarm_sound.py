@@ -9,7 +9,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from alarms import BURSTS, AlarmPriority
-from bedside.alarm_sound import SAMPLE_RATE, AlarmSound, write_burst_wav
+from bedside.views.alarm_sound import SAMPLE_RATE, AlarmSound, write_burst_wav
 
 
 @pytest.mark.req("ALM-1")

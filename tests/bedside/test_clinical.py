@@ -21,7 +21,7 @@ from alarms import (
     UnnamedClinicianError,
     load_config,
 )
-from bedside.clinical import ClinicalSession, PromptKind
+from bedside.workflow.clinical import ClinicalSession, PromptKind
 from drivers.clock import FakeClock
 from drivers.types import DeviceEvent, DeviceEventKind, Quality, VitalKind
 from storage import (

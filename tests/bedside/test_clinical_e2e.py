@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from alarms import BpClass, ChecklistItem, SessionPhase, ThresholdSet, load_config
-from bedside.clinical import ClinicalSession, PromptKind
-from bedside.core import MonitorCore
+from bedside.monitor.core import MonitorCore
+from bedside.workflow.clinical import ClinicalSession, PromptKind
 from drivers.clock import FakeClock, SystemClock
 from drivers.masimo import MasimoAsciiDriver
 from drivers.suntech import SuntechAdvantageDriver

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from bedside.core import MonitorCore
+from bedside.monitor.core import MonitorCore
 from drivers.clock import FakeClock
 from drivers.types import DecodeResult, DeviceEvent, DeviceEventKind, VitalKind
 from tests.alarms.helpers import obs

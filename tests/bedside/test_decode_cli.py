@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bedside.cli import main
-from bedside.decode import frame_plain_hl7
+from bedside.cli.main import main
+from bedside.monitor.decode import frame_plain_hl7
 
 
 @pytest.mark.req("MON-6")

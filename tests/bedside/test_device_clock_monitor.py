@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bedside.app import DeviceSpec, DeviceSpecError, build_monitor, parse_device_clocks
-from bedside.cli import main
-from bedside.core import MonitorCore
+from bedside.app.build import DeviceSpec, DeviceSpecError, build_monitor, parse_device_clocks
+from bedside.cli.main import main
+from bedside.monitor.core import MonitorCore
 from drivers.clock import FakeClock
 from drivers.device_clock import DeviceClockSetting
 from drivers.masimo import MasimoAsciiDriver
@@ -36,7 +36,7 @@ def test_core_learns_and_logs_each_links_clock_offset(
     core = MonitorCore(clock, clock_tolerance_s=5.0)
     driver = MasimoAsciiDriver("sim-masimo-ascii-1")
     sink = core.result_sink("sim-masimo-ascii-1")
-    caplog.set_level(logging.INFO, logger="bedside.core")
+    caplog.set_level(logging.INFO, logger="bedside.monitor.core")
     for _ in range(200):
         device_time = (clock.now() + timedelta(seconds=ahead_s)).replace(microsecond=0)
         sink(driver.feed(line(device_time), clock.stamp()))

@@ -21,7 +21,7 @@ from alarms import (
     ThresholdSet,
     load_config,
 )
-from bedside.clinical import ClinicalSession
+from bedside.workflow.clinical import ClinicalSession
 from drivers.clock import FakeClock
 from drivers.ivy import IvyAnsarDriver
 from drivers.masimo import MasimoAsciiDriver

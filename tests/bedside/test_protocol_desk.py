@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from alarms import ConditionId
-from bedside.protocol_desk import ProtocolDesk, ProtocolNotLoaded
+from bedside.workflow.protocol_desk import ProtocolDesk, ProtocolNotLoaded
 from drivers.clock import FakeClock
 from drivers.types import Observation, VitalKind
 from protocols import (

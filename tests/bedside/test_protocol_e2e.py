@@ -17,9 +17,9 @@ from typing import cast
 import pytest
 
 from alarms import ChecklistItem, ThresholdSet, load_config
-from bedside.clinical import ClinicalSession
-from bedside.core import MonitorCore
-from bedside.protocol_desk import ProtocolDesk
+from bedside.monitor.core import MonitorCore
+from bedside.workflow.clinical import ClinicalSession
+from bedside.workflow.protocol_desk import ProtocolDesk
 from drivers.clock import FakeClock, SystemClock
 from drivers.ivy import IvyAnsarDriver
 from drivers.transports.pty_pair import PtyPair, open_pty_pair

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from bedside.protocol_desk import ProtocolDesk
-from bedside.protocol_panel import ProtocolPanel, countdown_text
+from bedside.views.protocol_panel import ProtocolPanel, countdown_text
+from bedside.workflow.protocol_desk import ProtocolDesk
 from drivers.clock import FakeClock
 from drivers.types import Observation, VitalKind
 from protocols import LIBRARY_DIR, LibraryLoad, load_library

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bedside.core import MonitorCore
-from bedside.recorder import SessionRecorder
+from bedside.monitor.core import MonitorCore
+from bedside.monitor.recorder import SessionRecorder
 from drivers.clock import FakeClock
 from drivers.types import DecodeResult, Observation, Quality, VitalKind
 from storage import SessionRepository, open_database

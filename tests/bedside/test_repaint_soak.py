@@ -15,7 +15,7 @@ def test_thousands_of_trend_repaints_do_not_crash_the_process() -> None:
     """MON-5: the trend view survives 2,000 repaints (PySide6 6.12.0 on 3.11 dies within hundreds)."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     proc = subprocess.run(
-        [sys.executable, "-m", "bedside.soak", "--frames", "2000"],
+        [sys.executable, "-m", "bedside.devtools.soak", "--frames", "2000"],
         capture_output=True,
         text=True,
         env=env,

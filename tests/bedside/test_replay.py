@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alarms import ConditionId, load_config
-from bedside.cli import main
-from bedside.decode import frame_plain_hl7
-from bedside.replay import ReplayInput, run_replay
+from bedside.cli.main import main
+from bedside.monitor.decode import frame_plain_hl7
+from bedside.workflow.replay import ReplayInput, run_replay
 from drivers.device_clock import DeviceClockSetting
 from simulators.encoders.masimo import MasimoAsciiEncoder
 from simulators.encoders.nonin import NoninDf2Encoder

@@ -27,18 +27,18 @@ from alarms import (
     ThresholdsLockedError,
     load_config,
 )
-from bedside.app import ShiftedClock
-from bedside.clinical import ClinicalSession
-from bedside.protocol_desk import ProtocolDesk
-from bedside.recorder import SessionRecorder
-from bedside.session_state import (
+from bedside.app.build import ShiftedClock
+from bedside.monitor.recorder import SessionRecorder
+from bedside.monitor.vitals_board import Freshness, VitalsBoard
+from bedside.workflow.clinical import ClinicalSession
+from bedside.workflow.protocol_desk import ProtocolDesk
+from bedside.workflow.session_state import (
     ClinicalStateKeeper,
     SnapshotFormatError,
     capture,
     protocol_offers,
     state_report,
 )
-from bedside.vitals_board import Freshness, VitalsBoard
 from drivers.clock import FakeClock, ScaledClock
 from drivers.types import Observation, VitalKind
 from protocols import LIBRARY_DIR, LibraryLoad, StepKind, load_library
@@ -108,7 +108,7 @@ class Monitor:
 
 def start_monitor(clock: FakeClock, url: str, library: LibraryLoad, *, restore: bool) -> Monitor:
     """Build the monitor the way ``run_monitor`` does (minus Qt), resuming the station's session."""
-    from bedside.app import restore_session
+    from bedside.app.build import restore_session
 
     db = open_database(url)
     failures: list[StorageFailure] = []
@@ -407,7 +407,7 @@ def test_a_state_that_cannot_be_restored_is_reported_and_monitoring_goes_on(
 ) -> None:
     """Finding 4: whatever is stored, the restarted monitor watches the patient and says what it
     could not bring back."""
-    from bedside.app import restore_session
+    from bedside.app.build import restore_session
 
     first = start_monitor(clock, url, library, restore=False)
     first.writer.put(ClinicalSnapshotRecord(first.session_id, clock.now(), {"version": 99}))

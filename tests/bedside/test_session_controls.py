@@ -6,9 +6,9 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from alarms import ThresholdError, ThresholdSet, load_config
-from bedside.clinical import ClinicalSession
-from bedside.session_controls import SessionControls
-from bedside.threshold_dialog import ThresholdDialog
+from bedside.views.session_controls import SessionControls
+from bedside.views.threshold_dialog import ThresholdDialog
+from bedside.workflow.clinical import ClinicalSession
 from drivers.clock import FakeClock
 
 

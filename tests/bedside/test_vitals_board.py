@@ -7,7 +7,7 @@ import math
 import pytest
 
 from alarms import load_config
-from bedside.vitals_board import Freshness, VitalsBoard
+from bedside.monitor.vitals_board import Freshness, VitalsBoard
 from drivers.clock import FakeClock
 from drivers.types import Observation, Quality, VitalKind
 

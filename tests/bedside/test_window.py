@@ -14,14 +14,14 @@ from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
 from alarms import ChecklistItem, ClinicalConfig, ConditionId, ReadingClass, ThresholdSet, load_config
-from bedside import window as window_module
-from bedside.alarm_bar import AUDIO_OFF_TEXT
-from bedside.alarm_sound import AlarmSound, FailureListener
-from bedside.clinical import ClinicalSession
-from bedside.core import LinkHealth, MonitorCore
-from bedside.protocol_desk import ProtocolDesk
-from bedside.theme import class_look
-from bedside.window import MonitorWindow, clock_offset_words
+from bedside.monitor.core import LinkHealth, MonitorCore
+from bedside.views import window as window_module
+from bedside.views.alarm_bar import AUDIO_OFF_TEXT
+from bedside.views.alarm_sound import AlarmSound, FailureListener
+from bedside.views.theme import class_look
+from bedside.views.window import MonitorWindow, clock_offset_words
+from bedside.workflow.clinical import ClinicalSession
+from bedside.workflow.protocol_desk import ProtocolDesk
 from drivers.clock import FakeClock
 from drivers.types import DecodeResult, Observation, VitalKind
 from protocols import LIBRARY_DIR, load_library

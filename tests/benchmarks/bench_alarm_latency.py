@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 
 from alarms import ConditionId, load_config
-from bedside.clinical import ClinicalSession
-from bedside.core import MonitorCore
+from bedside.monitor.core import MonitorCore
+from bedside.workflow.clinical import ClinicalSession
 from drivers.clock import SystemClock
 from drivers.masimo import MasimoAsciiDriver
 from drivers.transports.pty_pair import open_pty_pair

@@ -28,10 +28,10 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from alarms import AlarmPriority, ConditionId, load_config
-from bedside.alarm_sound import AlarmSound
-from bedside.clinical import ClinicalSession
-from bedside.core import MonitorCore
-from bedside.window import MonitorWindow
+from bedside.monitor.core import MonitorCore
+from bedside.views.alarm_sound import AlarmSound
+from bedside.views.window import MonitorWindow
+from bedside.workflow.clinical import ClinicalSession
 from drivers.clock import SystemClock
 from drivers.masimo import MasimoAsciiDriver
 from drivers.transports.pty_pair import open_pty_pair

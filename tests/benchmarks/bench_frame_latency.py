@@ -9,7 +9,7 @@ import statistics
 import threading
 import time
 
-from bedside.core import MonitorCore
+from bedside.monitor.core import MonitorCore
 from drivers.clock import SystemClock
 from drivers.masimo import MasimoAsciiDriver
 from drivers.transports.pty_pair import open_pty_pair

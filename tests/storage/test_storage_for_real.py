@@ -88,7 +88,7 @@ def test_a_missing_postgresql_driver_is_one_clear_error(monkeypatch: pytest.Monk
 def test_the_monitor_says_in_one_sentence_that_the_postgresql_driver_is_missing(tmp_path: Path) -> None:
     """The command line turns the missing driver into one sentence on stderr and exit code 2."""
     code = (
-        "import sys; sys.modules['psycopg'] = None; from bedside.cli import main; "
+        "import sys; sys.modules['psycopg'] = None; from bedside.cli.main import main; "
         "sys.exit(main(['monitor', '--db', 'postgresql://bedside@127.0.0.1:1/bedside']))"
     )
     done = subprocess.run(

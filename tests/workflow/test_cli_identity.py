@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bedside.cli import build_parser, main
-from bedside.cli_admin import run_admin
+from bedside.cli.admin import run_admin
+from bedside.cli.main import build_parser, main
 from storage import AuditRepository, IdentityRepository, open_database
 
 pytestmark = pytest.mark.req("DOC-1")

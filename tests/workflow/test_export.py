@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alarms import load_config
-from bedside.cli import main
+from bedside.cli.main import main
 from bedside.workflow import ExportFormat, ExportProgress, SessionNotFoundError, export_session
 from bedside.workflow.export import import_session_json, render_record
 from bedside.workflow.export_json import RecordImportError, record_from_json, record_to_json

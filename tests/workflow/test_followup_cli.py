@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from alarms import ClinicalConfig
-from bedside.cli import build_parser
-from bedside.cli_followup import run_followup
+from bedside.cli.followup import run_followup
+from bedside.cli.main import build_parser
 from bedside.workflow import AuditTrail, PatientService, SignedIn
 from bedside.workflow.followup import FollowUpService
 from bedside.workflow.medwatch import MedWatchService

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bedside.cli import main
+from bedside.cli.main import main
 from bedside.workflow import SignedIn
 from drivers.clock import FakeClock
 from storage import Database, SessionRepository

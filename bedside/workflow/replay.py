@@ -45,8 +45,8 @@ from alarms import (
     SessionError,
     ThresholdSet,
 )
-from bedside.clinical import ClassifiedReading, ClinicalSession
-from bedside.decode import frame_plain_hl7
+from bedside.monitor.decode import frame_plain_hl7
+from bedside.workflow.clinical import ClassifiedReading, ClinicalSession
 from drivers.clock import FakeClock, SystemClock
 from drivers.device_clock import DeviceClockSetting
 from drivers.registry import DRIVERS, make_driver

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bedside.vitals_board import VitalsBoard
+from bedside.monitor.vitals_board import VitalsBoard
 from drivers.clock import Clock
 from drivers.device_clock import DeviceClockWatch
 from drivers.transports.base import DeviceLink

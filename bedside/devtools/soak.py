@@ -23,8 +23,8 @@ def run(frames: int, points_per_frame: int) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from bedside.trend import TrendView
-    from bedside.vitals_board import VitalsBoard
+    from bedside.monitor.vitals_board import VitalsBoard
+    from bedside.views.trend import TrendView
 
     app = QApplication.instance() or QApplication([])
     board = VitalsBoard(0.0)

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from bedside.core import MonitorCore
+from bedside.monitor.core import MonitorCore
 
 if TYPE_CHECKING:
-    from bedside.clinical import ClinicalSession
-    from bedside.simulation import SimulationRig
-    from bedside.window import MonitorWindow
+    from bedside.app.simulation import SimulationRig
+    from bedside.views.window import MonitorWindow
+    from bedside.workflow.clinical import ClinicalSession
 from drivers.clock import Clock, ScaledClock, SystemClock
 from drivers.device_clock import ClockSettingError, DeviceClockSetting
 from drivers.registry import DRIVERS, make_driver
@@ -31,8 +31,8 @@ from drivers.transports.serial import SerialLink
 from drivers.types import DeviceDriver, Stamp, VitalKind
 
 if TYPE_CHECKING:
-    from bedside.protocol_desk import ProtocolDesk
-    from bedside.recorder import SessionRecorder
+    from bedside.monitor.recorder import SessionRecorder
+    from bedside.workflow.protocol_desk import ProtocolDesk
     from storage import Database
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ def build_monitor(
     rig = None
     specs = list(devices)
     if not specs:
-        from bedside.simulation import SimulationRig
+        from bedside.app.simulation import SimulationRig
 
         rig = SimulationRig(scenario, clock, seed=seed)
         for protocol in sim_devices:
@@ -256,7 +256,7 @@ def restore_session(
     Returns what could not be restored, in words for the screen. Monitoring must go on whatever
     the stored state holds: a state that cannot be restored is reported, never a reason not to start.
     """
-    from bedside import session_state
+    from bedside.workflow import session_state
 
     problems: list[str] = []
     repo, session_id = recorder.repo, recorder.session_id
@@ -309,12 +309,12 @@ def run_monitor(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication, QLabel
 
     from alarms import ConfigError, load_config
-    from bedside.autopilot import AUTOPILOT, DrillAutopilot
-    from bedside.clinical import ClinicalSession
-    from bedside.protocol_desk import ProtocolDesk
-    from bedside.recorder import SessionRecorder, default_station
-    from bedside.session_state import ClinicalStateKeeper, state_report
-    from bedside.window import MonitorWindow
+    from bedside.app.autopilot import AUTOPILOT, DrillAutopilot
+    from bedside.monitor.recorder import SessionRecorder, default_station
+    from bedside.views.window import MonitorWindow
+    from bedside.workflow.clinical import ClinicalSession
+    from bedside.workflow.protocol_desk import ProtocolDesk
+    from bedside.workflow.session_state import ClinicalStateKeeper, state_report
     from protocols import LIBRARY_DIR, load_library
     from storage import open_database, url_from_command_line
 

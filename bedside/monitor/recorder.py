@@ -13,7 +13,7 @@ import logging
 import socket
 from datetime import datetime, timedelta
 
-from bedside.core import MonitorCore
+from bedside.monitor.core import MonitorCore
 from drivers.clock import Clock
 from drivers.types import DeviceEvent, Observation
 from storage import (

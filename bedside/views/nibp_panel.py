@@ -14,11 +14,11 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from alarms import ReadingClass
-from bedside.alarm_bar import mm_ss
-from bedside.theme import MUTED, class_look
+from bedside.views.alarm_bar import mm_ss
+from bedside.views.theme import MUTED, class_look
 
 if TYPE_CHECKING:
-    from bedside.clinical import ClinicalSession
+    from bedside.workflow.clinical import ClinicalSession
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from alarms import ReadingClass
-from bedside.theme import class_look
-from bedside.vitals_board import Freshness, NibpShown, Numeric
+from bedside.monitor.vitals_board import Freshness, NibpShown, Numeric
+from bedside.views.theme import class_look
 
 _QUALITY_TEXT = {
     "probe_off": "PROBE OFF",

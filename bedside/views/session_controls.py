@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from alarms import ChecklistItem, DischargeAttestation, ThresholdSet
-from bedside.clinical import ClinicalSession
-from bedside.threshold_dialog import ThresholdDialog
+from bedside.views.threshold_dialog import ThresholdDialog
+from bedside.workflow.clinical import ClinicalSession
 
 log = logging.getLogger(__name__)
 

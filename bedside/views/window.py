@@ -18,17 +18,17 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
 
-from bedside.alarm_bar import AlarmBar
-from bedside.alarm_sound import AlarmSound
-from bedside.clinical import BandView, ClinicalSession
-from bedside.core import MonitorCore
-from bedside.nibp_panel import NibpPanel
-from bedside.protocol_desk import ProtocolDesk
-from bedside.protocol_panel import ProtocolPanel
-from bedside.session_controls import SessionControls
-from bedside.theme import NIBP_COLOUR, PULSE_COLOUR, SPO2_COLOUR
-from bedside.trend import TrendView
-from bedside.widgets import NumericTile, SimulationBanner
+from bedside.monitor.core import MonitorCore
+from bedside.views.alarm_bar import AlarmBar
+from bedside.views.alarm_sound import AlarmSound
+from bedside.views.nibp_panel import NibpPanel
+from bedside.views.protocol_panel import ProtocolPanel
+from bedside.views.session_controls import SessionControls
+from bedside.views.theme import NIBP_COLOUR, PULSE_COLOUR, SPO2_COLOUR
+from bedside.views.trend import TrendView
+from bedside.views.widgets import NumericTile, SimulationBanner
+from bedside.workflow.clinical import BandView, ClinicalSession
+from bedside.workflow.protocol_desk import ProtocolDesk
 from drivers.types import DeviceEventKind, VitalKind
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn, cast
 
-from bedside.app import DEFAULT_SIM_DEVICES
-from bedside.cli_export import add_export_arguments, run_export
-from bedside.cli_followup import FOLLOWUP_COMMANDS, add_followup_commands, run_followup
+from bedside.app.build import DEFAULT_SIM_DEVICES
+from bedside.cli.export import add_export_arguments, run_export
+from bedside.cli.followup import FOLLOWUP_COMMANDS, add_followup_commands, run_followup
 from drivers.registry import DRIVERS
 
 
@@ -189,13 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     # The sub-parsers are ArgumentParsers (only their error text differs).
     add_protocols_arguments(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
-    from bedside.cli_admin import add_admin_commands
+    from bedside.cli.admin import add_admin_commands
 
     add_admin_commands(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
-    from bedside.cli_audit import add_audit_command
+    from bedside.cli.audit import add_audit_command
 
     add_audit_command(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
-    from bedside.cli_record import add_record_commands
+    from bedside.cli.record import add_record_commands
 
     add_record_commands(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
     add_export_arguments(sub)
@@ -212,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.command == "decode":
-        from bedside.decode import decode_file
+        from bedside.monitor.decode import decode_file
 
         if not args.file.is_file():
             print(f"bedside decode: no such file: {args.file}", file=sys.stderr)
@@ -238,20 +238,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_protocols(args)
     if args.command in ("clinician", "patient"):
-        from bedside.cli_admin import run_admin
+        from bedside.cli.admin import run_admin
 
         return run_admin(args)
     if args.command in FOLLOWUP_COMMANDS:
         return run_followup(args)
     if args.command == "audit":
-        from bedside.cli_audit import run_audit
+        from bedside.cli.audit import run_audit
 
         return run_audit(args)
     if args.command in ("incident", "note", "medication"):
-        from bedside.cli_record import run_record
+        from bedside.cli.record import run_record
 
         return run_record(args)
-    from bedside.app import run_monitor
+    from bedside.app.build import run_monitor
 
     return run_monitor(args)
 
@@ -259,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_replay_command(args: argparse.Namespace) -> int:
     """`bedside replay`: 0 when it ran, 2 on bad input with one sentence on stderr."""
     from alarms import ConfigError, load_config
-    from bedside.replay import ReplayBaseline, ReplayInput, ReplayInputError, run_replay
+    from bedside.workflow.replay import ReplayBaseline, ReplayInput, ReplayInputError, run_replay
     from drivers.device_clock import ClockSettingError, DeviceClockSetting
     from protocols import LIBRARY_DIR, load_library
 

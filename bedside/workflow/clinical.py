@@ -70,7 +70,7 @@ from storage import (
 )
 
 if TYPE_CHECKING:
-    from bedside.session_state import MonitoringGap
+    from bedside.workflow.session_state import MonitoringGap
 
 log = logging.getLogger(__name__)
 
@@ -507,8 +507,8 @@ class ClinicalSession:
     # -- restart (MON-8) ------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
-        """The whole clinical state as plain JSON (see ``bedside.session_state``)."""
-        from bedside import session_state
+        """The whole clinical state as plain JSON (see ``bedside.workflow.session_state``)."""
+        from bedside.workflow import session_state
 
         return session_state.capture(self)
 
@@ -519,7 +519,7 @@ class ClinicalSession:
         due while the monitor was down starts now; the last reading's judgement is given to the
         alarm system again so a BP alarm neither ends nor starts only because of the restart.
         """
-        from bedside import session_state
+        from bedside.workflow import session_state
 
         session_state.restore(self, state, baseline_samples=baseline_samples)
         band = self._band
@@ -537,7 +537,7 @@ class ClinicalSession:
         The one place a restart's gap enters the engine: the alarm system's MONITORING_GAP alarm
         (``AlarmManager.monitoring_gap(since, until)``) is raised here once the alarm system has it.
         """
-        from bedside.session_state import MonitoringGap
+        from bedside.workflow.session_state import MonitoringGap
 
         gap = MonitoringGap(since, max(since, until))
         self._gaps.append(gap)

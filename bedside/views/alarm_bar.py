@@ -19,10 +19,10 @@ from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from alarms import PRIORITY_LOOK, ActiveAlarm, AlarmPriority
-from bedside.theme import AUDIO_OFF_STYLE, AUDIO_PAUSED_STYLE, BACKGROUND, MUTED
+from bedside.views.theme import AUDIO_OFF_STYLE, AUDIO_PAUSED_STYLE, BACKGROUND, MUTED
 
 if TYPE_CHECKING:
-    from bedside.clinical import ClinicalSession
+    from bedside.workflow.clinical import ClinicalSession
 
 log = logging.getLogger(__name__)
 

@@ -65,8 +65,8 @@ from drivers.types import Observation, Quality
 from storage import ClinicalSnapshotRecord, StoredRecord
 
 if TYPE_CHECKING:
-    from bedside.clinical import ClinicalSession
-    from bedside.protocol_desk import ProtocolDesk, ProtocolOffer
+    from bedside.workflow.clinical import ClinicalSession
+    from bedside.workflow.protocol_desk import ProtocolDesk, ProtocolOffer
 
 log = logging.getLogger(__name__)
 
@@ -457,7 +457,7 @@ def _restore_nibp(
 
 
 def _restore_views(clinical: ClinicalSession, state: Mapping[str, Any]) -> None:
-    from bedside.clinical import ClassifiedReading, Prompt, PromptKind
+    from bedside.workflow.clinical import ClassifiedReading, Prompt, PromptKind
 
     readings: list[ClassifiedReading] = []
     judged: list[NibpReading] = []
@@ -485,7 +485,7 @@ def _restore_views(clinical: ClinicalSession, state: Mapping[str, Any]) -> None:
 
 def protocol_offers(state: Mapping[str, Any]) -> list[ProtocolOffer]:
     """The protocol offers that were waiting (not yet started) when the snapshot was taken."""
-    from bedside.protocol_desk import ProtocolOffer
+    from bedside.workflow.protocol_desk import ProtocolOffer
 
     return [
         ProtocolOffer(o["protocol_id"], o["title"], o["reason"], datetime.fromisoformat(o["offered_at"]))

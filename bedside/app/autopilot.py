@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 
 from alarms import BaselineNotReadyError, ChecklistItem, SessionError, SessionPhase, ThresholdSet
-from bedside.clinical import ClinicalSession
-from bedside.protocol_desk import ProtocolDesk
+from bedside.workflow.clinical import ClinicalSession
+from bedside.workflow.protocol_desk import ProtocolDesk
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bedside.protocol_desk import ProtocolDesk, ProtocolNotLoaded
+from bedside.workflow.protocol_desk import ProtocolDesk, ProtocolNotLoaded
 from drivers.types import VitalKind
 from protocols import (
     LoadedProtocol,

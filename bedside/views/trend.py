@@ -14,9 +14,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from alarms import ReadingClass
-from bedside.clinical import BandView, ClassifiedReading
-from bedside.theme import NIBP_COLOUR, PULSE_COLOUR, SPO2_COLOUR, class_look
-from bedside.vitals_board import VitalsBoard
+from bedside.monitor.vitals_board import VitalsBoard
+from bedside.views.theme import NIBP_COLOUR, PULSE_COLOUR, SPO2_COLOUR, class_look
+from bedside.workflow.clinical import BandView, ClassifiedReading
 from drivers.types import VitalKind
 
 __all__ = ["NIBP_COLOUR", "PULSE_COLOUR", "SPO2_COLOUR", "TrendView"]

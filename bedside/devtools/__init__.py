@@ -1,0 +1,3 @@
+"""Developer tools run by scripts and tests (soak, screenshots); the app never imports them."""
+
+from __future__ import annotations
