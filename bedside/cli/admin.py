@@ -16,10 +16,10 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import TextIO
 
 from alarms import ClinicalConfig, ConfigError, load_config
+from bedside.cli._common import add_record_arguments
 from bedside.workflow import (
     AuditTrail,
     ClinicianDetailsError,
@@ -60,18 +60,15 @@ class _BadInput(Exception):
 
 
 def _common(p: argparse.ArgumentParser, *, signs_in: bool = True) -> None:
-    p.add_argument("--db", default=None, help="SQLAlchemy URL (default: SQLite in the user data directory)")
-    p.add_argument(
-        "--clinic-config", type=Path, default=None, help="clinic defaults YAML (sign-in lockout ...)"
+    # Admin reads secrets from stdin even without --as: the first start creates the first clinician.
+    add_record_arguments(
+        p,
+        signer="optional" if signs_in else "none",
+        config_help="clinic defaults YAML (sign-in lockout ...)",
+        secret_help="read each PIN or password from its own line of standard input (scripts) instead of "
+        "asking",
+        secret_stdin=True,
     )
-    p.add_argument("--station", default=None, help="this computer's station (room) id (default: host name)")
-    p.add_argument(
-        "--secret-stdin",
-        action="store_true",
-        help="read each PIN or password from its own line of standard input (scripts) instead of asking",
-    )
-    if signs_in:
-        p.add_argument("--as", dest="signer", default=None, metavar="LOGIN", help="sign in as LOGIN")
 
 
 def add_admin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

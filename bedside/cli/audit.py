@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from bedside.cli._common import add_db_argument
 from bedside.workflow import AuditTrail
 from drivers.clock import SystemClock
 from storage import default_database_url, open_database
@@ -28,9 +29,7 @@ def add_audit_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "verify",
         help="prove the hash chain of the audit trail, or name the first broken entry (exit 1)",
     )
-    verify.add_argument(
-        "--db", default=None, help="SQLAlchemy URL (default: SQLite in the user data directory)"
-    )
+    add_db_argument(verify)
 
 
 def _missing_sqlite_file(url: str | None) -> Path | None:

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bedside.cli._common import add_db_argument
 from bedside.workflow.export import (
     ExportError,
     ExportFormat,
@@ -37,7 +38,7 @@ def add_export_arguments(sub: Any) -> None:
     p.add_argument("session", metavar="SESSION", help="the session id (see the monitor's session list)")
     p.add_argument("--format", required=True, choices=[f.value for f in ExportFormat], dest="export_format")
     p.add_argument("--out", type=Path, default=None, help="output file (default: session-<id>.<ext> here)")
-    p.add_argument("--db", default=None, help="SQLAlchemy URL (default: SQLite in the user data directory)")
+    add_db_argument(p)
     p.add_argument(
         "--fhir-interval",
         type=float,

@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 from alarms import ClinicalConfig, ConfigError, ThresholdSet, load_config
 from alarms.thresholds import ThresholdField
+from bedside.cli._common import USER_DATABASE, add_record_arguments
 from bedside.workflow.audit import AuditTrail
 from bedside.workflow.drills import DrillError, DrillService
 from bedside.workflow.followup import (
@@ -62,17 +63,13 @@ class _BadInput(Exception):
 
 
 def _common(p: argparse.ArgumentParser, *, signs_in: bool = True, drill: bool = False) -> None:
-    where = "the drill database" if drill else "SQLite in the user data directory"
-    p.add_argument("--db", default=None, help=f"SQLAlchemy URL (default: {where})")
-    p.add_argument("--clinic-config", type=Path, default=None, help="clinic defaults YAML (follow_up ...)")
-    p.add_argument("--station", default=None, help="this computer's station (room) id (default: host name)")
-    if signs_in:
-        p.add_argument("--as", dest="signer", required=True, metavar="LOGIN", help="sign in as LOGIN")
-        p.add_argument(
-            "--secret-stdin",
-            action="store_true",
-            help="read the PIN or password from standard input (scripts) instead of asking",
-        )
+    add_record_arguments(
+        p,
+        signer="required" if signs_in else "none",
+        default_where="the drill database" if drill else USER_DATABASE,
+        config_help="clinic defaults YAML (follow_up ...)",
+        secret_help="read the PIN or password from standard input (scripts) instead of asking",
+    )
 
 
 def add_followup_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import NoReturn, cast
 
 from bedside.app.build import DEFAULT_SIM_DEVICES
+from bedside.cli._common import add_db_argument, add_station_argument
 from bedside.cli.export import add_export_arguments, run_export
 from bedside.cli.followup import FOLLOWUP_COMMANDS, add_followup_commands, run_followup
 from drivers.registry import DRIVERS
@@ -56,7 +57,7 @@ def _monitor_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--speed", type=float, default=1.0, help="simulator speed factor (drills: 1)")
     p.add_argument("--seed", type=int, default=None, help="simulator noise seed")
-    p.add_argument("--db", default=None, help="SQLAlchemy URL (default: SQLite in the user data directory)")
+    add_db_argument(p)
     p.add_argument(
         "--clinic-config",
         type=Path,
@@ -72,10 +73,9 @@ def _monitor_arguments(p: argparse.ArgumentParser) -> None:
         help="simulation only: take the routine steps (baseline, thresholds, checklist, infusion) "
         "as 'Drill autopilot'",
     )
-    p.add_argument(
-        "--station",
-        default=None,
-        help="this monitor's station (room) id; a restart resumes only this station's open session "
+    add_station_argument(
+        p,
+        help_text="this monitor's station (room) id; a restart resumes only this station's open session "
         "(default: the computer's host name)",
     )
     p.add_argument(

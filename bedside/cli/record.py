@@ -27,10 +27,10 @@ import socket
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import TextIO
 
 from alarms import ClinicalConfig, ConfigError, load_config
+from bedside.cli._common import add_record_arguments
 from bedside.workflow import (
     AuditTrail,
     IdentityError,
@@ -64,16 +64,7 @@ class _BadInput(Exception):
 
 
 def _common(p: argparse.ArgumentParser, *, signs_in: bool) -> None:
-    p.add_argument("--db", default=None, help="SQLAlchemy URL (default: SQLite in the user data directory)")
-    p.add_argument("--clinic-config", type=Path, default=None, help="clinic defaults YAML")
-    p.add_argument("--station", default=None, help="this computer's station (room) id (default: host name)")
-    if signs_in:
-        p.add_argument("--as", dest="signer", required=True, metavar="LOGIN", help="sign in as LOGIN")
-        p.add_argument(
-            "--secret-stdin",
-            action="store_true",
-            help="read the PIN or password from one line of standard input (scripts) instead of asking",
-        )
+    add_record_arguments(p, signer="required" if signs_in else "none")
 
 
 def add_record_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
