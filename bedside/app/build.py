@@ -1,14 +1,14 @@
-"""Composition root for `bedside monitor`: devices (or simulators), core, storage, window."""
+"""Qt-free composition for `bedside monitor`: devices (or simulators) by URL scheme, core, restore.
+
+The Qt run (window, timers, event loop) is in `bedside.app.run`; this half is built and tested without Qt.
+"""
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
 import re
-import signal
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -20,9 +20,8 @@ from bedside.monitor.core import MonitorCore
 
 if TYPE_CHECKING:
     from bedside.app.simulation import SimulationRig
-    from bedside.views.window import MonitorWindow
     from bedside.workflow.clinical import ClinicalSession
-from drivers.clock import Clock, ScaledClock, SystemClock
+from drivers.clock import Clock
 from drivers.device_clock import ClockSettingError, DeviceClockSetting
 from drivers.registry import DRIVERS, make_driver
 from drivers.transports.base import DeviceLink
@@ -294,168 +293,3 @@ def write_state_report(path: Path, report: dict[str, object]) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
     os.replace(partial, path)
-
-
-def _measure_now(clinical: ClinicalSession, window: MonitorWindow) -> bool:
-    """A protocol's "recheck BP" step: start a cycle now; False when the clinician must start it."""
-    who = window.session_controls.who() or "protocol recheck"
-    clinical.measure_now(who)
-    return clinical.scheduler.device_can_start
-
-
-def run_monitor(args: argparse.Namespace) -> int:
-    """Open the window; returns the process exit code."""
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication, QLabel
-
-    from alarms import ConfigError, load_config
-    from bedside.app.autopilot import AUTOPILOT, DrillAutopilot
-    from bedside.monitor.recorder import SessionRecorder, default_station
-    from bedside.views.window import MonitorWindow
-    from bedside.workflow.clinical import ClinicalSession
-    from bedside.workflow.protocol_desk import ProtocolDesk
-    from bedside.workflow.session_state import ClinicalStateKeeper, state_report
-    from protocols import LIBRARY_DIR, load_library
-    from storage import open_database, url_from_command_line
-
-    try:
-        devices = [DeviceSpec.parse(d) for d in args.device]
-        device_clocks = parse_device_clocks(getattr(args, "device_clock", None) or [])
-    except DeviceSpecError as exc:
-        print(f"bedside monitor: {exc}", file=sys.stderr)
-        return 2
-    base = SystemClock()
-    clock: Clock = ScaledClock(base, args.speed) if args.speed != 1.0 else base
-    if devices and args.speed != 1.0:
-        print("bedside monitor: --speed applies to simulators only", file=sys.stderr)
-        return 2
-    # Every input file is read before anything starts, so a bad one is one sentence and exit 2,
-    # never a traceback or a half-started monitor (issue 8, finding 15).
-    try:
-        config = load_config(args.clinic_config)
-    except ConfigError as exc:
-        print(f"bedside monitor: the clinic configuration was refused: {exc}", file=sys.stderr)
-        return 2
-    protocols_dir = args.protocols or LIBRARY_DIR
-    if not Path(protocols_dir).is_dir():
-        print(
-            f"bedside monitor: --protocols {protocols_dir}: not a folder of protocol files", file=sys.stderr
-        )
-        return 2
-    base_library = load_library(protocols_dir, today=clock.now().date())
-    station = args.station or default_station()
-    drill = not devices  # without a device the monitor runs its simulators
-    try:
-        db = open_database(url_from_command_line(args.db), drill=drill)
-    except Exception as exc:  # any driver's error: one sentence for the clinic's IT person
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"bedside monitor: the database {args.db or '(default file)'} cannot be used: {first}",
-              file=sys.stderr)  # fmt: skip
-        return 2
-    if args.speed != 1.0:
-        clock = resume_clock(clock, db, station)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    sim_devices = tuple(args.sim_device) or DEFAULT_SIM_DEVICES
-    parts = build_monitor(
-        devices, clock, scenario=args.scenario, sim_devices=sim_devices, seed=args.seed,
-        device_clocks=device_clocks,
-    )  # fmt: skip
-    recorder = SessionRecorder(
-        db, clock, clinician="unassigned", scenario=parts.scenario or "", station=station
-    )
-    recorder.attach(parts.core)
-    window = MonitorWindow(parts.core, parts.scenario)
-    parts.core.clock_tolerance_s = config.monitoring.future_tolerance_s  # device clock offsets (ALM-4)
-    parts.core.clock_behind_tolerance_s = config.monitoring.past_tolerance_s
-    send, command = (
-        (parts.nibp_links[0][0].send, parts.nibp_links[0][1]) if parts.nibp_links else (None, None)
-    )
-    clinical = ClinicalSession(
-        clock, config, session_id=recorder.session_id, record=recorder.writer.put,
-        nibp_link_send=send, nibp_start_command=command,
-        protocols_for=lambda condition: [p.id for p in base_library.offered_for(condition)],
-    )  # fmt: skip
-    window.attach_clinical(clinical, recorder.session.started_at)
-    autopilot: DrillAutopilot | None = None
-    storage_watch = QTimer()
-    storage_watch.timeout.connect(
-        lambda: clinical.recording_failed(recorder.outage is not None, recorder.outage or "")
-    )
-    storage_watch.start(1000)
-    board = parts.core.board
-    desk = ProtocolDesk(
-        clock,
-        base_library,
-        session_id=recorder.session_id,
-        put=recorder.writer.put,
-        latest=board.latest,
-        request_nibp=lambda: _measure_now(clinical, window),
-    )
-    window.attach_protocols(desk)
-    if recorder.resumed:
-        problems = restore_session(clinical, desk, recorder, clock)
-        # Shown until the window closes: every value before this moment was not watched live.
-        words = "; ".join([f"MONITORING GAP: {clinical.monitoring_gaps[-1].words}", *problems])
-        gap_label = QLabel(words)
-        gap_label.setWordWrap(True)
-        gap_label.setStyleSheet("color: #ffd400; font-weight: bold; padding: 2px 8px;")
-        window.statusBar().addPermanentWidget(gap_label)
-    keeper = ClinicalStateKeeper(clinical, recorder.writer.put, desk=desk)
-    log.info("clinical state kept after every change (%d snapshot so far)", keeper.written)
-    report_timer = QTimer()
-    if args.state_report is not None:
-        report_path = Path(args.state_report)
-
-        def report() -> None:
-            state = state_report(clinical, desk)
-            shown = board.nibp(clock.monotonic())
-            state.update(
-                resumed=recorder.resumed,
-                station=recorder.station,
-                snapshots=keeper.written,
-                nibp_tile={"text": shown.text, "age_s": shown.age_s, "restart_note": shown.restart_note},
-            )
-            write_state_report(report_path, state)
-
-        report_timer.timeout.connect(report)
-        report_timer.start(1000)
-    if args.drill_autopilot:
-        if not drill:
-            print("bedside monitor: --drill-autopilot is for simulation only", file=sys.stderr)
-            return 2
-        autopilot = DrillAutopilot(clinical, desk)
-        window.session_controls.clinician.setText(AUTOPILOT)
-        pilot_timer = QTimer()
-        pilot_timer.timeout.connect(autopilot.tick)
-        pilot_timer.start(1000)
-    window.show()
-    parts.core.start()
-    if parts.rig is not None:
-        parts.rig.start()
-    window.start_timers()
-    # Ctrl-C in the terminal closes the window cleanly (Qt would otherwise swallow SIGINT).
-    signal.signal(signal.SIGINT, lambda *_: app.quit())
-    keepalive = QTimer()
-    keepalive.start(250)
-    keepalive.timeout.connect(lambda: None)
-    if args.quit_after is not None:
-
-        def finish() -> None:
-            if args.screenshot is not None:
-                window.refresh()
-                Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
-                window.grab().save(str(args.screenshot))
-                log.info("screenshot saved to %s", args.screenshot)
-            app.quit()
-
-        QTimer.singleShot(int(args.quit_after * 1000), finish)
-    try:
-        return app.exec()
-    finally:
-        window.stop_timers()
-        parts.core.stop()  # links first, so closing the simulators is not seen as an unplug
-        if parts.rig is not None:
-            parts.rig.stop()
-        # A patient session stays open when the window closes (a restart resumes it); it ends by
-        # discharge or "end early". A drill ends with its window.
-        recorder.close(end_session=drill and clinical.phase.value not in ("discharged", "ended_early"))

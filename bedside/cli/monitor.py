@@ -1,0 +1,88 @@
+"""`bedside monitor`: its options; the run itself is the composition root's (`bedside.app.run`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from bedside.app.build import DEFAULT_SIM_DEVICES
+from bedside.cli._common import add_db_argument, add_station_argument
+from drivers.registry import DRIVERS
+
+log = logging.getLogger(__name__)
+
+_CLOCK_HELP = (
+    "how a device's clock is read: DEVICE=SETTING, DEVICE a protocol (masimo-ascii) or a device "
+    "name (masimo-ascii-1); SETTING an IANA zone (Europe/Berlin), a fixed offset (+02:00, -0530), "
+    "local (this PC's zone, the default) or arrival (ignore the device time, stamp on arrival). "
+    "Repeatable. Applies to devices whose frames carry a time (masimo-ascii, hl7-pcd01)."
+)
+
+
+def add_monitor_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``bedside monitor`` to its parser."""
+    p.add_argument(
+        "--device",
+        action="append",
+        default=[],
+        metavar="PROTOCOL=URL",
+        help="a real device: e.g. masimo-ascii=/dev/ttyUSB0, ivy-ansar=socket://host:port, "
+        "hl7-pcd01=mllp://127.0.0.1:2575 (listen). Repeatable. Without --device the monitor "
+        "starts its own simulators and shows SIMULATION.",
+    )
+    p.add_argument("--device-clock", action="append", default=[], metavar="DEVICE=SETTING", help=_CLOCK_HELP)
+    p.add_argument(
+        "--scenario", default="full-session", help="simulator scenario (see `bedside simulate --list`)"
+    )
+    p.add_argument(
+        "--sim-device",
+        action="append",
+        default=[],
+        choices=sorted(DRIVERS),
+        help=f"simulated devices to start (default: {', '.join(DEFAULT_SIM_DEVICES)})",
+    )
+    p.add_argument("--speed", type=float, default=1.0, help="simulator speed factor (drills: 1)")
+    p.add_argument("--seed", type=int, default=None, help="simulator noise seed")
+    add_db_argument(p)
+    p.add_argument(
+        "--clinic-config",
+        type=Path,
+        default=None,
+        help="clinic defaults YAML overriding alarms/defaults.yaml",
+    )
+    p.add_argument(
+        "--protocols", type=Path, default=None, help="protocol library folder (default: shipped templates)"
+    )
+    p.add_argument(
+        "--drill-autopilot",
+        action="store_true",
+        help="simulation only: take the routine steps (baseline, thresholds, checklist, infusion) "
+        "as 'Drill autopilot'",
+    )
+    add_station_argument(
+        p,
+        help_text="this monitor's station (room) id; a restart resumes only this station's open session "
+        "(default: the computer's host name)",
+    )
+    p.add_argument(
+        "--state-report",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the clinical state in force (phase, baseline, thresholds, NIBP countdown, alarms, "
+        "protocol runs, monitoring gaps) to FILE as JSON every second (tests, support)",
+    )
+    p.add_argument(
+        "--screenshot", type=Path, default=None, help="save a screenshot after --quit-after seconds"
+    )
+    p.add_argument(
+        "--quit-after", type=float, default=None, help="close after this many seconds (demos, screenshots)"
+    )
+
+
+def run_monitor_command(args: argparse.Namespace) -> int:
+    """`bedside monitor`: open the window (Qt is imported only now); returns the exit code."""
+    from bedside.app.run import run_monitor
+
+    return run_monitor(args)
