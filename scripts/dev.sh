@@ -84,7 +84,7 @@ case "$cmd" in
     ;;
   screenshots)
     setup
-    exec xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m bedside.screenshots docs "$@"
+    exec xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m bedside.devtools.screenshots docs "$@"
     ;;
   *)
     echo "usage: scripts/dev.sh {run|test|bench|screenshots} [args]" >&2; exit 2 ;;

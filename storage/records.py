@@ -291,7 +291,7 @@ class MonitoringGapRecord:
 class ClinicalSnapshotRecord:
     """The whole clinical state of a session at ``at`` as JSON, restored after a restart (MON-8).
 
-    ``state`` is whatever ``bedside.session_state`` wrote (a plain JSON object with its own
+    ``state`` is whatever ``bedside.workflow.session_state`` wrote (a plain JSON object with its own
     ``version``); storage keeps it opaque. The latest one of a session is the one restored.
     """
 
