@@ -41,9 +41,9 @@ from drivers.types import DecodeResult, DeviceDriver, DeviceEvent, DeviceEventKi
 
 log = logging.getLogger(__name__)
 
-#: Bytes taken from one connection per turn of the loop: big enough for a 200-row message in a
-#: few turns, small enough that one busy sender cannot hold the loop from the others for long.
-READ_CHUNK = 16384
+#: Bytes taken from one connection per turn of the loop: a 200-row message in three turns,
+#: small enough that one busy sender holds the loop from the others for a few ms at most.
+READ_CHUNK = 8192
 #: Seconds the loop waits in select; bounds how long ``stop`` and a timeout take to be noticed.
 SELECT_TIMEOUT_S = 0.05
 #: Seconds a reply write may block before the peer counts as gone (the sender's side).

@@ -1,0 +1,368 @@
+"""HL7 ingest (issue 11): messages/s for Bedside's ER7 path against plain hl7apy and python-hl7 on
+the same messages in the same run, the worst single inputs within the size cap, and a gateway's
+ACK time while other senders attack the listener (loopback only, bounded).
+
+Figures:
+- ``ours_per_s``: parse + ACK through ``Hl7Pcd01Driver`` (the ER7 walk);
+  ``ours_store_per_s``: the same plus every observation written to SQLite through StorageWriter;
+  ``hl7apy_path_per_s``: the driver reading its groups through hl7apy's grammar (the old path);
+  ``hl7apy_per_s``: plain ``hl7apy.parser.parse_message(find_groups=True)``;
+  ``python_hl7_per_s``: ``hl7.parse`` + ``create_ack``; ``speedup_vs_hl7apy`` is ours / plain hl7apy.
+- ``worst_*_ms``: the slowest of repeated runs of one input (198 OBX rows 17.7 KB, 3,800
+  component separators 8.4 KB, a 60 KB field, the slowest of 2,000 mutated messages);
+  ``rows_scaling`` is the time for 198 rows over the time for 99 (about 2 when linear).
+- ``ack_<attack>_p50_ms`` / ``_p99_ms``: a well-formed gateway's message -> ACK round trip while
+  the listener is under slowloris, idle lock-out, a 200-connection flood, mutated messages or a
+  fast sender (``ack_none_*`` with no attack).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import multiprocessing.process
+import random
+import socket
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from drivers.clock import FakeClock, SystemClock
+from drivers.hl7.hl7apy_reader import hl7apy_orders
+from drivers.hl7_pcd01 import Hl7Pcd01Driver
+from drivers.mllp import frame
+from drivers.transports.mllp import MllpLimits, MllpListener, MllpSender
+from simulators.encoders.hl7 import Hl7Pcd01Encoder
+from simulators.model import NibpSnapshot, VitalsSnapshot
+
+IPF = Path(__file__).parent.parent / "fixtures" / "hl7" / "ipf"
+IPF_RESULTS = sorted(p for p in IPF.glob("valid-*") if "response" not in p.name)
+GATEWAY = "127.0.0.2"
+
+
+class Stopper(Protocol):
+    """A threading or multiprocessing event."""
+
+    def is_set(self) -> bool: ...
+
+    def set(self) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+def corpus() -> list[bytes]:
+    """The same messages for every parser: the IPF results and the simulator's (all v2.6)."""
+    messages = [p.read_bytes().replace(b"\r\n", b"\r") for p in IPF_RESULTS]
+    encoder = Hl7Pcd01Encoder()
+    start = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    for n in range(20):
+        snap = VitalsSnapshot(
+            at=start + timedelta(seconds=5 * n),
+            spo2=95.0 + n % 4,
+            pulse_rate=70.0 + n,
+            heart_rate=71.0 + n,
+            perfusion_index=2.5,
+            nibp=NibpSnapshot(120.0 + n, 80.0, 93.0, start),
+        )
+        messages.append(encoder.encode(snap)[1:-2])
+    return messages
+
+
+def _row(n: int) -> str:
+    return (
+        f"OBX|{n}|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.1.1.{n}|97|262688^MDC_DIM_PERCENT^MDC"
+        f"|||||F|||20260105101455+0000"
+    )
+
+
+_HEAD = (
+    "MSH|^~\\&|MON^0011223344556677^EUI-64||||20260105101500+0000||ORU^R01^ORU_R01|W1|P|2.6|||NE|AL\r"
+    "PID|||42^^^Clinic^PI\r"
+    "OBR|1|1^MON|1^MON|182777000^monitoring of patient^SNOMED-CT|||20260105101000+0000\r"
+)
+
+
+def rows_message(rows: int) -> bytes:
+    """A message with ``rows`` vital OBX rows (198 rows is about 17.7 KB)."""
+    return (_HEAD + "\r".join(_row(n) for n in range(1, rows + 1))).encode()
+
+
+def components_message(separators: int = 3800) -> bytes:
+    """A message whose OBX-3 carries ``separators`` component separators (about 8.4 KB at 3,800)."""
+    return (_HEAD + "OBX|1|NM|" + "1^" * separators + "|1.1.1.1|97|%|||||F").encode()
+
+
+def big_field_message(size: int = 60_000) -> bytes:
+    """A message with one 60 KB OBX-5 (inside the 64 KB cap)."""
+    return (_HEAD + "OBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.1.1.1|" + "9" * size + "|%|||||F").encode()
+
+
+def mutated_messages(count: int = 2000, seed: int = 11) -> Iterator[bytes]:
+    """Deterministic byte-level mutations of the IPF results (flips, inserts, deletes)."""
+    rng = random.Random(seed)
+    bases = [p.read_bytes() for p in IPF_RESULTS]
+    alphabet = b"|^~\\&\r\n0123456789ABCXYZ.+- \x00\xff"
+    for _ in range(count):
+        raw = bytearray(rng.choice(bases))
+        for _ in range(rng.randint(1, 8)):
+            pos = rng.randrange(len(raw))
+            op = rng.random()
+            if op < 0.4:
+                raw[pos] = rng.choice(alphabet)
+            elif op < 0.7:
+                raw[pos:pos] = bytes(rng.choice(alphabet) for _ in range(rng.randint(1, 8)))
+            else:
+                del raw[pos : pos + rng.randint(1, 30)]
+        yield bytes(raw).replace(b"\x0b", b"").replace(b"\x1c", b"")
+
+
+def _rate(messages: list[bytes], handle: Callable[[bytes], object], seconds: float) -> float:
+    """Messages per second over whole passes of ``messages`` for at least ``seconds``."""
+    done = 0
+    began = time.perf_counter()
+    while True:
+        for message in messages:
+            handle(message)
+        done += len(messages)
+        elapsed = time.perf_counter() - began
+        if elapsed >= seconds:
+            return done / elapsed
+
+
+def ingest_rates(seconds: float = 2.0) -> dict[str, float]:
+    """Parse + ACK rates for each library on the same corpus."""
+    import hl7
+    from hl7apy.consts import VALIDATION_LEVEL
+    from hl7apy.parser import parse_message
+
+    messages = corpus()
+    stamp = FakeClock().stamp()
+    ours = Hl7Pcd01Driver("bench")
+    old = Hl7Pcd01Driver("bench", order_reader=hl7apy_orders)
+    texts = [m.decode("latin-1") for m in messages]
+    figures = {
+        "ours_per_s": _rate(messages, lambda m: ours.feed(frame(m), stamp), seconds),
+        "hl7apy_path_per_s": _rate(messages, lambda m: old.feed(frame(m), stamp), seconds),
+        "hl7apy_per_s": _rate(
+            messages,
+            lambda m: parse_message(
+                m.decode("latin-1"), validation_level=VALIDATION_LEVEL.TOLERANT, find_groups=True
+            ),
+            seconds,
+        ),
+        "python_hl7_per_s": _rate(
+            [t.encode("latin-1") for t in texts],
+            lambda m: hl7.parse(m.decode("latin-1")).create_ack("AA"),
+            seconds,
+        ),
+    }
+    figures["speedup_vs_hl7apy"] = figures["ours_per_s"] / figures["hl7apy_per_s"]
+    figures["ours_store_per_s"] = _store_rate(messages, seconds)
+    return figures
+
+
+def _store_rate(messages: list[bytes], seconds: float) -> float:
+    """Parse + ACK + every observation written to SQLite through the StorageWriter."""
+    from storage import ObservationRecord, SessionRepository, StorageWriter, open_database
+
+    clock = FakeClock()
+    with tempfile.TemporaryDirectory() as folder:
+        db = open_database(f"sqlite:///{Path(folder) / 'bench.sqlite3'}")
+        session = SessionRepository(db).create_session(clinician="bench", started_at=clock.now())
+        writer = StorageWriter(db, clock, on_failure=lambda failure: None, max_pending=1_000_000)
+        driver = Hl7Pcd01Driver("bench")
+        stamp = clock.stamp()
+
+        def handle(message: bytes) -> None:
+            for obs in driver.feed(frame(message), stamp).observations:
+                writer.put(ObservationRecord(session.session_id, obs))
+
+        done = 0
+        began = time.perf_counter()
+        while time.perf_counter() - began < seconds:
+            for message in messages:
+                handle(message)
+            done += len(messages)
+        if not writer.flush(timeout=120):
+            raise RuntimeError("the storage writer did not finish")
+        elapsed = time.perf_counter() - began
+        writer.close()
+        db.close()
+    return done / elapsed
+
+
+def _slowest_ms(message: bytes, repeats: int) -> float:
+    stamp = FakeClock().stamp()
+    worst = 0.0
+    for _ in range(repeats):
+        driver = Hl7Pcd01Driver("bench")
+        began = time.perf_counter()
+        result = driver.feed(frame(message), stamp)
+        worst = max(worst, time.perf_counter() - began)
+        if len(result.replies) != 1:
+            raise RuntimeError("a worst-case input did not get exactly one ACK")
+    return worst * 1000
+
+
+def worst_cases(repeats: int = 20, mutated: int = 2000) -> dict[str, float]:
+    """The slowest handling (parse + ACK) of each hostile input, in milliseconds."""
+    figures = {
+        "worst_rows198_ms": _slowest_ms(rows_message(198), repeats),
+        "worst_components3800_ms": _slowest_ms(components_message(3800), repeats),
+        "worst_field60k_ms": _slowest_ms(big_field_message(60_000), repeats),
+        "worst_mutated_ms": max(_slowest_ms(m, 1) for m in mutated_messages(mutated)),
+    }
+    half = min(_slowest_ms(rows_message(99), repeats) for _ in range(3))
+    full = min(_slowest_ms(rows_message(198), repeats) for _ in range(3))
+    figures["rows_scaling"] = full / half
+    return figures
+
+
+# -- ACK time under attack -------------------------------------------------------------------------
+
+
+def _connect(port: int, source: str) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=5.0, source_address=(source, 0))
+
+
+def _attack(name: str, port: int, stop: Stopper) -> list[multiprocessing.process.BaseProcess]:
+    """Processes that attack the listener until ``stop`` is set (their own processes, as real
+    attackers are: threads here would compete with the listener for the interpreter lock)."""
+    bp = IPF_RESULTS[0].read_bytes()
+
+    def slowloris() -> None:
+        socks = [_connect(port, f"127.0.0.{30 + n % 4}") for n in range(16)]
+        block = frame(bp)
+        i = 0
+        while not stop.wait(0.05):
+            for s in socks:
+                with contextlib.suppress(OSError):
+                    s.send(block[i % len(block) : i % len(block) + 1])
+            i += 1
+        for s in socks:
+            s.close()
+
+    def idle() -> None:
+        socks = []
+        for n in range(32):
+            with contextlib.suppress(OSError):
+                socks.append(_connect(port, f"127.0.0.{40 + n % 8}"))
+        stop.wait()
+        for s in socks:
+            s.close()
+
+    def flood() -> None:
+        n = 0
+        held: list[socket.socket] = []
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                held.append(_connect(port, f"127.0.0.{50 + n % 8}"))
+            n += 1
+            if len(held) >= 200:
+                for s in held:
+                    s.close()
+                held.clear()
+        for s in held:
+            s.close()
+
+    def mutated() -> None:
+        blocks = [frame(m) for m in mutated_messages(400, seed=3)]
+        with _connect(port, "127.0.0.60") as s:
+            s.settimeout(0.01)
+            i = 0
+            while not stop.is_set():
+                with contextlib.suppress(OSError):
+                    s.sendall(blocks[i % len(blocks)])
+                    s.recv(65536)
+                i += 1
+
+    def fast() -> None:
+        burst = frame(bp) * 200
+        with _connect(port, "127.0.0.70") as s:
+            s.settimeout(0.01)
+            while not stop.is_set():
+                with contextlib.suppress(OSError):
+                    s.sendall(burst)
+                with contextlib.suppress(OSError):
+                    while s.recv(1 << 20):
+                        pass
+
+    targets: dict[str, list[Callable[[], None]]] = {
+        "none": [],
+        "slowloris": [slowloris],
+        "idle": [idle],
+        "flood": [flood],
+        "mutated": [mutated, mutated],
+        "fast": [fast],
+    }
+    context = multiprocessing.get_context("fork")
+    processes = [context.Process(target=t, daemon=True) for t in targets[name]]
+    for p in processes:
+        p.start()
+    return processes
+
+
+def ack_latencies(attack: str, messages: int = 200) -> list[float]:
+    """Seconds from a gateway's send to its ACK, for ``messages`` sent one after another."""
+    clock = SystemClock()
+    listener = MllpListener(
+        "bench", Hl7Pcd01Driver, clock, lambda result: None, lambda event: None, limits=MllpLimits()
+    )
+    listener.start()
+    stop = multiprocessing.get_context("fork").Event()
+    processes = _attack(attack, listener.port, stop)
+    bp = IPF_RESULTS[0].read_bytes()
+    latencies: list[float] = []
+    try:
+        time.sleep(1.2 if attack == "idle" else 0.3)  # let the attack set in (idle: past eviction age)
+        with MllpSender(
+            "127.0.0.1",
+            listener.port,
+            clock,
+            connect_timeout_s=2.0,
+            ack_timeout_s=5.0,
+            source_address=(GATEWAY, 0),
+        ) as gateway:
+            for n in range(messages):
+                message = bp.replace(b"MSGID1234", f"G{n}".encode())
+                began = time.perf_counter()
+                ack = gateway.send(message)
+                latencies.append(time.perf_counter() - began)
+                if b"MSA|AA|" not in ack:
+                    raise RuntimeError(f"the gateway got no AA under {attack}")
+                time.sleep(0.002)
+    finally:
+        stop.set()
+        for p in processes:
+            p.join(5.0)
+            if p.is_alive():
+                p.kill()
+        listener.stop()
+    return latencies
+
+
+ATTACKS = ("none", "slowloris", "idle", "flood", "mutated", "fast")
+
+
+def attack_figures(messages: int = 200) -> dict[str, float]:
+    """p50 and p99 of the gateway's ACK round trip under each attack, in milliseconds."""
+    figures: dict[str, float] = {}
+    for attack in ATTACKS:
+        ms = sorted(x * 1000 for x in ack_latencies(attack, messages))
+        figures[f"ack_{attack}_p50_ms"] = statistics.median(ms)
+        figures[f"ack_{attack}_p99_ms"] = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+    return figures
+
+
+def run() -> dict[str, float]:
+    """Every figure (see the module docstring)."""
+    return {**ingest_rates(), **worst_cases(), **attack_figures()}
+
+
+if __name__ == "__main__":
+    for key, value in run().items():
+        print(f"{key}: {value:.2f}")
