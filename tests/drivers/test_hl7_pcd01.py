@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -401,19 +400,16 @@ def test_segment_limit_is_enforced_before_parsing() -> None:
     assert "limit is 10" in result.rejections[0].reason
 
 
-def test_many_repetitions_are_refused_quickly() -> None:
+def test_many_repetitions_are_refused() -> None:
+    # Time is the benchmark's to report (bench_hl7_ingest worst_*), never a bound in a test.
     row = "OBX|2|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.1.1.1|" + "~".join(["1"] * 20000) + "|%|||||F"
-    start = time.perf_counter()
     result, _ = decode(message(row))
-    assert time.perf_counter() - start < 0.5
     assert "too many" in result.rejections[0].reason
 
 
-def test_a_100_kb_field_is_refused_by_the_size_cap_quickly() -> None:
+def test_a_100_kb_field_is_refused_by_the_size_cap() -> None:
     row = SPO2_ROW.replace("|97|", "|" + "9" * 100_000 + "|")
-    start = time.perf_counter()
     result, driver = decode(message(row, cid="BIG"))
-    assert time.perf_counter() - start < 0.5
     assert result.observations == ()
     assert "65536-byte limit" in result.rejections[0].reason
     ack = ack_fields(result.replies[0])  # the ACK still names the message from its head
