@@ -13,8 +13,9 @@ No sender can starve or lock out another:
 - A connection that stops mid-message is closed after ``message_timeout_s``; one with no complete
   message for ``idle_timeout_s`` is closed too (quietly: an idle gateway did nothing wrong).
 - At most ``max_connections_per_address`` from one address and ``max_connections`` in all; when
-  full, the connection idle longest makes room for the newcomer, so idle connections cannot lock
-  new senders out. A sender turned away is a SENDER_REFUSED event (rate-limited).
+  full, a connection that never completed a message, else the one idle longest, makes room for
+  the newcomer, so idle or flooding connections cannot lock new senders out. A sender turned
+  away is a SENDER_REFUSED event (rate-limited).
 - Binding anywhere but loopback needs ``allow_remote=True`` and an allow-list of sender addresses;
   the listener logs both at start and refuses everyone else.
 The timeouts run on the injected clock's monotonic time (a FakeClock in tests).
@@ -86,9 +87,12 @@ class MllpLimits:
     max_pending_reply_bytes: int = 256 * 1024
     #: A connection idle at least this long may be closed to make room for a new sender.
     evict_idle_after_s: float = 1.0
+    #: A connection that has not completed one message this long after connecting may be closed
+    #: to make room (a connect flood or a slowloris cannot hold the slots).
+    unproven_grace_s: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in ("idle_timeout_s", "message_timeout_s", "evict_idle_after_s"):
+        for name in ("idle_timeout_s", "message_timeout_s", "evict_idle_after_s", "unproven_grace_s"):
             if getattr(self, name) <= 0:
                 raise MllpConfigError(f"MLLP {name} must be positive, got {getattr(self, name)}")
         if self.max_connections < 1 or self.max_connections_per_address < 1:
@@ -109,6 +113,8 @@ class _Peer:
     block_started_mono: float | None = None
     out: bytearray = field(default_factory=bytearray)
     writing: bool = False
+    #: True once the peer completed a message (an end block arrived).
+    proven: bool = False
 
 
 def _is_loopback(host: str) -> bool:
@@ -353,16 +359,31 @@ class MllpListener:
         return ""
 
     def _evict_idlest(self) -> bool:
-        """Close the connection idle longest to make room; False when every one is busy."""
+        """Close one connection to make room; False when every one is busy or too new.
+
+        First choice: the oldest connection that has never completed a message and is older than
+        ``unproven_grace_s`` (a connect flood, a slowloris that never finished one; a gateway
+        sends its message right after connecting). Then the proven connection idle longest, once
+        idle ``evict_idle_after_s``. A proven sender in the middle of a message is never evicted.
+        """
         now = self._clock.monotonic()
-        idle = [p for p in self._peers.values() if p.block_started_mono is None and not p.out]
-        if not idle:
-            return False
-        peer = min(idle, key=lambda p: p.last_message_mono)
-        if now - peer.last_message_mono < self.limits.evict_idle_after_s:
-            return False
-        log.info("MLLP listener %s: closing idle %s to make room for a new sender", self.source, peer.name)
-        self._drop(peer, "closed to make room (idle)", report=False)
+        limits = self.limits
+        unproven = [
+            p
+            for p in self._peers.values()
+            if not p.proven and not p.out and now - p.accepted_mono >= limits.unproven_grace_s
+        ]
+        if unproven:
+            peer = min(unproven, key=lambda p: p.accepted_mono)
+        else:
+            idle = [p for p in self._peers.values() if p.block_started_mono is None and not p.out]
+            if not idle:
+                return False
+            peer = min(idle, key=lambda p: p.last_message_mono)
+            if now - peer.last_message_mono < limits.evict_idle_after_s:
+                return False
+        log.info("MLLP listener %s: closing %s to make room for a new sender", self.source, peer.name)
+        self._drop(peer, "closed to make room for a new sender", report=False)
         return True
 
     def _refuse(self, sock: socket.socket, name: str, why: str) -> None:
@@ -413,6 +434,7 @@ class MllpListener:
         last_end = data.rfind(_EB)
         if last_end >= 0:
             peer.last_message_mono = now
+            peer.proven = True
         if last_start > last_end:
             if peer.block_started_mono is None or last_end >= 0:
                 peer.block_started_mono = now

@@ -290,14 +290,14 @@ def test_idle_connections_cannot_lock_new_senders_out(
             s.close()
 
 
-def test_busy_connections_are_not_evicted_and_the_newcomer_is_refused(
+def test_proven_busy_connections_are_not_evicted_and_the_newcomer_is_refused(
     make_listener: Callable[..., MllpListener], clock: FakeClock, events: Events
 ) -> None:
     link = make_listener(MllpLimits(max_connections=2, max_connections_per_address=4, evict_idle_after_s=1.0))
     busy = [connect(link.port) for _ in range(2)]
     try:
         for s in busy:
-            s.sendall(frame(BP)[:40])  # both mid-message: neither may be evicted
+            s.sendall(frame(BP) + frame(BP)[:40])  # one whole message, then mid-message
         wait_until(lambda: sum(p.block_started_mono is not None for p in list(link._peers.values())) == 2)
         clock.advance(1.5)
         with connect(link.port, GATEWAY) as late:
@@ -306,6 +306,26 @@ def test_busy_connections_are_not_evicted_and_the_newcomer_is_refused(
         assert "none idle" in events.of(DeviceEventKind.SENDER_REFUSED)[0].detail
     finally:
         for s in busy:
+            s.close()
+
+
+def test_connections_that_never_finish_a_message_make_room_for_a_gateway(
+    make_listener: Callable[..., MllpListener], clock: FakeClock, events: Events
+) -> None:
+    """A connect flood or a slowloris from many addresses cannot hold every slot."""
+    link = make_listener(MllpLimits(max_connections=4, max_connections_per_address=1, unproven_grace_s=0.5))
+    squatters = [connect(link.port, f"127.0.0.{20 + n}") for n in range(4)]
+    try:
+        for s in squatters[:2]:
+            s.sendall(frame(BP)[:40])  # mid-message, never finished
+        wait_until(lambda: link.connection_count == 4)
+        clock.advance(0.6)
+        with gateway(link.port, clock) as gw:
+            assert b"MSA|AA|" in gw.send(BP)
+        assert is_closed_by_listener(squatters[0])  # the oldest unproven made room
+        assert not events.of(DeviceEventKind.SENDER_REFUSED)
+    finally:
+        for s in squatters:
             s.close()
 
 
