@@ -266,8 +266,10 @@ class Hl7Pcd01Driver:
     def _count_rejection(self, rejections: list[FrameRejection], reason: str, msh: Segment | None) -> None:
         self.counters.frames_rejected += 1
         self.counters.last_rejection = reason
-        # Only the MSH goes with a rejection: the rest of a message may name the patient.
-        raw = "|".join(msh.fields[:1] + msh.fields[2:])[:256].encode("utf-8") if msh is not None else b""
+        # Only MSH-1..12 go with a rejection: the rest of a message (and, when a segment end was
+        # lost, the rest of a broken MSH) may name the patient.
+        head = msh.fields[:1] + msh.fields[2:13] if msh is not None else []
+        raw = msh.delimiters.field.join(head)[:256].encode("utf-8") if msh is not None else b""
         rejections.append(FrameRejection(reason, raw))
 
     def _decode_message(

@@ -89,7 +89,7 @@ class MllpLimits:
     evict_idle_after_s: float = 1.0
     #: A connection that has not completed one message this long after connecting may be closed
     #: to make room (a connect flood or a slowloris cannot hold the slots).
-    unproven_grace_s: float = 0.5
+    unproven_grace_s: float = 0.1
 
     def __post_init__(self) -> None:
         for name in ("idle_timeout_s", "message_timeout_s", "evict_idle_after_s", "unproven_grace_s"):

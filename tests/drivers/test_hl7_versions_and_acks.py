@@ -358,6 +358,7 @@ def hostile_variants() -> list[bytes]:
         good.replace(b"MSH|^~\\&|", b"MSH|^^\\&|"),  # unusable delimiters
         good + b"\rOBX|9|NM|" + b"9" * 70_000,  # over the size cap
         good.replace(b"|V1|", b"|" + PATIENT_ID.encode() + b" Quartermaine|"),  # a chatty control id
+        good.replace(b"\rPID|", b"|PID|").replace(b"|97|", b"|9x7|"),  # PID run into the MSH
     ]
 
 
