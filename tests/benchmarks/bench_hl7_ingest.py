@@ -19,10 +19,10 @@ Figures:
 from __future__ import annotations
 
 import contextlib
-import os
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.process
+import os
 import random
 import socket
 import statistics
