@@ -401,7 +401,7 @@ def test_segment_limit_is_enforced_before_parsing() -> None:
 
 
 def test_many_repetitions_are_refused() -> None:
-    # Time is the benchmark's to report (bench_hl7_ingest worst_*), never a bound in a test.
+    # Time is the benchmark's to report (bench_hl7_ingest *_median_ms), never a bound in a test.
     row = "OBX|2|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.1.1.1|" + "~".join(["1"] * 20000) + "|%|||||F"
     result, _ = decode(message(row))
     assert "too many" in result.rejections[0].reason
