@@ -297,6 +297,23 @@ def test_issue_11_worst_inputs_each_get_one_ack(message: bytes, verdict: str) ->
         assert len(result.observations) == 198
 
 
+@pytest.mark.parametrize(
+    ("small", "large"),
+    [
+        (bench_hl7_ingest.rows_message(99), bench_hl7_ingest.rows_message(198)),
+        (bench_hl7_ingest.components_message(1900), bench_hl7_ingest.components_message(3800)),
+        (bench_hl7_ingest.big_field_message(30_000), bench_hl7_ingest.big_field_message(60_000)),
+    ],
+    ids=["rows", "components", "field"],
+)
+def test_work_grows_no_faster_than_the_input(small: bytes, large: bytes) -> None:
+    """Issue 11: hl7apy took 655 ms for 198 rows and 733 ms for 3,800 separators (superlinear).
+    Doubling the input at most doubles the calls the ER7 path makes (C calls such as str.split
+    are linear in their input), so no input within the cap can cost more than a linear share."""
+    calls = bench_hl7_ingest.python_calls
+    assert calls(large) <= 2.05 * calls(small)
+
+
 def test_the_benchmark_reports_every_worst_case_and_the_row_scaling() -> None:
     figures = bench_hl7_ingest.worst_cases(repeats=1, mutated=20)
     assert set(figures) == {
@@ -308,7 +325,8 @@ def test_the_benchmark_reports_every_worst_case_and_the_row_scaling() -> None:
         "field60k_max_ms",
         "mutated_max_ms",
         "mutated_worst_median_ms",
-        "rows_scaling",
+        "rows_scaling_time",
+        "rows_scaling_calls",
     }
     assert all(v > 0 for v in figures.values())
     assert bench_hl7_ingest.ATTACKS == ("none", "slowloris", "idle", "flood", "mutated", "fast")
