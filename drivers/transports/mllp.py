@@ -163,6 +163,8 @@ class MllpListener:
         #: Senders turned away (limits, allow-list) and connections closed by a timeout.
         self.refused_total = 0
         self.timed_out_total = 0
+        #: Connections closed to make room for a new sender.
+        self.evicted_total = 0
         self._port: int | None = None
         self._server: socket.socket | None = None
         self._selector: selectors.BaseSelector | None = None
@@ -390,7 +392,9 @@ class MllpListener:
             peer = min(idle, key=lambda p: p.last_message_mono)
             if now - peer.last_message_mono < limits.evict_idle_after_s:
                 return False
-        log.info("MLLP listener %s: closing %s to make room for a new sender", self.source, peer.name)
+        # Debug only: under a connect flood this happens for every connection (counted instead).
+        self.evicted_total += 1
+        log.debug("MLLP listener %s: closing %s to make room for a new sender", self.source, peer.name)
         self._drop(peer, "closed to make room for a new sender", report=False)
         return True
 
@@ -484,7 +488,7 @@ class MllpListener:
                     self._drop(peer, f"no end of message within {limits.message_timeout_s:g} s")
             elif now - peer.last_message_mono >= limits.idle_timeout_s and not peer.out:
                 self.timed_out_total += 1
-                log.info("MLLP listener %s: %s idle; closing", self.source, peer.name)
+                log.debug("MLLP listener %s: %s idle; closing", self.source, peer.name)
                 # An idle gateway did nothing wrong: no DISCONNECTED (silence is watched on its own).
                 self._drop(peer, f"idle for {limits.idle_timeout_s:g} s", report=False)
 

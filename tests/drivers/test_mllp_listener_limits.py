@@ -323,6 +323,7 @@ def test_connections_that_never_finish_a_message_make_room_for_a_gateway(
         with gateway(link.port, clock) as gw:
             assert b"MSA|AA|" in gw.send(BP)
         assert is_closed_by_listener(squatters[0])  # the oldest unproven made room
+        assert link.evicted_total == 1
         assert not events.of(DeviceEventKind.SENDER_REFUSED)
     finally:
         for s in squatters:
