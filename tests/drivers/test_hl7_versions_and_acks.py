@@ -129,6 +129,16 @@ def test_hl7apy_path_agrees_on_the_versioned_messages(version: str) -> None:
     assert decode(raw).observations == decode(raw, slow).observations
 
 
+@pytest.mark.parametrize("version", ["2.7.1", "2.8", "2.8.2"])
+def test_where_hl7apy_fails_the_er7_walk_reads_the_message(version: str) -> None:
+    """Issue 11: hl7apy has no 2.7.1 grammar and places 2.8's result rows outside their order
+    group, so the old driver refused both; the ER7 walk reads all four vitals."""
+    raw = versioned_message(version)
+    old = decode(raw, Hl7Pcd01Driver("gw", order_reader=hl7apy_orders))
+    assert old.observations == () and old.rejections
+    assert len(decode(raw).observations) == 4
+
+
 # --- ACKs --------------------------------------------------------------------------------------
 
 
