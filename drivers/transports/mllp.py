@@ -34,6 +34,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
 
 from drivers.clock import Clock
 from drivers.mllp import END_BLOCK, START_BLOCK, MllpFramer, MllpRejection, frame
@@ -119,6 +120,42 @@ class _Peer:
     load: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class ListenAddress:
+    """Where an MLLP listener binds and whom it accepts, read from ``mllp://HOST:PORT[?allow=...]``."""
+
+    host: str
+    port: int
+    allowed_senders: tuple[str, ...] = ()
+
+    @property
+    def allow_remote(self) -> bool:
+        """Listening beyond this computer was asked for explicitly (an ``allow=`` list)."""
+        return bool(self.allowed_senders)
+
+
+def listen_address(url: str) -> ListenAddress:
+    """``mllp://HOST:PORT`` (127.0.0.1 and an ephemeral port when left out); another host than
+    this computer needs ``?allow=ADDRESS[,NETWORK...]``. Raises ``MllpConfigError`` in one
+    sentence for anything else, so a bad setting is caught before the monitor starts."""
+    where = urlsplit(url)
+    if where.scheme != "mllp":
+        raise MllpConfigError(f"{url!r}: HL7 listens on mllp://HOST:PORT (e.g. mllp://127.0.0.1:2575)")
+    try:
+        port = where.port or 0
+    except ValueError:
+        raise MllpConfigError(f"{url!r}: the port must be a number from 1 to 65535") from None
+    query = parse_qs(where.query)
+    unknown = sorted(set(query) - {"allow"})
+    if unknown:
+        raise MllpConfigError(f"{url!r}: unknown option {unknown[0]!r}; the only option is allow=ADDRESS,...")
+    allowed = tuple(a.strip() for value in query.get("allow", []) for a in value.split(",") if a.strip())
+    address = ListenAddress(where.hostname or "127.0.0.1", port, allowed)
+    # Validated here exactly as the listener will: one sentence now, never a traceback later.
+    MllpListener._allow_list(address.host, address.allow_remote, address.allowed_senders)
+    return address
+
+
 def _is_loopback(host: str) -> bool:
     if host in ("localhost", ""):
         return host == "localhost"
@@ -201,7 +238,7 @@ class MllpListener:
         if not allow_remote:
             raise MllpConfigError(
                 f"the HL7 listener binds 127.0.0.1 unless told otherwise; to listen on {host!r} "
-                "allow remote senders explicitly and list their addresses"
+                "allow remote senders explicitly and list their addresses (mllp://HOST:PORT?allow=10.0.0.5)"
             )
         if not networks:
             raise MllpConfigError(

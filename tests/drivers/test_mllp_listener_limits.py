@@ -23,7 +23,7 @@ from alarms.manager import AlarmEventKind, AlarmManager
 from drivers.clock import FakeClock, SystemClock
 from drivers.hl7_pcd01 import Hl7Pcd01Driver
 from drivers.mllp import MllpFramer, frame
-from drivers.transports.mllp import MllpConfigError, MllpLimits, MllpListener, MllpSender
+from drivers.transports.mllp import MllpConfigError, MllpLimits, MllpListener, MllpSender, listen_address
 from drivers.types import DecodeResult, DeviceEvent, DeviceEventKind, Stamp
 
 IPF = Path(__file__).parent.parent / "fixtures" / "hl7" / "ipf"
@@ -437,3 +437,39 @@ def test_mutated_messages_from_one_sender_do_not_disturb_another(
         while replies < len(mutants):
             replies += sum(1 for i in framer.feed(bad.recv(65536)) if isinstance(i, bytes))
         assert replies == len(mutants)  # one ACK each, whatever was wrong with them
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "port", "allowed"),
+    [
+        ("mllp://127.0.0.1:2575", "127.0.0.1", 2575, ()),
+        ("mllp://:2575", "127.0.0.1", 2575, ()),
+        ("mllp://localhost", "localhost", 0, ()),
+        ("mllp://0.0.0.0:2575?allow=10.0.0.5,10.1.0.0/24", "0.0.0.0", 2575, ("10.0.0.5", "10.1.0.0/24")),
+    ],
+)
+def test_listen_address_from_the_device_url(url: str, host: str, port: int, allowed: tuple[str, ...]) -> None:
+    where = listen_address(url)
+    assert (where.host, where.port, where.allowed_senders) == (host, port, allowed)
+    assert where.allow_remote is bool(allowed)
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("mllp://0.0.0.0:2575", "allow remote senders explicitly"),
+        ("mllp://192.168.1.10:2575?allow=gateway", "not an IP address"),
+        ("mllp://127.0.0.1:2575?open=1", "unknown option"),
+        ("mllp://127.0.0.1:99999", "port"),
+        ("tcp://127.0.0.1:2575", "mllp://HOST:PORT"),
+    ],
+)
+def test_unsafe_or_broken_device_urls_are_one_sentence_before_start(url: str, words: str) -> None:
+    """Issue 11: the listener binds 127.0.0.1; elsewhere only with an allow-list, said up front."""
+    from bedside.app import DeviceSpec, DeviceSpecError
+
+    with pytest.raises(MllpConfigError, match=words):
+        listen_address(url)
+    if url.startswith("mllp://"):
+        with pytest.raises(DeviceSpecError, match=words):
+            DeviceSpec.parse(f"hl7-pcd01={url}")
