@@ -300,7 +300,8 @@ class MllpListener:
         self._outbox.put(bytes(data))
 
     def check_silence(self) -> None:
-        """Emit SILENT once when no byte came for ``silence_after_s`` of clock time (ALM-2)."""
+        """Emit SILENT once when no message was read for ``silence_after_s`` of clock time (ALM-2);
+        bytes that make no message (junk, refused blocks) do not count."""
         with self._lock:
             now = self._clock.monotonic()
             quiet_for = now - self._last_rx_mono
@@ -457,7 +458,6 @@ class MllpListener:
         peer.load = peer.load / 2 + len(data)
         stamp = self._clock.stamp()
         self._track_blocks(peer, data, stamp.mono)
-        self._mark_received(stamp)
         try:
             result = peer.driver.feed(data, stamp)
         except Exception as exc:
@@ -471,6 +471,9 @@ class MllpListener:
                 peer.name,
             )
             return
+        if result.frames or result.observations:
+            # Only a message read is data: a sender of junk must not hide that the gateway went quiet.
+            self._mark_received(stamp)
         # Hand the values on before acknowledging them: an ACK says the monitor has them.
         self._deliver(result)
         if result.replies:

@@ -473,3 +473,23 @@ def test_unsafe_or_broken_device_urls_are_one_sentence_before_start(url: str, wo
     if url.startswith("mllp://"):
         with pytest.raises(DeviceSpecError, match=words):
             DeviceSpec.parse(f"hl7-pcd01={url}")
+
+
+@pytest.mark.req("ALM-2")
+@pytest.mark.req("MON-1")
+def test_junk_bytes_do_not_hide_that_the_gateway_went_quiet(
+    make_listener: Callable[..., MllpListener], clock: FakeClock, events: Events
+) -> None:
+    """A sender of garbage kept the link 'receiving' while no message came: SILENT must still
+    fire after the silence limit, and a real message ends it."""
+    link = make_listener(MllpLimits(idle_timeout_s=600))
+    with connect(link.port) as junk:
+        for _ in range(12):
+            junk.sendall(b"\x0bnot hl7 at all\x1c\r" + b"noise")
+            wait_until(lambda: bool(events.results) and len(events.results) >= 1)
+            clock.advance(1.0)
+            link.check_silence()
+        assert events.of(DeviceEventKind.SILENT)
+    with gateway(link.port, clock) as gw:
+        assert b"MSA|AA|" in gw.send(BP)
+    wait_until(lambda: bool(events.of(DeviceEventKind.RESUMED)))
