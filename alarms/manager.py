@@ -246,7 +246,8 @@ class AlarmManager:
         """Take a link event (connect, disconnect, silence, NIBP failure)."""
         kind, source = event.kind, event.source
         self._release_held(lambda a: bool(a.source) and a.source == source)
-        if kind is DeviceEventKind.DISCONNECTED:
+        if kind in (DeviceEventKind.DISCONNECTED, DeviceEventKind.SENDER_REFUSED):
+            # A sender the HL7 listener turned away is a link whose data is not arriving (ALM-2).
             self._disconnected.add(source)
         elif kind is DeviceEventKind.CONNECTED:
             self._disconnected.discard(source)

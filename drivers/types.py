@@ -67,6 +67,9 @@ class Observation:
 
     ``value`` is None when the device sent no number (``---``): that is never a zero.
     ``measured_at`` is the device's own time when it sends one, else the arrival wall time.
+    ``simulated`` is True when the device itself said the value is not from a patient (an HL7
+    message with processing id T or D, as Bedside's simulator sends): storage and views keep such
+    values apart from patient data (DRL-1).
     """
 
     kind: VitalKind
@@ -78,6 +81,7 @@ class Observation:
     source: str
     quality: Quality = Quality.VALID
     detail: str = ""
+    simulated: bool = False
 
     @property
     def is_valid(self) -> bool:
@@ -95,6 +99,8 @@ class DeviceEventKind(enum.StrEnum):
     FRAME_ERRORS = "frame_errors"
     NIBP_STARTED = "nibp_started"
     NIBP_FAILED = "nibp_failed"
+    #: A sender was turned away (connection limit, not on the allow-list): its data is not arriving.
+    SENDER_REFUSED = "sender_refused"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from bedside.monitor.core import MonitorCore
 
@@ -25,7 +24,7 @@ from drivers.clock import Clock
 from drivers.device_clock import ClockSettingError, DeviceClockSetting
 from drivers.registry import DRIVERS, make_driver
 from drivers.transports.base import DeviceLink
-from drivers.transports.mllp import MllpListener
+from drivers.transports.mllp import MllpConfigError, MllpListener, listen_address
 from drivers.transports.serial import SerialLink
 from drivers.types import DeviceDriver, Stamp, VitalKind
 
@@ -69,6 +68,11 @@ class DeviceSpec:
             raise DeviceSpecError(
                 f"--device {text!r}: HL7 listens on mllp://HOST:PORT (e.g. mllp://127.0.0.1:2575)"
             )
+        if protocol == "hl7-pcd01":
+            try:
+                listen_address(url)  # beyond 127.0.0.1 only with ?allow=senders (issue 11)
+            except MllpConfigError as exc:
+                raise DeviceSpecError(f"--device {text!r}: {exc}") from None
         return cls(protocol, url)
 
 
@@ -126,15 +130,17 @@ def _clock_for(
 
 def make_listener(spec: DeviceSpec, source: str, clock: Clock, core: MonitorCore) -> MllpListener:
     """An MLLP listener for HL7 senders; each connection gets its own driver."""
-    where = urlsplit(spec.url)
+    where = listen_address(spec.url)
     return MllpListener(
         source,
         lambda src: make_driver("hl7-pcd01", src, spec.clock),
         clock,
         core.result_sink(source),
         core.on_event,
-        host=where.hostname or "127.0.0.1",
-        port=where.port or 0,
+        host=where.host,
+        port=where.port,
+        allow_remote=where.allow_remote,
+        allowed_senders=where.allowed_senders,
     )
 
 

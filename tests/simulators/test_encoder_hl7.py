@@ -52,7 +52,7 @@ def test_one_mllp_framed_oru_r01() -> None:
     raw = Hl7Pcd01Encoder().encode(snapshot())
     assert raw.startswith(b"\x0bMSH|^~\\&|BEDSIDE-SIM^0123456789ABCDEF^EUI-64|")
     assert raw.endswith(b"\x1c\r")
-    assert b"|ORU^R01^ORU_R01|BSIM00000001|P|2.6|" in raw
+    assert b"|ORU^R01^ORU_R01|BSIM00000001|T|2.6|" in raw
     assert (
         b"\rOBX|1||69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|1.0.0.0|||||||X|||||||0123456789ABCDEF^EUI-64\r"
         in raw
@@ -178,3 +178,11 @@ def test_end_to_end_over_mllp(clock: FakeClock) -> None:
         assert values[VitalKind.NIBP_MEAN] == 93.0
     finally:
         listener.stop()
+
+
+@pytest.mark.req("DRL-1")
+def test_simulated_messages_are_marked_training_and_every_value_simulated() -> None:
+    """Issue 10: simulated data is marked in-band (MSH-11 T), and the driver flags each value."""
+    values, ack = round_trip(Hl7Pcd01Encoder(), snapshot())
+    assert values and all(o.simulated for o in values.values())
+    assert b"|T|2.6|" in ack  # the ACK echoes the processing id

@@ -213,3 +213,14 @@ def test_encoders_name_their_driver_protocol() -> None:
     assert NoninDf2Encoder.protocol == NoninDf2Driver.protocol
     assert IvyAnsarEncoder.protocol == IvyAnsarDriver.protocol
     assert MasimoAsciiEncoder.period_s == 1.0
+
+
+@pytest.mark.req("DRL-1")
+def test_simulated_masimo_prints_a_recognisable_serial() -> None:
+    """Issue 10: a simulator marks its data where the protocol can; Masimo's SN= can."""
+    from simulators.encoders.masimo import SIMULATED_SERIAL
+
+    snapshot = VitalsSnapshot(at=datetime(2026, 11, 23, 9, 30, 5, tzinfo=UTC), spo2=97, pulse_rate=70)
+    wire = MasimoAsciiEncoder().encode(snapshot)
+    assert f"SN={SIMULATED_SERIAL} ".encode() in wire
+    assert parse_masimo_line(wire.rstrip(b"\r\n")).serial_number == SIMULATED_SERIAL
