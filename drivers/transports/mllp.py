@@ -80,7 +80,7 @@ class MllpLimits:
     ``silence_after_s`` (MON-1, ALM-2).
     """
 
-    idle_timeout_s: float = 10.0
+    idle_timeout_s: float = 60.0
     message_timeout_s: float = 5.0
     max_connections: int = MAX_CONNECTIONS
     max_connections_per_address: int = 4
@@ -453,7 +453,11 @@ class MllpListener:
             self._drop(peer, f"read error: {exc}")
             return
         if not data:
-            self._drop(peer, "closed by the sender")
+            # A gateway that closes between messages (one connection per message is common) did
+            # nothing wrong: silence is watched on its own. Only a close mid-message is reported.
+            mid_message = peer.block_started_mono is not None
+            why = "closed by the sender mid-message" if mid_message else "closed by the sender"
+            self._drop(peer, why, report=mid_message)
             return
         peer.load = peer.load / 2 + len(data)
         stamp = self._clock.stamp()

@@ -466,7 +466,7 @@ def test_listen_address_from_the_device_url(url: str, host: str, port: int, allo
 )
 def test_unsafe_or_broken_device_urls_are_one_sentence_before_start(url: str, words: str) -> None:
     """Issue 11: the listener binds 127.0.0.1; elsewhere only with an allow-list, said up front."""
-    from bedside.app import DeviceSpec, DeviceSpecError
+    from bedside.app.build import DeviceSpec, DeviceSpecError
 
     with pytest.raises(MllpConfigError, match=words):
         listen_address(url)

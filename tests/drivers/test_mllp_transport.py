@@ -103,8 +103,26 @@ def test_message_is_decoded_and_acked_on_its_connection(
         VitalKind.NIBP_MEAN: 100.0,
     }
     assert recorder.results[0].observations[0].source == "bed1-hl7/0123456789ABCDEF"
+    assert recorder.kinds()[:1] == [DeviceEventKind.CONNECTED]
+
+
+@pytest.mark.req("ALM-2")
+def test_a_gateway_closing_between_messages_is_not_a_disconnected_device(
+    listener: MllpListener, recorder: Recorder
+) -> None:
+    """Many gateways open one connection per message: an orderly close after the ACK is not a link
+    failure (it used to raise "device disconnected" after every message); a close mid-message is."""
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", listener.port), timeout=WAIT_S) as sock:
+            sock.sendall(frame(BP))
+            assert b"MSA|AA" in sock.recv(4096)
+    with socket.create_connection(("127.0.0.1", listener.port), timeout=WAIT_S) as sock:
+        sock.sendall(frame(BP)[:40])  # the start block and part of MSH, then the line is gone
+        wait_until(lambda: len(recorder.results) >= 3)
     recorder.wait_for(lambda: DeviceEventKind.DISCONNECTED in recorder.kinds())
-    assert recorder.kinds()[:2] == [DeviceEventKind.CONNECTED, DeviceEventKind.DISCONNECTED]
+    kinds = recorder.kinds()
+    assert kinds.count(DeviceEventKind.DISCONNECTED) == 1
+    assert kinds[-1] is DeviceEventKind.DISCONNECTED
 
 
 def test_several_connections_each_get_their_own_acks(listener: MllpListener, clock: FakeClock) -> None:
