@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 #: The supervisor's own options (with whether each takes a value): never passed to the monitor.
 SUPERVISOR_OPTIONS: dict[str, bool] = {
     "--no-supervisor": False,
+    "--no-spare": False,
     "--silent-after": True,
     "--max-restarts": True,
     "--restart-window": True,
@@ -32,6 +33,11 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         "--no-supervisor",
         action="store_true",
         help="run the monitor in this process, unsupervised (development; a crash is not restarted)",
+    )
+    sup.add_argument(
+        "--no-spare",
+        action="store_true",
+        help="keep no loaded spare monitor (saves its memory; a restart then takes as long as a start)",
     )
     sup.add_argument(
         "--silent-after",
@@ -92,7 +98,7 @@ def run_supervised(args: argparse.Namespace, argv: Sequence[str]) -> int:
         silent_after_s=args.silent_after, max_restarts=args.max_restarts, restart_window_s=args.restart_window
     )
     tones = TonePlayer()
-    supervisor = Supervisor(command, policy, tones=tones)
+    supervisor = Supervisor(command, policy, tones=tones, spare=not args.no_spare)
     supervisor.install_signal_handlers()
     try:
         return supervisor.run()
