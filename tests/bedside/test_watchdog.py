@@ -8,6 +8,7 @@ pass by pass on a fake clock; one Qt test really blocks the event loop.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 import time
@@ -15,6 +16,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
@@ -48,6 +51,11 @@ class Sink:
             raise AudioSinkError(self.broken)
         self.played.append(AlarmPriority[wav.stem.upper()])
         time.sleep(0.01)  # a burst takes time on a real device; keeps the player's loop calm
+
+
+@functools.cache
+def _defaults() -> ClinicalConfig:
+    return load_config()
 
 
 def _config(stalled_after_s: float) -> ClinicalConfig:
@@ -314,3 +322,77 @@ def test_a_blocked_event_loop_is_seen_by_the_watchdog_thread_while_the_recorder_
         heartbeat.stop()
         window.stop_timers()
         recorder.db.close()
+
+
+@pytest.mark.req("ALM-5")
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    steps=st.lists(
+        st.tuples(st.floats(min_value=0.0, max_value=4.0, allow_nan=False), st.booleans()),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_the_display_is_stalled_exactly_while_the_last_beat_is_older_than_the_limit(
+    steps: list[tuple[float, bool]],
+) -> None:
+    """Any rhythm of beats and pauses, at and beyond the edge: stalled iff age > limit, the alarm
+    condition follows (HIGH latches, so it stays shown), and each stall is counted once."""
+    clock = FakeClock()
+    config = _defaults()
+    limit = config.monitoring.display_stalled_after_s
+    core = MonitorCore(clock)
+    clinical = _clinical(clock, config)
+    tones = _SilentTones()
+    watchdog = GuiWatchdog(core, clinical, tones, stalled_after_s=limit, monotonic=clock.monotonic)  # type: ignore[arg-type]
+    last_beat, stalls, was_stalled = clock.monotonic(), 0, False
+    for advance, beat in steps:
+        clock.advance(advance)
+        if beat:
+            watchdog.beat()
+            last_beat = clock.monotonic()
+        watchdog.check()
+        stalled = clock.monotonic() - last_beat > limit
+        stalls += stalled and not was_stalled
+        was_stalled = stalled
+        assert watchdog.stalled is stalled
+        assert (tones.wanted is AlarmPriority.HIGH) is stalled
+        if stalled:
+            assert any(k.startswith(STALL) for k in _keys(clinical))
+    assert watchdog.stalls == stalls
+
+
+class _SilentTones:
+    """A tone player without a thread, for the property test."""
+
+    def __init__(self) -> None:
+        self.wanted: AlarmPriority | None = None
+
+    def update(self, wanted: AlarmPriority | None) -> None:
+        self.wanted = wanted
+
+    def set_failure_listener(self, _listener: object) -> None:
+        """Nothing fails here."""
+
+
+def test_a_view_listener_called_from_another_thread_runs_once_on_the_gui_thread(qtbot: QtBot) -> None:
+    """Widgets must never be touched from the watchdog's thread: its calls are queued and coalesced."""
+    from PySide6.QtWidgets import QWidget
+
+    from bedside.views.gui_thread import gui_only
+
+    owner = QWidget()
+    qtbot.addWidget(owner)
+    ran_on: list[int] = []
+    listener = gui_only(lambda: ran_on.append(threading.get_ident()), owner)
+    listener()
+    assert ran_on == [threading.get_ident()]  # on the GUI thread: at once
+    others = [threading.Thread(target=listener) for _ in range(5)]
+    for t in others:
+        t.start()
+    for t in others:
+        t.join()
+    qtbot.waitUntil(lambda: len(ran_on) >= 2, timeout=2000)
+    qtbot.wait(20)
+    assert set(ran_on) == {threading.get_ident()}
+    assert len(ran_on) == 2  # five calls from elsewhere, one render
