@@ -51,6 +51,8 @@ def run(kills: int = 5, stops: int = 1, spare: bool = True) -> dict[str, float]:
         command = [
             sys.executable, "-m", "bedside.cli", "run", "--db", f"sqlite:///{tmp}/bench.sqlite3",
             "--station", "bench-room", "--state-report", str(report), "--silent-after", "1.5",
+            # Every kill measured alike: no crash-loop backoff between the benchmark's own kills.
+            "--restart-window", "1", "--max-restarts", "1000",
             *([] if spare else ["--no-spare"]),
         ]  # fmt: skip
         with log.open("wb") as out:
