@@ -14,6 +14,9 @@ pipe, and act:
 - the monitor is alive but silent (no heartbeat for ``silent_after_s``: the whole process stopped,
   SIGSTOP, or hung with its watchdog): the supervisor sounds the display-stalled tone, kills it and
   starts a new one the same way;
+- the monitor is alive but its window has been stalled for ``window_stalled_restart_s`` (its
+  watchdog says so in every heartbeat line, and stands in for it meanwhile): nobody can read or
+  acknowledge that screen, so it is replaced the same way;
 - a crash loop is bounded: restarts wait ``backoff_s`` (0 s for the first two, so a crash is
   back within the 5 s the clinic needs), and more than ``max_restarts`` within
   ``restart_window_s`` ends the supervisor with a loud message on stderr and the log and exit
@@ -25,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import select
 import signal
 import subprocess
@@ -41,6 +45,9 @@ from alarms import CONDITIONS, AlarmPriority, ConditionId
 
 log = logging.getLogger(__name__)
 
+#: The window's stall age in a heartbeat line (``GuiWatchdog``: ``beat gui_age=0.12``).
+_GUI_AGE = re.compile(rb"gui_age=([0-9]+(?:\.[0-9]+)?)")
+
 #: ``bedside run`` gave up: the monitor kept failing (a person must look at it).
 EXIT_CRASH_LOOP = 3
 #: Exit codes the supervisor never restarts on: 0 the monitor was closed on purpose, 2 it refused
@@ -54,6 +61,8 @@ class SupervisorPolicy:
 
     #: A monitor that has beaten once and then writes nothing for this long is stopped or hung.
     silent_after_s: float = 3.0
+    #: A window stalled this long (its watchdog standing in) is replaced: nobody can read or acknowledge it.
+    window_stalled_restart_s: float = 30.0
     #: A new monitor must write its first heartbeat within this (Qt start-up, database open).
     first_beat_within_s: float = 60.0
     #: More restarts than this within ``restart_window_s`` is a crash loop: give up loudly.
@@ -252,6 +261,7 @@ class Supervisor:
         started = self.monotonic()
         first_beat: float | None = None
         last_beat = started
+        gui_age = 0.0
         try:
             while True:
                 ready, _, _ = select.select([monitor.beats], [], [], 0.1)
@@ -259,6 +269,8 @@ class Supervisor:
                     data = os.read(monitor.beats, 4096)
                     if data:
                         last_beat = self.monotonic()
+                        ages = _GUI_AGE.findall(data)
+                        gui_age = float(ages[-1]) if ages else 0.0
                         if first_beat is None:
                             first_beat = last_beat
                             self._on_first_beat(child.pid, restart, first_beat)
@@ -281,6 +293,19 @@ class Supervisor:
                     child.kill()  # SIGKILL ends a stopped (SIGSTOP) process too
                     child.wait()
                     return None, f"was silent for {now - last_beat:.1f} s (stopped or hung)", first_beat
+                if gui_age > policy.window_stalled_restart_s:
+                    # Its watchdog judges and sounds, but nobody can read the screen or acknowledge:
+                    # a new window (same session, gap alarm) is the way back.
+                    log.critical(
+                        "bedside run: the window of the monitor (pid %d) has not updated for %.0f s; "
+                        "restarting it",
+                        child.pid,
+                        gui_age,
+                    )
+                    self._sound(ConditionId.DISPLAY_STALLED)
+                    child.kill()
+                    child.wait()
+                    return None, f"had a window stalled for {gui_age:.0f} s", first_beat
         finally:
             monitor.discard()
             self._child, self.pid = None, None

@@ -22,6 +22,7 @@ SUPERVISOR_OPTIONS: dict[str, bool] = {
     "--silent-after": True,
     "--max-restarts": True,
     "--restart-window": True,
+    "--restart-stalled-window": True,
 }
 
 
@@ -46,6 +47,14 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         metavar="S",
         help="a monitor that writes no heartbeat for S seconds is stopped or hung: alarm and restart "
         "(default 3)",
+    )
+    sup.add_argument(
+        "--restart-stalled-window",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="a monitor whose window has not updated for S seconds (its watchdog keeps monitoring and "
+        "sounding) is replaced by a new one on the same session (default 30)",
     )
     sup.add_argument(
         "--max-restarts",
@@ -85,9 +94,10 @@ def run_supervised(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from bedside.app.supervisor import Supervisor, SupervisorPolicy
     from bedside.app.tone_player import TonePlayer
 
-    if args.silent_after <= 0 or args.max_restarts < 0 or args.restart_window <= 0:
+    if min(args.silent_after, args.restart_window, args.restart_stalled_window) <= 0 or args.max_restarts < 0:
         print(
-            "bedside run: --silent-after and --restart-window must be above 0 and --max-restarts at least 0",
+            "bedside run: --silent-after, --restart-window and --restart-stalled-window must be above 0 "
+            "and --max-restarts at least 0",
             file=sys.stderr,
         )
         return 2
@@ -95,7 +105,10 @@ def run_supervised(args: argparse.Namespace, argv: Sequence[str]) -> int:
     command = [sys.executable, "-m", "bedside.cli", *(["-v"] if args.verbose else []), "monitor"]
     command += monitor_argv(after_run)
     policy = SupervisorPolicy(
-        silent_after_s=args.silent_after, max_restarts=args.max_restarts, restart_window_s=args.restart_window
+        silent_after_s=args.silent_after,
+        max_restarts=args.max_restarts,
+        restart_window_s=args.restart_window,
+        window_stalled_restart_s=args.restart_stalled_window,
     )
     tones = TonePlayer()
     supervisor = Supervisor(command, policy, tones=tones, spare=not args.no_spare)

@@ -240,6 +240,24 @@ def test_a_silent_child_is_killed_and_the_stall_tone_sounds() -> None:
     assert len(supervisor.restarts) == 1 and "silent" in supervisor.restarts[0].reason
 
 
+@pytest.mark.req("ALM-5")
+@pytest.mark.timeout(30)
+def test_a_monitor_whose_window_stays_stalled_is_replaced() -> None:
+    """Its watchdog keeps judging and sounding, but nobody can read or acknowledge a frozen screen:
+    past the limit the monitor is replaced (same session, by the restart path)."""
+    tones = Tones()
+    stalled = BEAT_THEN + "while True:\n    os.write(fd, b'beat gui_age=9.50\\n')\n    time.sleep(0.05)\n"
+    supervisor = Supervisor(
+        [sys.executable, "-c", stalled],
+        _policy(max_restarts=1, window_stalled_restart_s=2.0),
+        tones=tones,
+        spare=False,
+    )
+    assert supervisor.run() == EXIT_CRASH_LOOP
+    assert len(supervisor.restarts) == 1 and "window stalled for 10 s" in supervisor.restarts[0].reason
+    assert AlarmPriority.HIGH in tones.asked
+
+
 @pytest.mark.parametrize(("code", "why"), [(0, "closed on purpose"), (2, "refused its configuration")])
 @pytest.mark.timeout(30)
 def test_a_monitor_that_ends_on_purpose_is_not_restarted(code: int, why: str) -> None:
