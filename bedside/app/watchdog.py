@@ -174,11 +174,12 @@ class GuiWatchdog:
         self.tones.update(CONDITIONS[ConditionId.DISPLAY_STALLED].priority)
 
     def _recover(self, age: float) -> None:
+        # The window's own sound takes over (its listener was queued while it was stalled); silent
+        # before ``stalled`` reads False, so nobody sees a recovered window with the spare tone on.
+        self.tones.update(None)
         with self.core.engine_lock:
             if self.stalled:
-                self.stalled = False
                 log.warning("display updating again (last heartbeat %.2f s ago)", age)
                 self.clinical.display_stalled(False)
+                self.stalled = False
             self._stuck_in_engine = False
-        # The window's own sound takes over: its listener was queued while it was stalled.
-        self.tones.update(None)
