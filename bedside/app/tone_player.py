@@ -11,6 +11,7 @@ caller can raise the alarm system's "alarm sound unavailable" and log it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import subprocess
@@ -74,16 +75,25 @@ def command_sink(commands: tuple[tuple[str, ...], ...] = PLAYER_COMMANDS) -> Sin
     return play
 
 
+@functools.cache
+def _burst_files() -> dict[AlarmPriority, Path]:
+    """The bursts as WAV files, written once per process (half a second of synthesis) and kept
+    until it exits: a player started in an emergency must not wait for them."""
+    folder = tempfile.TemporaryDirectory(prefix="bedside-player-tones-")
+    _KEEP.append(folder)
+    return {p: write_burst_wav(p, Path(folder.name) / f"{p.name.lower()}.wav") for p in AlarmPriority}
+
+
+_KEEP: list[tempfile.TemporaryDirectory[str]] = []
+
+
 class TonePlayer:
     """Sounds the priority it is asked for on its own thread, until asked for silence."""
 
     def __init__(self, sink: Sink | None = None, on_failure: FailureListener | None = None) -> None:
         self._sink = sink or command_sink()
         self._on_failure = on_failure
-        self._dir = tempfile.TemporaryDirectory(prefix="bedside-stall-tones-")
-        self._wavs = {
-            p: write_burst_wav(p, Path(self._dir.name) / f"{p.name.lower()}.wav") for p in AlarmPriority
-        }
+        self._wavs = _burst_files()
         self._wanted: AlarmPriority | None = None
         self._generation = 0  # bumped by every change, so a low tone plays once per request
         self._changed = threading.Condition()
@@ -120,7 +130,6 @@ class TonePlayer:
             self._stopping = True
             self._changed.notify_all()
         self._thread.join(timeout=PLAYER_TIMEOUT_S + 1)
-        self._dir.cleanup()
 
     def _run(self) -> None:
         played_generation = -1

@@ -59,7 +59,7 @@ def _defaults() -> ClinicalConfig:
 
 
 def _config(stalled_after_s: float) -> ClinicalConfig:
-    base = load_config()
+    base = _defaults()
     return base.model_copy(
         update={"monitoring": base.monitoring.model_copy(update={"display_stalled_after_s": stalled_after_s})}
     )
@@ -88,7 +88,7 @@ def _wait(until: Callable[[], bool], timeout_s: float = 5.0) -> None:
 
 @pytest.fixture
 def parts(clock: FakeClock) -> Iterator[tuple[MonitorCore, ClinicalSession, Sink, TonePlayer, GuiWatchdog]]:
-    config = load_config()
+    config = _defaults()
     core = MonitorCore(clock)
     clinical = _clinical(clock, config)
     core.subscribe(on_observation=clinical.on_observation, on_event=clinical.on_device_event)
@@ -111,7 +111,7 @@ def test_a_window_silent_past_the_clinic_limit_raises_display_stalled_and_sounds
 ) -> None:
     """Issue 11: the display-stalled input was never fed; the tone needed the GUI thread."""
     _core, clinical, sink, tones, watchdog = parts
-    limit = load_config().monitoring.display_stalled_after_s
+    limit = _defaults().monitoring.display_stalled_after_s
     watchdog.beat()
     clock.advance(limit)  # at the limit: not yet
     watchdog.check()
@@ -129,7 +129,7 @@ def test_data_delivered_while_the_window_is_stalled_is_judged_and_recorded_by_th
     clock: FakeClock,
 ) -> None:
     """Issue 11: with the GUI thread stopped nothing pumped the core, so nothing was judged or written."""
-    config = load_config()
+    config = _defaults()
     core = MonitorCore(clock)
     records: list[object] = []
     clinical = _clinical(clock, config)
@@ -175,7 +175,7 @@ def test_the_window_back_ends_the_condition_but_the_high_alarm_stays_latched_and
 @pytest.mark.req("ALM-5")
 def test_a_tone_player_that_cannot_play_is_itself_a_technical_alarm(clock: FakeClock) -> None:
     """This machine has no sound device: the stall tone's failure must be visible, not silent."""
-    config = load_config()
+    config = _defaults()
     core = MonitorCore(clock)
     clinical = _clinical(clock, config)
     sink = Sink(broken="no command-line sound player (paplay or aplay) is installed")
