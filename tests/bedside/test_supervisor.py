@@ -109,8 +109,20 @@ def supervised(tmp_path: Path) -> Iterator[Callable[..., Supervised]]:
     for run in started:
         code = run.close()
         assert code == 0, f"bedside run did not close cleanly ({code}):\n{run.tail()}"
-        alive = subprocess.run(["pgrep", "-f", str(run.db_file)], capture_output=True, text=True, check=False)
-        assert not alive.stdout.strip(), f"monitor processes left behind: {alive.stdout}"
+        left = _processes_naming(str(run.db_file))
+        assert not left, f"monitor processes left behind: {left}"
+
+
+def _processes_naming(text: str) -> list[int]:
+    """Live processes whose command line contains ``text`` (no procps needed)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue  # ended while we looked
+    return found
 
 
 def _gap_alarms_recorded(db_file: Path, session_id: str) -> int:
