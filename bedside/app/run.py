@@ -154,7 +154,8 @@ def run_monitor(args: argparse.Namespace) -> int:
     storage_watch = QTimer()
 
     def check_storage() -> None:
-        clinical.recording_failed(recorder.outage is not None, recorder.outage or "")
+        with parts.core.engine_lock:  # also run by the watchdog while the window is stalled
+            clinical.recording_failed(recorder.outage is not None, recorder.outage or "")
 
     storage_watch.timeout.connect(check_storage)
     storage_watch.start(1000)
@@ -183,7 +184,8 @@ def run_monitor(args: argparse.Namespace) -> int:
         report_path = Path(args.state_report)
 
         def report() -> None:
-            state = state_report(clinical, desk)
+            with parts.core.engine_lock:  # a consistent picture, never half a watchdog pass
+                state = state_report(clinical, desk)
             shown = board.nibp(clock.monotonic())
             state.update(
                 pid=os.getpid(),
@@ -204,7 +206,13 @@ def run_monitor(args: argparse.Namespace) -> int:
         autopilot = DrillAutopilot(clinical, desk)
         window.session_controls.clinician.setText(AUTOPILOT)
         pilot_timer = QTimer()
-        pilot_timer.timeout.connect(autopilot.tick)
+        pilot = autopilot
+
+        def pilot_tick() -> None:
+            with parts.core.engine_lock:  # the autopilot acts like a clinician
+                pilot.tick()
+
+        pilot_timer.timeout.connect(pilot_tick)
         pilot_timer.start(1000)
     # ALM-5: a watchdog thread stands in for a stalled window (judging, recording, sounding) and
     # tells a supervising `bedside run` that this process is alive.
