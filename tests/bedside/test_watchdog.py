@@ -396,3 +396,19 @@ def test_a_view_listener_called_from_another_thread_runs_once_on_the_gui_thread(
     qtbot.wait(20)
     assert set(ran_on) == {threading.get_ident()}
     assert len(ran_on) == 2  # five calls from elsewhere, one render
+
+
+@pytest.mark.req("ALM-5")
+def test_the_command_line_sink_says_what_is_missing_and_plays_through_an_installed_player(
+    tmp_path: Path,
+) -> None:
+    """No player installed is a sentence an IT person can act on; an installed one is used as is."""
+    from bedside.app.tone_player import command_sink
+
+    wav = tmp_path / "tone.wav"
+    wav.write_bytes(b"")
+    with pytest.raises(AudioSinkError, match="no command-line sound player"):
+        command_sink((("bedside-no-such-player",),))(wav)
+    with pytest.raises(AudioSinkError, match="could not play the alarm tone"):
+        command_sink((("false",),))(wav)
+    command_sink((("true",),))(wav)  # a player that succeeds: no error
