@@ -99,6 +99,8 @@ class MonitoringConfig(_Strict):
     stale_after_s: float = Field(gt=0)
     future_tolerance_s: float = Field(ge=0)
     past_tolerance_s: float = Field(ge=0)
+    #: The window's (GUI) thread silent this long is the technical alarm "display not updating" (ALM-5).
+    display_stalled_after_s: float = Field(gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> MonitoringConfig:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bedside developer entry point. Sets up what is missing, then does the one thing asked.
-#   scripts/dev.sh run [bedside monitor args]   set up, then start the monitor (simulator + SQLite)
+#   scripts/dev.sh run [bedside monitor args]   set up, then start the monitor under its supervisor (`bedside run`: simulator + SQLite)
 #   scripts/dev.sh test [pytest args]           set up, then lint, type-check, check layers, test
 #   scripts/dev.sh bench                        set up, then run the benchmarks and print figures
 #   scripts/dev.sh screenshots                  set up, then refresh the screenshots in docs/
@@ -58,9 +58,9 @@ case "$cmd" in
     setup
     if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
       log "no display: starting the monitor on a virtual screen (xvfb-run)"
-      exec xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/bedside monitor "$@"
+      exec xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/bedside run "$@"
     fi
-    exec .venv/bin/bedside monitor "$@"
+    exec .venv/bin/bedside run "$@"
     ;;
   test)
     setup

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -19,6 +20,9 @@ from bedside.app.build import (
     resume_clock,
     write_state_report,
 )
+from bedside.app.supervisor import supervisor_heartbeat
+from bedside.app.tone_player import TonePlayer
+from bedside.app.watchdog import GuiWatchdog
 from drivers.clock import Clock, ScaledClock, SystemClock
 
 if TYPE_CHECKING:
@@ -27,12 +31,50 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: The window's thread proves it turns its event loop this often (``GuiWatchdog.beat``).
+HEARTBEAT_MS = 200
+
 
 def _measure_now(clinical: ClinicalSession, window: MonitorWindow) -> bool:
     """A protocol's "recheck BP" step: start a cycle now; False when the clinician must start it."""
     who = window.session_controls.who() or "protocol recheck"
     clinical.measure_now(who)
     return clinical.scheduler.device_can_start
+
+
+def wait_as_standby(go_fd: int) -> bool:
+    """A supervisor's spare monitor: load everything now, then wait for the word to start (MON-8).
+
+    Importing Qt, the views, storage and the simulators takes seconds (6 s on a loaded two-core
+    machine); a spare that has done it already is up within the 5 s a restart may take. Returns
+    True on "go", False when the supervisor is gone (the pipe closed): then the spare just ends.
+    """
+    import importlib
+
+    for module in (
+        "PySide6.QtWidgets",
+        "PySide6.QtMultimedia",
+        "alarms",
+        "protocols",
+        "storage",
+        "bedside.app.autopilot",
+        "bedside.app.simulation",
+        "bedside.monitor.recorder",
+        "bedside.views.window",
+        "bedside.workflow.clinical",
+        "bedside.workflow.protocol_desk",
+        "bedside.workflow.session_state",
+    ):
+        importlib.import_module(module)
+    log.info("standing by as the spare monitor (pid %d)", os.getpid())
+    # Ctrl-C in the terminal reaches the whole process group: the supervisor ends the spare itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        word = os.read(go_fd, 16)
+    finally:
+        os.close(go_fd)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    return bool(word)
 
 
 def run_monitor(args: argparse.Namespace) -> int:
@@ -110,9 +152,12 @@ def run_monitor(args: argparse.Namespace) -> int:
     window.attach_clinical(clinical, recorder.session.started_at)
     autopilot: DrillAutopilot | None = None
     storage_watch = QTimer()
-    storage_watch.timeout.connect(
-        lambda: clinical.recording_failed(recorder.outage is not None, recorder.outage or "")
-    )
+
+    def check_storage() -> None:
+        with parts.core.engine_lock:  # also run by the watchdog while the window is stalled
+            clinical.recording_failed(recorder.outage is not None, recorder.outage or "")
+
+    storage_watch.timeout.connect(check_storage)
     storage_watch.start(1000)
     board = parts.core.board
     desk = ProtocolDesk(
@@ -139,9 +184,12 @@ def run_monitor(args: argparse.Namespace) -> int:
         report_path = Path(args.state_report)
 
         def report() -> None:
-            state = state_report(clinical, desk)
+            with parts.core.engine_lock:  # a consistent picture, never half a watchdog pass
+                state = state_report(clinical, desk)
             shown = board.nibp(clock.monotonic())
             state.update(
+                pid=os.getpid(),
+                display_stalls=watchdog.stalls,
                 resumed=recorder.resumed,
                 station=recorder.station,
                 snapshots=keeper.written,
@@ -158,13 +206,34 @@ def run_monitor(args: argparse.Namespace) -> int:
         autopilot = DrillAutopilot(clinical, desk)
         window.session_controls.clinician.setText(AUTOPILOT)
         pilot_timer = QTimer()
-        pilot_timer.timeout.connect(autopilot.tick)
+        pilot = autopilot
+
+        def pilot_tick() -> None:
+            with parts.core.engine_lock:  # the autopilot acts like a clinician
+                pilot.tick()
+
+        pilot_timer.timeout.connect(pilot_tick)
         pilot_timer.start(1000)
+    # ALM-5: a watchdog thread stands in for a stalled window (judging, recording, sounding) and
+    # tells a supervising `bedside run` that this process is alive.
+    tones = TonePlayer()
+    watchdog = GuiWatchdog(
+        parts.core,
+        clinical,
+        tones,
+        stalled_after_s=config.monitoring.display_stalled_after_s,
+        ticks=(check_storage,),
+        heartbeat_out=supervisor_heartbeat(getattr(args, "supervisor_fd", None)),
+    )
+    heartbeat = QTimer()
+    heartbeat.timeout.connect(watchdog.beat)
+    heartbeat.start(HEARTBEAT_MS)
     window.show()
     parts.core.start()
     if parts.rig is not None:
         parts.rig.start()
     window.start_timers()
+    watchdog.start()
     # Ctrl-C in the terminal closes the window cleanly (Qt would otherwise swallow SIGINT).
     signal.signal(signal.SIGINT, lambda *_: app.quit())
     keepalive = QTimer()
@@ -184,6 +253,8 @@ def run_monitor(args: argparse.Namespace) -> int:
     try:
         return app.exec()
     finally:
+        watchdog.stop()
+        tones.stop()
         window.stop_timers()
         parts.core.stop()  # links first, so closing the simulators is not seen as an unplug
         if parts.rig is not None:

@@ -38,7 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"bedside {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_OneSentenceParser)
 
-    add_monitor_arguments(sub.add_parser("monitor", help="open the monitor window"))
+    add_monitor_arguments(sub.add_parser("monitor", help="open the monitor window (unsupervised)"))
+    from bedside.cli.run import add_run_arguments
+
+    add_run_arguments(
+        sub.add_parser(
+            "run",
+            help="open the monitor under a supervisor that restarts it (how a clinic starts Bedside)",
+            description="The monitor in its own process, restarted within seconds if it dies or hangs; "
+            "takes every option of `bedside monitor`.",
+        )
+    )
 
     add_decode_arguments(sub.add_parser("decode", help="decode a capture file with a driver; JSON lines out"))
 
@@ -79,12 +89,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(raw)
     quiet = logging.WARNING if args.command == "replay" else logging.INFO  # replay: stdout is the output
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else quiet,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.command == "run":
+        from bedside.cli.run import run_supervised
+
+        return run_supervised(args, raw)
     if args.command == "decode":
         return run_decode_command(args)
     if args.command == "replay":

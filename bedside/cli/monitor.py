@@ -73,6 +73,10 @@ def add_monitor_arguments(p: argparse.ArgumentParser) -> None:
         help="write the clinical state in force (phase, baseline, thresholds, NIBP countdown, alarms, "
         "protocol runs, monitoring gaps) to FILE as JSON every second (tests, support)",
     )
+    # Given by `bedside run`: the pipe the monitor's watchdog writes its heartbeat to (ALM-5).
+    p.add_argument("--supervisor-fd", type=int, default=None, help=argparse.SUPPRESS)
+    # Given by `bedside run` to its spare monitor: start when a byte arrives on this pipe.
+    p.add_argument("--standby-fd", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument(
         "--screenshot", type=Path, default=None, help="save a screenshot after --quit-after seconds"
     )
@@ -83,6 +87,8 @@ def add_monitor_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_monitor_command(args: argparse.Namespace) -> int:
     """`bedside monitor`: open the window (Qt is imported only now); returns the exit code."""
-    from bedside.app.run import run_monitor
+    from bedside.app.run import run_monitor, wait_as_standby
 
+    if args.standby_fd is not None and not wait_as_standby(args.standby_fd):
+        return 0  # the supervisor closed without needing this spare
     return run_monitor(args)

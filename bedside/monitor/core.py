@@ -8,6 +8,10 @@ The GUI thread is woken as soon as something arrives: the window registers a thr
 ``waker`` (a queued Qt signal) with ``set_waker``. Wake-ups are coalesced: a burst of results
 wakes the GUI once, and the next wake-up is armed only when ``pump`` starts draining, so an
 alarm never waits for a polling timer.
+
+``engine_lock`` makes the GUI thread's pump and a ``GuiWatchdog``'s exclusive: while the window's
+thread is stalled, the watchdog pumps and judges in its place (ALM-5), and a pump on either
+thread never overlaps the other's.
 """
 
 from __future__ import annotations
@@ -89,6 +93,9 @@ class MonitorCore:
         self._waker: Waker | None = None
         self._wake_lock = threading.Lock()
         self._wake_pending = False
+        #: Held by whoever applies and judges data: ``pump`` and ``tick`` here, the window's
+        #: heartbeat and a clinician's action there, the watchdog while the window is stalled.
+        self.engine_lock = threading.RLock()
 
     # --- called from link threads -------------------------------------------------------
     def on_result(self, result: DecodeResult, source: str = "") -> None:
@@ -143,6 +150,10 @@ class MonitorCore:
 
     def pump(self, limit: int = 10_000) -> PumpReport:
         """Apply what arrived since the last pump, at most ``limit`` items (keeps the GUI responsive)."""
+        with self.engine_lock:
+            return self._pump(limit)
+
+    def _pump(self, limit: int) -> PumpReport:
         report = PumpReport()
         # Re-arm before draining: whatever arrives from now on wakes the GUI again, so nothing
         # queued behind this pump can wait for a timer.
@@ -174,11 +185,12 @@ class MonitorCore:
 
     def tick(self) -> None:
         """Periodic checks that need the clock (silence)."""
-        for link in self.links.values():
-            try:
-                link.check_silence()
-            except Exception:  # a broken link must not stop the others' checks
-                log.exception("silence check failed for %s", link.source)
+        with self.engine_lock:
+            for link in self.links.values():
+                try:
+                    link.check_silence()
+                except Exception:  # a broken link must not stop the others' checks
+                    log.exception("silence check failed for %s", link.source)
 
     def start(self) -> None:
         for link in self.links.values():

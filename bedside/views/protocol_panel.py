@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bedside.views.gui_thread import gui_only
 from bedside.workflow.protocol_desk import ProtocolDesk, ProtocolNotLoaded
 from drivers.types import VitalKind
 from protocols import (
@@ -213,7 +214,7 @@ class ProtocolPanel(QWidget):
         self.print_handoff_button.clicked.connect(self._print_handoff)
         layout.addWidget(self.print_handoff_button)
 
-        desk.add_listener(self.refresh)
+        desk.add_listener(gui_only(self.refresh, self))  # the desk may change on the watchdog's thread
         self._timer = QTimer(self)
         self._timer.setInterval(tick_ms)
         self._timer.timeout.connect(self.tick)

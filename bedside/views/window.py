@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWi
 from bedside.monitor.core import MonitorCore
 from bedside.views.alarm_bar import AlarmBar
 from bedside.views.alarm_sound import AlarmSound
+from bedside.views.gui_thread import gui_only
 from bedside.views.nibp_panel import NibpPanel
 from bedside.views.protocol_panel import ProtocolPanel
 from bedside.views.session_controls import SessionControls
@@ -158,7 +159,8 @@ class MonitorWindow(QMainWindow):
         # Before the listener: a failure found while the tones load is reported to the bar and
         # the alarm system without the sound being half-built.
         self.alarm_sound = alarm_sound or AlarmSound(on_failure=self._audio_failure)
-        clinical.add_listener(self._on_clinical_changed)
+        # gui_only: while the window is stalled the watchdog judges, and tells this from its thread.
+        clinical.add_listener(gui_only(self._on_clinical_changed, self))
         self._on_clinical_changed()
 
     def attach_protocols(self, desk: ProtocolDesk) -> None:
@@ -185,7 +187,8 @@ class MonitorWindow(QMainWindow):
             self.session_controls.message.setText("Enter your name first: actions are recorded by person.")
             return
         try:
-            action(who)
+            with self.core.engine_lock:  # never beside a watchdog pass (ALM-5)
+                action(who)
         except Exception as exc:
             self.session_controls.message.setText(str(exc))
 
@@ -303,11 +306,12 @@ class MonitorWindow(QMainWindow):
 
     def _tick(self) -> None:
         """The heartbeat: time-based checks, then what ages with time (ages, countdowns, trend)."""
-        self.core.tick()
-        if self.clinical is not None:
-            self.clinical.tick()  # its change notification renders the pause countdown and the panel
-        if self.desk is not None:
-            self.protocol_panel.tick()
+        with self.core.engine_lock:  # never beside a watchdog pass (ALM-5)
+            self.core.tick()
+            if self.clinical is not None:
+                self.clinical.tick()  # its change notification renders the pause countdown and the panel
+            if self.desk is not None:
+                self.protocol_panel.tick()
         self._show_vitals()
         self._show_links()
         board = self.core.board
