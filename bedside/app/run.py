@@ -160,6 +160,21 @@ def run_monitor(args: argparse.Namespace) -> int:
         pilot_timer = QTimer()
         pilot_timer.timeout.connect(autopilot.tick)
         pilot_timer.start(1000)
+    # Issue 10: sign-in to discharge, reached from the window's Session menu (bedside.app.session).
+    from bedside.app.session import attach_session_screens, build_session_services
+    from simulators.scenario import list_scenarios
+
+    services = build_session_services(
+        db, clock, config, station=station, session_id=recorder.session_id, clinical=clinical, desk=desk,
+        simulation=parts.scenario, scenarios=[s.name for s in list_scenarios()],
+        flush=recorder.writer.flush,
+    )  # fmt: skip
+    session_screens = attach_session_screens(window, services)
+    if not services.identity.has_clinicians() or services.station.signed_in is None:
+        session_screens.show_screen("Sign in")
+    lock_timer = QTimer()
+    lock_timer.timeout.connect(session_screens.tick)
+    lock_timer.start(1000)
     window.show()
     parts.core.start()
     if parts.rig is not None:
