@@ -52,7 +52,9 @@ class Rig:
 
 def make_rig(tmp_path: Path, *, drill: bool, clock: FakeClock) -> Rig:
     """Database, recorder, clinical session, protocol desk and the session services on them."""
-    db = open_database(f"sqlite:///{tmp_path / 'bedside.sqlite3'}", drill=drill)
+    db = open_database(
+        f"sqlite:///{tmp_path / ('drill.sqlite3' if drill else 'bedside.sqlite3')}", drill=drill
+    )
     config = clinic_config()
     core = MonitorCore(clock)
     recorder = SessionRecorder(

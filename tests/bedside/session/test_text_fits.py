@@ -1,0 +1,56 @@
+"""Every button and label of every session screen shows its whole text at 1366x768 (issue 10:
+"a test fails when any visible button or label in any screen is clipped at 1366x768")."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from pytestqt.qtbot import QtBot
+
+from bedside.views.session.context import SCREENS
+from bedside.views.session.hub import SessionScreens
+from tests.bedside.session.conftest import Rig
+from tests.bedside.session.test_full_session import sign_in_first_start
+from tests.bedside.text_fit import clipped_texts
+
+
+def test_the_fit_check_sees_a_cut_button_and_a_cut_label(qtbot: QtBot) -> None:
+    """The checker itself: a 40 px button with a long answer and a narrow unwrapped label fail."""
+    root = QWidget()
+    qtbot.addWidget(root)
+    row = QHBoxLayout(root)
+    cut = QPushButton("Yes, systolic above 180 and symptoms")
+    cut.setFixedWidth(40)
+    label = QLabel("Blood pressure past the patient's ceiling")
+    label.setFixedWidth(30)
+    fine = QPushButton("OK")
+    row.addWidget(cut)
+    row.addWidget(label)
+    row.addWidget(fine)
+    root.show()
+    qtbot.waitExposed(root)
+    problems = clipped_texts(root)
+    assert len(problems) == 2 and any("systolic above 180" in p for p in problems)
+
+
+@pytest.mark.parametrize("simulated", [False, True], ids=["patient", "drill"])
+def test_every_screen_fits_1366x768(qtbot: QtBot, request: pytest.FixtureRequest, simulated: bool) -> None:
+    """Each screen shown in turn in the session window at 1366x768 (with SIMULATION on a drill)."""
+    chosen: Rig = request.getfixturevalue("drill_rig" if simulated else "rig")
+    hub = SessionScreens(chosen.services)
+    qtbot.addWidget(hub)
+    hub.resize(1366, 768)
+    hub.show()
+    qtbot.waitExposed(hub)
+    sign_in_first_start(hub)
+    problems: dict[str, list[str]] = {}
+    for name in SCREENS:
+        screen = hub.show_screen(name)
+        qtbot.wait(1)
+        found = clipped_texts(hub)
+        if screen.horizontalScrollBar().maximum() > 0:  # content wider than the screen is cut too
+            found.append(f"needs {screen.horizontalScrollBar().maximum()} px more width")
+        if found:
+            problems[name] = found
+        assert screen.isVisible()
+    assert not problems, problems
