@@ -33,7 +33,7 @@ class ChecklistScreen(Screen):
         grid.setColumnStretch(1, 2)
         self.body.addLayout(grid)
         self.before = wrapped(name="beforeInfusion")
-        self.before.setStyleSheet("color: #ffd400; font-size: 15px;")
+        self.before.setStyleSheet("color: #ffd400;")
         self.body.addWidget(self.before)
         self.body.addWidget(button("Start infusion", self._start, name="startInfusion"))
 

@@ -160,7 +160,6 @@ class Screen(QScrollArea):
         self.outer.setContentsMargins(12, 8, 12, 8)
         heading = QLabel(self.title)
         heading.setObjectName("screenTitle")
-        heading.setStyleSheet("font-size: 22px; font-weight: bold;")
         self.outer.addWidget(heading)
         if services.simulation is not None:
             sim = SimulationBanner(services.simulation)
@@ -173,14 +172,14 @@ class Screen(QScrollArea):
         self.message.setObjectName("screenMessage")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.setStyleSheet(f"color: {REFUSED_COLOUR}; font-size: 15px;")
+        self.message.setStyleSheet(f"color: {REFUSED_COLOUR};")
         self.outer.addWidget(self.message)
         self.outer.addStretch(1)
 
     def say(self, text: str, *, problem: bool = False) -> None:
         """Show ``text`` under the screen (red when it is a refusal)."""
         colour = REFUSED_COLOUR if problem else DONE_COLOUR
-        self.message.setStyleSheet(f"color: {colour}; font-size: 15px;")
+        self.message.setStyleSheet(f"color: {colour};")
         self.message.setText(text)
 
     def act(self, what: str, action: Callable[[SignedIn], object]) -> object | None:

@@ -66,7 +66,7 @@ class DevicesScreen(Screen):
         self.simulate.setObjectName("useSimulators")
         self.body.addWidget(self.simulate)
         self.tests = wrapped(name="connectionTests")
-        self.tests.setStyleSheet("font-family: monospace; font-size: 14px;")
+        self.tests.setStyleSheet("font-family: monospace;")
         self.body.addWidget(self.tests)
         self.body.addWidget(button("Save as this station's devices", self._save, name="saveDevices"))
         self.rows: dict[str, QComboBox] = {}

@@ -23,10 +23,9 @@ class DischargeScreen(Screen):
     def __init__(self, services: SessionServices, parent: QWidget | None = None) -> None:
         super().__init__(services, parent)
         self.phase = wrapped(name="dischargePhase")
-        self.phase.setStyleSheet("font-size: 16px; font-weight: bold;")
+        self.phase.setStyleSheet("font-weight: bold;")
         self.body.addWidget(self.phase)
         self.blocking = wrapped(name="dischargeBlocking")
-        self.blocking.setStyleSheet("font-size: 16px;")
         self.body.addWidget(self.blocking)
         grid = QGridLayout()
         self.attested: dict[DischargeAttestation, QLabel] = {}

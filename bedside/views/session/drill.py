@@ -36,7 +36,6 @@ class DrillScreen(Screen):
     def __init__(self, services: SessionServices, parent: QWidget | None = None) -> None:
         super().__init__(services, parent)
         self.state = wrapped(name="drillState")
-        self.state.setStyleSheet("font-size: 16px;")
         self.body.addWidget(self.state)
         form = QFormLayout()
         self.scenario = QComboBox()
@@ -64,7 +63,7 @@ class DrillScreen(Screen):
         self.timings.setObjectName("drillTimings")
         self.timings.setHorizontalHeaderLabels(["alarm", "raised", "acknowledged", "protocol", "first step"])
         self.timings.horizontalHeader().setStretchLastSection(True)
-        self.timings.setMinimumHeight(150)
+        self.timings.setMinimumHeight(260)
         self.body.addWidget(self.timings)
         self.report_path: Path | None = None
 

@@ -47,7 +47,7 @@ class FollowUpScreen(Screen):
     def __init__(self, services: SessionServices, parent: QWidget | None = None) -> None:
         super().__init__(services, parent)
         self.counts = wrapped(name="followUpCounts")
-        self.counts.setStyleSheet("font-size: 16px; font-weight: bold;")
+        self.counts.setStyleSheet("font-weight: bold;")
         self.body.addWidget(self.counts)
         self.table = QTableWidget(0, 5)
         self.table.setObjectName("followUps")
@@ -105,6 +105,16 @@ class FollowUpScreen(Screen):
             ),
         )
 
+    def _patient(self, patient_ref: str) -> str:
+        """The patient's name and clinic id (the reference when it is not one of this clinic's ids)."""
+        if not patient_ref:
+            return "—"
+        try:
+            d = self.services.patients.patient(patient_ref).details
+        except Exception:  # a reference from elsewhere (e.g. a drill's): show it as it is
+            return patient_ref
+        return " ".join(p for p in (d.name, f"({d.clinic_id})" if d.clinic_id else "") if p)
+
     def refresh(self) -> None:
         """Every open follow-up, overdue first."""
         now = self.services.clock.now()
@@ -127,7 +137,7 @@ class FollowUpScreen(Screen):
                 _contact(r.item.contact),
                 f"{r.item.due_by.astimezone():%Y-%m-%d %H:%M}",
                 r.item.event_type,
-                r.item.patient_ref or "—",
+                self._patient(r.item.patient_ref),
             )
             for j, text in enumerate(cells):
                 self.table.setItem(i, j, QTableWidgetItem(text))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QEvent, QObject
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -35,6 +36,26 @@ from bedside.views.session.signin import LockOverlay, SignInScreen
 from bedside.views.session.thresholds import ThresholdsScreen
 
 log = logging.getLogger(__name__)
+
+#: The screens' look: dark like the monitor, fields and buttons with visible edges (a dim room).
+SCREEN_STYLE = """
+QWidget { background: #0b0f14; color: #d8dee9; font-size: FONTpx; }
+QLabel#screenTitle { font-size: TITLEpx; font-weight: bold; }
+QLabel#sessionBanner { font-weight: bold; padding: 4px; background: #11161c; }
+QLineEdit, QComboBox, QAbstractSpinBox, QPlainTextEdit, QListWidget, QTableWidget {
+    background: #161d26; border: 1px solid #4a5668; border-radius: 3px; padding: 3px; }
+QLineEdit:focus, QComboBox:focus, QAbstractSpinBox:focus, QPlainTextEdit:focus { border: 2px solid #00b8d4; }
+QPushButton { background: #1f2a36; border: 1px solid #6b7a8f; border-radius: 4px; padding: 6px 14px; }
+QPushButton:hover { background: #2a3848; }
+QPushButton:disabled { color: #6b7a8f; }
+QGroupBox { border: 1px solid #2e3a48; border-radius: 4px; margin-top: 18px; padding-top: 6px; }
+QGroupBox::title { subcontrol-origin: margin; left: 8px; color: #9fb3c8; }
+QHeaderView::section { background: #1a222c; color: #9fb3c8; border: none; padding: 3px; }
+QListWidget::item:selected, QTableWidget::item:selected { background: #00607a; }
+QCheckBox::indicator {
+    width: 18px; height: 18px; border: 2px solid #9fb3c8; border-radius: 3px; background: #161d26; }
+QCheckBox::indicator:checked { background: #00b8d4; border-color: #00b8d4; }
+"""
 
 _SCREEN_TYPES: dict[str, type[Screen]] = {
     "Sign in": SignInScreen,
@@ -77,22 +98,19 @@ class SessionScreens(QWidget):
         self.services = services
         title = "Bedside — session" + (" — SIMULATION" if services.simulation else "")
         self.setWindowTitle(title)
-        self.setStyleSheet("background: #0b0f14; color: #d8dee9; font-size: 14px;")
+        self._font_px = 0
         self.resize(1280, 720)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
         self.banner = QLabel("")
         self.banner.setObjectName("sessionBanner")
         self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("font-size: 16px; font-weight: bold; padding: 4px; background: #11161c;")
         outer.addWidget(self.banner)
         row = QHBoxLayout()
         outer.addLayout(row, 1)
         self.nav = QListWidget()
         self.nav.setObjectName("screenList")
         self.nav.addItems(list(SCREENS))
-        self.nav.setFixedWidth(150)
-        self.nav.setStyleSheet("font-size: 16px;")
         row.addWidget(self.nav)
         self.stack_holder = QWidget()
         holder = QVBoxLayout(self.stack_holder)
@@ -106,6 +124,7 @@ class SessionScreens(QWidget):
             self.screens[name] = screen
             self.stack.addWidget(screen)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self._scale_text()
         self.nav.setCurrentRow(0)
         self.lock = LockOverlay(services, self.stack_holder)
         self._watch = _ActivityWatch(services)
@@ -115,6 +134,20 @@ class SessionScreens(QWidget):
         services.station.add_listener(self.show_banner)
         services.add_listener(self.show_banner)
         self.show_banner()
+
+    def _scale_text(self) -> None:
+        """Text grows with the window: 15 px at 768 px high, about 21 px at 1080 (read from the chair)."""
+        font_px = max(15, round(self.height() / 51))
+        if font_px != self._font_px:
+            self._font_px = font_px
+            title_px = round(font_px * 1.5)
+            self.setStyleSheet(SCREEN_STYLE.replace("FONT", str(font_px)).replace("TITLE", str(title_px)))
+            self.nav.setFixedWidth(font_px * 10)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Re-scale the text to the new size."""
+        super().resizeEvent(event)
+        self._scale_text()
 
     def show_screen(self, name: str) -> Screen:
         """Bring this window up at the screen ``name`` (one of ``SCREENS``)."""

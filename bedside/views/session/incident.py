@@ -45,7 +45,8 @@ class IncidentScreen(Screen):
         a = QHBoxLayout(alarms)
         self.alarms = QListWidget()
         self.alarms.setObjectName("sessionAlarms")
-        self.alarms.setMaximumHeight(120)
+        self.alarms.setMaximumHeight(130)
+        self.alarms.setWordWrap(True)
         a.addWidget(self.alarms)
         a.addWidget(button("Open incident", self._open_from_alarm, name="openIncident"))
         top.addWidget(alarms, 1)
@@ -53,10 +54,14 @@ class IncidentScreen(Screen):
         i = QHBoxLayout(incidents)
         self.incidents = QListWidget()
         self.incidents.setObjectName("sessionIncidents")
-        self.incidents.setMaximumHeight(120)
+        self.incidents.setMaximumHeight(130)
+        self.incidents.setWordWrap(True)
+        self.incidents.currentRowChanged.connect(lambda _r: self._show_details())
         i.addWidget(self.incidents)
         top.addWidget(incidents, 1)
         self.body.addLayout(top)
+        self.details = wrapped(name="incidentDetails")
+        self.body.addWidget(self.details)
         self.outstanding = wrapped(name="incidentOutstanding")
         self.outstanding.setStyleSheet("color: #ffd400;")
         self.body.addWidget(self.outstanding)
@@ -144,6 +149,29 @@ class IncidentScreen(Screen):
         """The incident chosen in the list ("" when none)."""
         item = self.incidents.currentItem()
         return "" if item is None else str(item.data(_ROLE))
+
+    def _show_details(self) -> None:
+        """What the chosen incident's record holds: its debrief and what the patient was told."""
+        chosen = self.selected_incident()
+        if not chosen:
+            self.details.setText("")
+            return
+        try:
+            record = self.services.incidents.show(chosen)
+        except Exception as exc:  # not yet written, database unreachable: in words
+            self.details.setText(f"The incident cannot be read: {exc}")
+            return
+        lines = [f"Chosen: {record.incident.title} (opened by {record.incident.opened_by})"]
+        if record.debrief is not None:
+            d = record.debrief
+            lines.append(f"Debrief by {d.who}: {d.what_happened}; done: {d.what_was_done}")
+        for told in record.patient_told:
+            lines.append(
+                f"Patient told by {told.told_by} at {told.told_at.astimezone():%H:%M}: {told.meaning}"
+            )
+        if record.is_closed:
+            lines.append("Closed.")
+        self.details.setText("\n".join(lines))
 
     def _open_from_alarm(self) -> None:
         item = self.alarms.currentItem()
@@ -260,6 +288,7 @@ class IncidentScreen(Screen):
                 self.incidents.setCurrentItem(item)
         if self.incidents.currentItem() is None and self.incidents.count():
             self.incidents.setCurrentRow(self.incidents.count() - 1)
+        self._show_details()
         self.outstanding.setText(
             "\n".join(
                 f"{r.incident.title}: still needs {', '.join(r.outstanding)}"

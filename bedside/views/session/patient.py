@@ -68,10 +68,10 @@ class PatientScreen(Screen):
     def __init__(self, services: SessionServices, parent: QWidget | None = None) -> None:
         super().__init__(services, parent)
         self.current = wrapped(name="currentPatient")
-        self.current.setStyleSheet("font-size: 17px; font-weight: bold;")
+        self.current.setStyleSheet("font-weight: bold;")
         self.body.addWidget(self.current)
         self.suggestion = wrapped(name="followUpSuggestion")
-        self.suggestion.setStyleSheet("color: #ffd400; font-size: 15px;")
+        self.suggestion.setStyleSheet("color: #ffd400;")
         self.body.addWidget(self.suggestion)
         find = QGroupBox("Returning patient")
         row = QHBoxLayout(find)
@@ -236,6 +236,6 @@ class PatientScreen(Screen):
             return
         consent = s.referral.consent(s.patient_id)
         consent_words = (
-            f"consent {consent.signed_on:%Y-%m-%d}: {consent.scope}" if consent else "no consent recorded"
+            f"Consent {consent.signed_on:%Y-%m-%d}: {consent.scope}" if consent else "No consent recorded."
         )
         self.current.setText(f"This session: {patient_words(record, s.clock.now().date())}. {consent_words}")

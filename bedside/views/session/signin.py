@@ -26,7 +26,6 @@ class SignInScreen(Screen):
     def __init__(self, services: SessionServices, parent: QWidget | None = None) -> None:
         super().__init__(services, parent)
         self.status = wrapped(name="signInStatus")
-        self.status.setStyleSheet("font-size: 16px;")
         self.body.addWidget(self.status)
         # First start: the administrator's name and PIN (shown only while nobody exists).
         self.first_start = QWidget()
@@ -133,7 +132,7 @@ class LockOverlay(QWidget):
         self.words = QLabel("")
         self.words.setWordWrap(True)
         self.words.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.words.setStyleSheet("font-size: 18px; font-weight: bold;")
+        self.words.setStyleSheet("font-weight: bold;")
         column.addWidget(self.words)
         self.secret = QLineEdit()
         self.secret.setObjectName("unlockSecret")

@@ -35,7 +35,7 @@ class ThresholdsScreen(Screen):
     def __init__(self, services: SessionServices, parent: QWidget | None = None) -> None:
         super().__init__(services, parent)
         self.state = wrapped(name="thresholdState")
-        self.state.setStyleSheet("font-size: 16px; font-weight: bold;")
+        self.state.setStyleSheet("font-weight: bold;")
         self.body.addWidget(self.state)
         self.suggestion = wrapped(name="thresholdSuggestion")
         self.suggestion.setStyleSheet("color: #ffd400;")
@@ -63,6 +63,7 @@ class ThresholdsScreen(Screen):
         self.change_value = QDoubleSpinBox()
         self.change_value.setObjectName("changeValue")
         self.change_value.setRange(0, 300)
+        self.change_field.currentIndexChanged.connect(lambda _i: self._show_current_value())
         self.change_reason = QLineEdit()
         self.change_reason.setObjectName("changeReason")
         self.change_reason.setPlaceholderText("reason (required after the lock)")
@@ -115,6 +116,13 @@ class ThresholdsScreen(Screen):
             lambda by: need(self.services.clinical).confirm_thresholds(by.who, self.entered()),
         )
 
+    def _show_current_value(self) -> None:
+        """The chosen value as it stands, as the starting point of its change."""
+        clinical = self.services.clinical
+        if clinical is not None and clinical.thresholds.has_confirmed_set:
+            field = ThresholdField(str(self.change_field.currentData()))
+            self.change_value.setValue(float(getattr(clinical.thresholds.current, field.value)))
+
     def _change(self) -> None:
         field = ThresholdField(str(self.change_field.currentData()))
         self.act(
@@ -151,3 +159,4 @@ class ThresholdsScreen(Screen):
         )
         if not self.history.text():
             self.show_set(current)
+        self._show_current_value()

@@ -33,13 +33,16 @@ def test_the_fit_check_sees_a_cut_button_and_a_cut_label(qtbot: QtBot) -> None:
     assert len(problems) == 2 and any("systolic above 180" in p for p in problems)
 
 
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)], ids=["1366x768", "1080p"])
 @pytest.mark.parametrize("simulated", [False, True], ids=["patient", "drill"])
-def test_every_screen_fits_1366x768(qtbot: QtBot, request: pytest.FixtureRequest, simulated: bool) -> None:
+def test_every_screen_fits(
+    qtbot: QtBot, request: pytest.FixtureRequest, simulated: bool, size: tuple[int, int]
+) -> None:
     """Each screen shown in turn in the session window at 1366x768 (with SIMULATION on a drill)."""
     chosen: Rig = request.getfixturevalue("drill_rig" if simulated else "rig")
     hub = SessionScreens(chosen.services)
     qtbot.addWidget(hub)
-    hub.resize(1366, 768)
+    hub.resize(*size)
     hub.show()
     qtbot.waitExposed(hub)
     sign_in_first_start(hub)
