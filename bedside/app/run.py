@@ -42,6 +42,10 @@ def run_monitor(args: argparse.Namespace) -> int:
 
     from alarms import ConfigError, load_config
     from bedside.app.autopilot import AUTOPILOT, DrillAutopilot
+
+    # Issue 10: what Session > Settings and Devices saved for this station is used unless the
+    # command line says otherwise (--device, --db, --clinic-config; --simulate for the simulators).
+    from bedside.app.session import apply_station_settings
     from bedside.monitor.recorder import SessionRecorder, default_station
     from bedside.views.window import MonitorWindow
     from bedside.workflow.clinical import ClinicalSession
@@ -50,6 +54,11 @@ def run_monitor(args: argparse.Namespace) -> int:
     from protocols import LIBRARY_DIR, load_library
     from storage import open_database, url_from_command_line
 
+    try:
+        apply_station_settings(args)
+    except ValueError as exc:  # SettingsError: the file and the fix in one sentence
+        print(f"bedside monitor: {exc}", file=sys.stderr)
+        return 2
     try:
         devices = [DeviceSpec.parse(d) for d in args.device]
         device_clocks = parse_device_clocks(getattr(args, "device_clock", None) or [])

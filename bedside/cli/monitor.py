@@ -74,6 +74,11 @@ def add_monitor_arguments(p: argparse.ArgumentParser) -> None:
         "protocol runs, monitoring gaps) to FILE as JSON every second (tests, support)",
     )
     p.add_argument(
+        "--simulate",
+        action="store_true",
+        help="start the simulators even when this station has saved devices (Session > Devices)",
+    )
+    p.add_argument(
         "--screenshot", type=Path, default=None, help="save a screenshot after --quit-after seconds"
     )
     p.add_argument(

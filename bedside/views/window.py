@@ -195,7 +195,10 @@ class MonitorWindow(QMainWindow):
         A menu, so the monitor's own layout is untouched; ``open_screen(name)`` shows a screen.
         """
         menu = self.menuBar().addMenu("&Session")
-        self.menuBar().setStyleSheet("font-size: 15px;")
+        self.menuBar().setStyleSheet(
+            "QMenuBar, QMenu { background: #11161c; color: #d8dee9; font-size: 15px; }"
+            "QMenuBar::item:selected, QMenu::item:selected { background: #00607a; }"
+        )
         for name in screens:
             action = menu.addAction(name)
             action.triggered.connect(lambda _=False, n=name: open_screen(n))

@@ -8,9 +8,12 @@ alarm's own time. Every entry goes through ``IncidentService`` / ``RecordService
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
+from PySide6.QtCore import QDateTime, QTimeZone
 from PySide6.QtWidgets import (
     QComboBox,
+    QDateTimeEdit,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
@@ -141,7 +144,21 @@ class IncidentScreen(Screen):
         med.addWidget(self.unit)
         med.addWidget(self.route)
         r.addRow(med)
-        r.addRow(button("Medication given now", self._medication, name="addMedication"))
+        when = QHBoxLayout()
+        self.given_at = QDateTimeEdit()
+        self.given_at.setObjectName("givenAt")
+        self.given_at.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.given_at.setTimeZone(QTimeZone.utc())
+        when.addWidget(self.given_at, 1)
+        when.addWidget(button("Medication given", self._medication, name="addMedication"))
+        r.addRow("Given at (UTC)", when)
+        mark = QHBoxLayout()
+        self.marker = QLineEdit()
+        self.marker.setObjectName("markerLabel")
+        self.marker.setPlaceholderText("e.g. patient anxious, IV re-sited")
+        mark.addWidget(self.marker, 1)
+        mark.addWidget(button("Mark event", self._mark, name="markEvent"))
+        r.addRow("Event", mark)
         bottom.addWidget(record, 1)
         self.body.addLayout(bottom)
 
@@ -245,6 +262,10 @@ class IncidentScreen(Screen):
         s = self.services
         self.act("Add note", lambda by: s.records.add_note(by, s.session_id, self.note.text()))
 
+    def _mark(self) -> None:
+        s = self.services
+        self.act("Mark event", lambda by: s.records.add_marker(by, s.session_id, self.marker.text()))
+
     def _medication(self) -> None:
         s = self.services
         self.act(
@@ -256,13 +277,16 @@ class IncidentScreen(Screen):
                 dose=self.dose.value(),
                 unit=self.unit.text(),
                 route=str(self.route.currentData()),
-                given_at=s.clock.now(),
+                given_at=datetime.fromtimestamp(self.given_at.dateTime().toSecsSinceEpoch(), UTC),
             ),
         )
 
     def refresh(self) -> None:
         """The session's alarms and incidents, and what each open incident still needs."""
         s = self.services
+        # The medication time starts at now (minute precision); the clinician moves it back.
+        now = int(s.clock.now().timestamp()) // 60 * 60
+        self.given_at.setDateTime(QDateTime.fromSecsSinceEpoch(now, QTimeZone.utc()))
         chosen = self.selected_incident()
         self.alarms.clear()
         if s.clinical is not None:

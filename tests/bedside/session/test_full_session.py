@@ -75,6 +75,9 @@ def sign_in_first_start(hub: SessionScreens) -> None:
     assert "signed in" in said(screen), said(screen)
 
 
+@pytest.mark.req("THR-1")
+@pytest.mark.req("THR-5")
+@pytest.mark.req("DOC-1")
 @pytest.mark.req("PRO-7")
 @pytest.mark.req("DIS-1")
 @pytest.mark.req("DOC-2")
@@ -188,6 +191,10 @@ def test_a_whole_session_from_sign_in_to_export_through_the_screens(qtbot: QtBot
     click(incident, "addMedication")
     assert [m.drug for m in s.records.medications(s.session_id)] == ["labetalol"], said(incident)
     assert s.records.notes(s.session_id)[0].note.who == "rdiaz"
+    assert s.records.medications(s.session_id)[0].given_at <= rig.clock.now()
+    field(incident, QWidget, "markerLabel").setText("patient anxious, lights dimmed")  # type: ignore[attr-defined]
+    click(incident, "markEvent")
+    assert [m.label for m in s.records.markers(s.session_id)] == ["patient anxious, lights dimmed"]
 
     # Incident from the alarm: opened at the alarm's time, debriefed, the patient told, closed.
     rig.recorder.writer.flush()
