@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alarms import ClinicalConfig
-from bedside.views.session.context import DrillTiming, SessionServices
+from bedside.views.session.context import DrillLauncher, DrillTiming, SessionServices
 from bedside.workflow.audit import AuditTrail
 from bedside.workflow.clinical import ClinicalSession
 from bedside.workflow.devices import DeviceSetup, PortLister
@@ -43,9 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Starts a drill monitor: (scenario, speed) -> what the screen says.
-DrillLauncher = Callable[[str, float], str]
-
 
 def _secs(step: ResponseStep | None) -> str:
     return (
@@ -59,28 +56,11 @@ class AppDrillDesk:
     """The Drill screen's desk on the drill database: start, log, timings, report (DRL-1, DRL-2)."""
 
     def __init__(
-        self,
-        service: DrillService,
-        session_id: str,
-        scenarios: Sequence[str],
-        *,
-        launcher: DrillLauncher | None = None,
-        flush: Callable[[], object] = lambda: None,
+        self, service: DrillService, session_id: str, *, flush: Callable[[], object] = lambda: None
     ) -> None:
         self.service = service
         self.session_id = session_id
-        self._scenarios = tuple(scenarios)
-        self._launcher = launcher or launch_drill_monitor
         self._flush = flush  # the monitor's records reach the database before they are read back
-
-    @property
-    def scenarios(self) -> Sequence[str]:
-        """The shipped scenarios."""
-        return self._scenarios
-
-    def start(self, scenario: str, speed: float) -> str:
-        """Start the drill in its own monitor (simulators through the real drivers)."""
-        return self._launcher(scenario, speed)
 
     def log(self, who: str, *, drill_date: date, scenario: str, participants: Sequence[str]) -> None:
         """Log the running drill session."""
@@ -118,7 +98,10 @@ def launch_drill_monitor(scenario: str, speed: float) -> str:
     cmd = [sys.executable, "-m", "bedside.cli", "monitor", "--scenario", scenario, "--speed", f"{speed:g}"]
     subprocess.Popen(cmd, start_new_session=True)
     log.info("drill monitor started: %s", " ".join(cmd))
-    return f"Drill '{scenario}' started at {speed:g}x in its own monitor window (SIMULATION)."
+    return (
+        f"Drill '{scenario}' started at {speed:g}x in its own monitor window (SIMULATION, drill "
+        "database). Log the team and print the report from that window's Session > Drill."
+    )
 
 
 def apply_station_settings(args: argparse.Namespace, store: SettingsStore | None = None) -> StationSettings:
@@ -172,13 +155,7 @@ def build_session_services(
         flush()
         return export_session(repo, sid, fmt, out, progress=progress, config=config)
 
-    drill = (
-        AppDrillDesk(
-            DrillService(db, clock, audit), session_id, scenarios, launcher=drill_launcher, flush=flush
-        )
-        if db.is_drill
-        else None
-    )
+    drill = AppDrillDesk(DrillService(db, clock, audit), session_id, flush=flush) if db.is_drill else None
     return SessionServices(
         clock=clock,
         config=config,
@@ -197,6 +174,8 @@ def build_session_services(
         desk=desk,
         simulation=simulation,
         drill=drill,
+        launch_drill=drill_launcher or launch_drill_monitor,
+        scenarios=tuple(scenarios),
     )
 
 

@@ -72,17 +72,13 @@ class DrillTiming:
     first_step: str
 
 
+#: Starts a drill (scenario, speed) in its own monitor: simulators through the real drivers, on the
+#: drill database, SIMULATION on every screen; returns what the screen says.
+DrillLauncher = Callable[[str, float], str]
+
+
 class DrillDesk(Protocol):
-    """The drill services the Drill screen calls (the drill database only, DRL-1/DRL-2)."""
-
-    @property
-    def scenarios(self) -> Sequence[str]:
-        """The scenarios a drill can play."""
-        ...
-
-    def start(self, scenario: str, speed: float) -> str:
-        """Start playing ``scenario`` through the simulators and the real drivers; returns words."""
-        ...
+    """The drill services of a drill monitor's Drill screen (the drill database only, DRL-1/DRL-2)."""
 
     def log(self, who: str, *, drill_date: date, scenario: str, participants: Sequence[str]) -> None:
         """Log the drill on the running drill session."""
@@ -117,7 +113,9 @@ class SessionServices:
     clinical: ClinicalSession | None = None
     desk: ProtocolDesk | None = None
     simulation: str | None = None  # the scenario when the monitor runs simulators (SIMULATION)
-    drill: DrillDesk | None = None
+    drill: DrillDesk | None = None  # only on a drill monitor (drill database)
+    launch_drill: DrillLauncher | None = None
+    scenarios: Sequence[str] = ()
     patient_id: str = ""  # the patient of this session, once chosen on the Patient screen
     #: Thresholds suggested by the patient's last follow-up outcome, waiting for a clinician (THR-1).
     suggestion: ThresholdSuggestion | None = None

@@ -22,8 +22,8 @@ from bedside.views.session.context import Screen, SessionServices, button, wrapp
 log = logging.getLogger(__name__)
 
 NO_DRILL = (
-    "Drills run on the drill database only: start the monitor without --device (it runs its "
-    "simulators and shows SIMULATION), then open this screen."
+    "Drills are kept in the drill database only, never with patient records: start the drill here, "
+    "then log the team and print the report from the drill monitor's own Session > Drill."
 )
 
 
@@ -40,7 +40,7 @@ class DrillScreen(Screen):
         form = QFormLayout()
         self.scenario = QComboBox()
         self.scenario.setObjectName("drillScenario")
-        for name in services.drill.scenarios if services.drill else ():
+        for name in services.scenarios:
             self.scenario.addItem(name, name)
         self.participants = QLineEdit()
         self.participants.setObjectName("drillParticipants")
@@ -68,13 +68,13 @@ class DrillScreen(Screen):
         self.report_path: Path | None = None
 
     def _start(self) -> None:
-        drill = self.services.drill
-        if drill is None:
-            self.say(NO_DRILL, problem=True)
+        launch = self.services.launch_drill
+        if launch is None:
+            self.say("this station cannot start a drill monitor", problem=True)
             return
         self.act(
             "Start drill",
-            lambda _by: self.state.setText(drill.start(str(self.scenario.currentData()), self.speed.value())),
+            lambda _by: self.state.setText(launch(str(self.scenario.currentData()), self.speed.value())),
         )
 
     def _log(self) -> None:
@@ -116,7 +116,8 @@ class DrillScreen(Screen):
         """The drill in progress and the team's timings so far."""
         drill = self.services.drill
         if drill is None:
-            self.state.setText(NO_DRILL)
+            if not self.state.text():
+                self.state.setText(NO_DRILL)
             return
         if not self.state.text():
             self.state.setText(

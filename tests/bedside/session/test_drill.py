@@ -79,11 +79,14 @@ def test_a_whole_drill_from_the_drill_screen(qtbot: QtBot, drill_rig: Rig) -> No
     assert report is not None and report.read_bytes().startswith(b"%PDF"), said(drill)
 
 
+@pytest.mark.req("DRL-1")
 def test_the_drill_screen_on_a_patient_database_says_where_drills_run(qtbot: QtBot, rig: Rig) -> None:
     """Drills never mix with patient records (DRL-1): on the patient database the screen says so."""
     hub = SessionScreens(rig.services)
     qtbot.addWidget(hub)
     sign_in_first_start(hub)
     drill = hub.show_screen("Drill")
-    click(drill, "startDrill")
-    assert "drill database" in said(drill)
+    click(drill, "startDrill")  # a drill starts in its own monitor, on the drill database
+    assert rig.launched == [("bp-spike", 1.0)]
+    click(drill, "logDrill")
+    assert "drill database" in said(drill)  # never logged with the patient records
