@@ -56,4 +56,12 @@ def test_every_screen_fits(
         if found:
             problems[name] = found
         assert screen.isVisible()
+    chosen.services.station.lock_after_s = 1
+    chosen.clock.advance(2)
+    hub.tick()
+    assert hub.lock.isVisible()
+    qtbot.wait(1)
+    locked = clipped_texts(hub.lock)
+    if locked:
+        problems["lock"] = locked
     assert not problems, problems
