@@ -9,7 +9,15 @@ enough for its text plus its icon and frame. Only widgets shown on screen are ju
 from __future__ import annotations
 
 from PySide6.QtCore import QRect
-from PySide6.QtWidgets import QAbstractButton, QCheckBox, QLabel, QPushButton, QRadioButton, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QCheckBox,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QTableWidget,
+    QWidget,
+)
 
 #: Pixels of slack for anti-aliasing and frame rounding.
 SLACK = 2
@@ -73,6 +81,22 @@ def _button_problem(button: QAbstractButton) -> str | None:
     return None
 
 
+def _table_problems(table: QTableWidget) -> list[str]:
+    """Cells whose text is wider than their column (Qt would cut it with "...")."""
+    metrics = table.fontMetrics()
+    problems = []
+    for row in range(table.rowCount()):
+        for column in range(table.columnCount()):
+            item = table.item(row, column)
+            if item is None or not item.text():
+                continue
+            needed = metrics.horizontalAdvance(item.text()) + 8  # the cell's padding
+            if needed > table.columnWidth(column) + SLACK:
+                has = table.columnWidth(column)
+                problems.append(f"cell {row},{column} {item.text()[:40]!r} needs {needed} px, has {has}")
+    return problems
+
+
 def clipped_texts(root: QWidget) -> list[str]:
     """Every visible label or button under ``root`` (itself included) whose text is cut, in words."""
     problems: list[str] = []
@@ -85,7 +109,10 @@ def clipped_texts(root: QWidget) -> list[str]:
             problem = _label_problem(widget)
         elif isinstance(widget, QAbstractButton):
             problem = _button_problem(widget)
+        elif isinstance(widget, QTableWidget):
+            problem = "; ".join(_table_problems(widget)) or None
         if problem is not None:
             name = widget.objectName() or type(widget).__name__
-            problems.append(f"{name} {widget.text()[:60]!r}: {problem}")
+            text = widget.text() if isinstance(widget, QLabel | QAbstractButton) else ""
+            problems.append(f"{name} {text[:60]!r}: {problem}")
     return problems

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from alarms import BaselineField, BaselineNotReadyError
 from bedside.views.session._clinical import NO_SESSION, need
-from bedside.views.session.context import Screen, SessionServices, button, wrapped
+from bedside.views.session.context import Screen, SessionServices, button, fit_columns, wrapped
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class BaselineScreen(Screen):
         self.readings = QTableWidget(0, 4)
         self.readings.setObjectName("baselineReadings")
         self.readings.setHorizontalHeaderLabels(["value", "measured", "used", "why not"])
-        self.readings.horizontalHeader().setStretchLastSection(True)
+        fit_columns(self.readings)
         self.readings.setMinimumHeight(250)
         self.body.addWidget(self.readings)
         row = QHBoxLayout()
@@ -122,4 +122,3 @@ class BaselineScreen(Screen):
             )
             for j, text in enumerate(cells):
                 self.readings.setItem(i, j, QTableWidgetItem(text))
-        self.readings.resizeColumnsToContents()

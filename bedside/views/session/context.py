@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from alarms import ClinicalConfig
 from bedside.views.widgets import SimulationBanner
@@ -210,6 +218,15 @@ def button(text: str, handler: Callable[[], object], *, name: str = "") -> QPush
     b.setMinimumHeight(36)
     b.clicked.connect(lambda _=False: handler())
     return b
+
+
+def fit_columns(table: QTableWidget) -> None:
+    """Columns follow their contents (and the text size), the last one takes the rest: no cell is
+    cut short with "..." (issue 10: never elide)."""
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(True)
+    table.setTextElideMode(Qt.TextElideMode.ElideNone)
 
 
 def wrapped(text: str = "", *, name: str = "") -> QLabel:

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bedside.views.session.context import Screen, SessionServices, button, wrapped
+from bedside.views.session.context import Screen, SessionServices, button, fit_columns, wrapped
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class DrillScreen(Screen):
         self.timings = QTableWidget(0, 5)
         self.timings.setObjectName("drillTimings")
         self.timings.setHorizontalHeaderLabels(["alarm", "raised", "acknowledged", "protocol", "first step"])
-        self.timings.horizontalHeader().setStretchLastSection(True)
+        fit_columns(self.timings)
         self.timings.setMinimumHeight(260)
         self.body.addWidget(self.timings)
         self.report_path: Path | None = None
@@ -132,4 +132,3 @@ class DrillScreen(Screen):
         for i, t in enumerate(rows):
             for j, text in enumerate((t.alarm, t.raised, t.acknowledged, t.protocol_started, t.first_step)):
                 self.timings.setItem(i, j, QTableWidgetItem(text))
-        self.timings.resizeColumnsToContents()

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bedside.views.session.context import Screen, SessionServices, button, wrapped
+from bedside.views.session.context import Screen, SessionServices, button, fit_columns, wrapped
 from bedside.workflow.followup import (
     Adjustment,
     FollowUpContact,
@@ -52,7 +52,7 @@ class FollowUpScreen(Screen):
         self.table = QTableWidget(0, 5)
         self.table.setObjectName("followUps")
         self.table.setHorizontalHeaderLabels(["state", "contact", "due by", "event", "patient"])
-        self.table.horizontalHeader().setStretchLastSection(True)
+        fit_columns(self.table)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setMinimumHeight(180)
         self.body.addWidget(self.table)
@@ -141,6 +141,5 @@ class FollowUpScreen(Screen):
             )
             for j, text in enumerate(cells):
                 self.table.setItem(i, j, QTableWidgetItem(text))
-        self.table.resizeColumnsToContents()
         if ranked and self.table.currentRow() < 0:
             self.table.selectRow(0)

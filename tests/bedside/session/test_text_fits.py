@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
+from bedside.devtools.session_screens import scripted_session
 from bedside.views.session.context import SCREENS
 from bedside.views.session.hub import SessionScreens
-from tests.bedside.session.conftest import Rig
-from tests.bedside.session.test_full_session import sign_in_first_start
 from tests.bedside.text_fit import clipped_texts
 
 
@@ -35,33 +36,33 @@ def test_the_fit_check_sees_a_cut_button_and_a_cut_label(qtbot: QtBot) -> None:
 
 @pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)], ids=["1366x768", "1080p"])
 @pytest.mark.parametrize("simulated", [False, True], ids=["patient", "drill"])
-def test_every_screen_fits(
-    qtbot: QtBot, request: pytest.FixtureRequest, simulated: bool, size: tuple[int, int]
-) -> None:
-    """Each screen shown in turn in the session window at 1366x768 (with SIMULATION on a drill)."""
-    chosen: Rig = request.getfixturevalue("drill_rig" if simulated else "rig")
-    hub = SessionScreens(chosen.services)
-    qtbot.addWidget(hub)
-    hub.resize(*size)
-    hub.show()
-    qtbot.waitExposed(hub)
-    sign_in_first_start(hub)
-    problems: dict[str, list[str]] = {}
-    for name in SCREENS:
-        screen = hub.show_screen(name)
+def test_every_screen_fits(qtbot: QtBot, tmp_path: Path, simulated: bool, size: tuple[int, int]) -> None:
+    """Each screen, filled as a session half-way has it (alarms, incidents, follow-ups, drill
+    timings), shown in turn in the session window; then the lock overlay."""
+    scripted = scripted_session(tmp_path, drill=simulated)
+    try:
+        hub = SessionScreens(scripted.services)
+        qtbot.addWidget(hub)
+        hub.resize(*size)
+        hub.show()
+        qtbot.waitExposed(hub)
+        problems: dict[str, list[str]] = {}
+        for name in SCREENS:
+            screen = hub.show_screen(name)
+            qtbot.wait(1)
+            found = clipped_texts(hub)
+            if screen.horizontalScrollBar().maximum() > 0:  # content wider than the screen is cut too
+                found.append(f"needs {screen.horizontalScrollBar().maximum()} px more width")
+            if found:
+                problems[name] = found
+        scripted.services.station.lock_after_s = 1
+        scripted.clock.advance(2)
+        hub.tick()
+        assert hub.lock.isVisible()
         qtbot.wait(1)
-        found = clipped_texts(hub)
-        if screen.horizontalScrollBar().maximum() > 0:  # content wider than the screen is cut too
-            found.append(f"needs {screen.horizontalScrollBar().maximum()} px more width")
-        if found:
-            problems[name] = found
-        assert screen.isVisible()
-    chosen.services.station.lock_after_s = 1
-    chosen.clock.advance(2)
-    hub.tick()
-    assert hub.lock.isVisible()
-    qtbot.wait(1)
-    locked = clipped_texts(hub.lock)
-    if locked:
-        problems["lock"] = locked
-    assert not problems, problems
+        locked = clipped_texts(hub.lock)
+        if locked:
+            problems["lock"] = locked
+        assert not problems, problems
+    finally:
+        scripted.recorder.close(end_session=False)
