@@ -80,6 +80,7 @@ class DevicesScreen(Screen):
             item = self.grid.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None:
+                widget.setParent(None)  # gone at once, not at the next turn of the event loop
                 widget.deleteLater()
         self.rows.clear()
         ports = self.services.devices.ports()
