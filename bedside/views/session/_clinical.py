@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from bedside.workflow.clinical import ClinicalSession
+
+log = logging.getLogger(__name__)
 
 NO_SESSION = "This station is not monitoring a session: start `bedside monitor` first."
 

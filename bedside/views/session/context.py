@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
@@ -205,10 +206,10 @@ class Screen(QScrollArea):
     def refresh(self) -> None:
         """Re-read what the screen shows (called when it is shown and after each action)."""
 
-    def showEvent(self, event: object) -> None:
+    def showEvent(self, event: QShowEvent) -> None:
         """Each time the screen is shown it shows the services' state now."""
         self.refresh()
-        super().showEvent(event)  # type: ignore[arg-type]
+        super().showEvent(event)
 
 
 def button(text: str, handler: Callable[[], object], *, name: str = "") -> QPushButton:

@@ -11,6 +11,7 @@ import logging
 from functools import partial
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -172,8 +173,8 @@ class DevicesScreen(Screen):
         saved = ", ".join(devices) if devices else "none saved (the monitor starts its simulators)"
         self.in_force.setText(f"{running} Saved devices: {saved}".strip())
 
-    def hideEvent(self, event: object) -> None:
+    def hideEvent(self, event: QHideEvent) -> None:
         """Leaving the screen stops the tests: their ports must be free for the monitor."""
         self.services.devices.stop_all()
         self._heartbeat.stop()
-        super().hideEvent(event)  # type: ignore[arg-type]
+        super().hideEvent(event)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -177,7 +177,7 @@ class SessionScreens(QWidget):
         """The app's heartbeat: the inactivity lock closes when its time has passed."""
         self.services.station.tick()
 
-    def closeEvent(self, event: object) -> None:
+    def closeEvent(self, event: QCloseEvent) -> None:
         """Closing the screens stops any connection test (the ports go back to the monitor)."""
         self.services.devices.stop_all()
-        super().closeEvent(event)  # type: ignore[arg-type]
+        super().closeEvent(event)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from bedside.views.session.context import Screen, SessionServices, button, wrapped
@@ -149,11 +149,9 @@ class LockOverlay(QWidget):
         parent.installEventFilter(self)
         self.follow()
 
-    def eventFilter(self, watched: object, event: object) -> bool:
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Keep covering the parent when it is resized."""
-        from PySide6.QtCore import QEvent
-
-        if watched is self._host and getattr(event, "type", lambda: None)() == QEvent.Type.Resize:
+        if watched is self._host and event.type() == QEvent.Type.Resize:
             self.setGeometry(self._host.rect())
         return False
 
