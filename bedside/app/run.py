@@ -84,6 +84,10 @@ def run_monitor(args: argparse.Namespace) -> int:
 
     from alarms import ConfigError, load_config
     from bedside.app.autopilot import AUTOPILOT, DrillAutopilot
+
+    # Issue 10: what Session > Settings and Devices saved for this station is used unless the
+    # command line says otherwise (--device, --db, --clinic-config; --simulate for the simulators).
+    from bedside.app.session import apply_station_settings
     from bedside.monitor.recorder import SessionRecorder, default_station
     from bedside.views.window import MonitorWindow
     from bedside.workflow.clinical import ClinicalSession
@@ -92,6 +96,11 @@ def run_monitor(args: argparse.Namespace) -> int:
     from protocols import LIBRARY_DIR, load_library
     from storage import open_database, url_from_command_line
 
+    try:
+        apply_station_settings(args)
+    except ValueError as exc:  # SettingsError: the file and the fix in one sentence
+        print(f"bedside monitor: {exc}", file=sys.stderr)
+        return 2
     try:
         devices = [DeviceSpec.parse(d) for d in args.device]
         device_clocks = parse_device_clocks(getattr(args, "device_clock", None) or [])
@@ -228,6 +237,21 @@ def run_monitor(args: argparse.Namespace) -> int:
     heartbeat = QTimer()
     heartbeat.timeout.connect(watchdog.beat)
     heartbeat.start(HEARTBEAT_MS)
+    # Issue 10: sign-in to discharge, reached from the window's Session menu (bedside.app.session).
+    from bedside.app.session import attach_session_screens, build_session_services
+    from simulators.scenario import list_scenarios
+
+    services = build_session_services(
+        db, clock, config, station=station, session_id=recorder.session_id, clinical=clinical, desk=desk,
+        simulation=parts.scenario, scenarios=[s.name for s in list_scenarios()],
+        flush=recorder.writer.flush,
+    )  # fmt: skip
+    session_screens = attach_session_screens(window, services)
+    if not services.identity.has_clinicians() or services.station.signed_in is None:
+        session_screens.show_screen("Sign in")
+    lock_timer = QTimer()
+    lock_timer.timeout.connect(session_screens.tick)
+    lock_timer.start(1000)
     window.show()
     parts.core.start()
     if parts.rig is not None:

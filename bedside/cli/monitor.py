@@ -78,6 +78,11 @@ def add_monitor_arguments(p: argparse.ArgumentParser) -> None:
     # Given by `bedside run` to its spare monitor: start when a byte arrives on this pipe.
     p.add_argument("--standby-fd", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument(
+        "--simulate",
+        action="store_true",
+        help="start the simulators even when this station has saved devices (Session > Devices)",
+    )
+    p.add_argument(
         "--screenshot", type=Path, default=None, help="save a screenshot after --quit-after seconds"
     )
     p.add_argument(

@@ -52,6 +52,12 @@ def main(argv: list[str]) -> int:
             rc = subprocess.run(cmd, check=False).returncode
         print(f"{shot.name}: {'ok' if rc == 0 else f'failed (rc {rc})'}")
         failed += rc != 0
+    if not wanted or any(name.startswith("session-") for name in wanted):
+        # Issue 10: every session screen, at 1366x768 and 1080p (bedside.devtools.session_screens).
+        from bedside.devtools.session_screens import save_screens
+
+        for path in save_screens(out):
+            print(f"{path.name}: ok")
     return 1 if failed else 0
 
 

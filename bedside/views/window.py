@@ -11,12 +11,12 @@ checks, the clinical tick, the protocol timers and the trend's scrolling window.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMenu, QVBoxLayout, QWidget
 
 from bedside.monitor.core import MonitorCore
 from bedside.views.alarm_bar import AlarmBar
@@ -191,6 +191,21 @@ class MonitorWindow(QMainWindow):
                 action(who)
         except Exception as exc:
             self.session_controls.message.setText(str(exc))
+
+    def add_session_menu(self, screens: Sequence[str], open_screen: Callable[[str], object]) -> QMenu:
+        """The one entry point to the session screens (issue 10): "Session ▸ Patient, Devices, ...".
+
+        A menu, so the monitor's own layout is untouched; ``open_screen(name)`` shows a screen.
+        """
+        menu = self.menuBar().addMenu("&Session")
+        self.menuBar().setStyleSheet(
+            "QMenuBar, QMenu { background: #11161c; color: #d8dee9; font-size: 15px; }"
+            "QMenuBar::item:selected, QMenu::item:selected { background: #00607a; }"
+        )
+        for name in screens:
+            action = menu.addAction(name)
+            action.triggered.connect(lambda _=False, n=name: open_screen(n))
+        return menu
 
     def start_timers(self) -> None:
         """Start the heartbeat (data needs no timer: it wakes the window itself)."""

@@ -276,6 +276,15 @@ class FollowUpService:
         """Open follow-ups past their due time."""
         return self.listed(FollowUpState.OVERDUE, now)
 
+    def last_closed_for_patient(self, patient_ref: str) -> FollowUpRecord | None:
+        """The patient's most recently closed follow-up (what the next session's screen shows), or None."""
+        closed = [
+            r
+            for r in self._repository.follow_ups()
+            if r.item.patient_ref == patient_ref and r.closed_at is not None and patient_ref
+        ]
+        return max(closed, key=lambda r: r.closed_at or r.scheduled_at) if closed else None
+
     def follow_up(self, follow_up_id: str) -> FollowUpRecord:
         """One follow-up by id."""
         return self._repository.follow_up(follow_up_id)
