@@ -361,8 +361,9 @@ def run_monitor(args: argparse.Namespace) -> int:
         device_clocks=device_clocks,
     )  # fmt: skip
     recorder = SessionRecorder(
-        db, clock, clinician="unassigned", scenario=parts.scenario or "", station=station
-    )
+        db, clock, clinician="unassigned", scenario=parts.scenario or "", station=station,
+        write_hang_s=config.recording.write_hang_s,
+    )  # fmt: skip
     recorder.attach(parts.core)
     window = MonitorWindow(parts.core, parts.scenario)
     parts.core.clock_tolerance_s = config.monitoring.future_tolerance_s  # device clock offsets (ALM-4)
