@@ -324,6 +324,13 @@ def run_monitor(args: argparse.Namespace) -> int:
     except DeviceSpecError as exc:
         print(f"bedside monitor: {exc}", file=sys.stderr)
         return 2
+    from bedside.startup import StartupError, check_devices, open_log_file
+
+    try:
+        log.info("bedside monitor starting; log file %s", open_log_file(getattr(args, "log_file", None)))
+    except StartupError as exc:
+        print(f"bedside monitor: {exc}", file=sys.stderr)
+        return 2
     base = SystemClock()
     clock: Clock = ScaledClock(base, args.speed) if args.speed != 1.0 else base
     if devices and args.speed != 1.0:
@@ -343,6 +350,11 @@ def run_monitor(args: argparse.Namespace) -> int:
         )
         return 2
     base_library = load_library(protocols_dir, today=clock.now().date())
+    try:  # each port opened and closed once: a missing or taken port is one sentence, not a silent alarm
+        check_devices([(d.protocol, d.url) for d in devices])
+    except StartupError as exc:
+        print(f"bedside monitor: {exc}", file=sys.stderr)
+        return 2
     station = args.station or default_station()
     drill = not devices  # without a device the monitor runs its simulators
     try:
@@ -352,6 +364,10 @@ def run_monitor(args: argparse.Namespace) -> int:
         print(f"bedside monitor: the database {args.db or '(default file)'} cannot be used: {first}",
               file=sys.stderr)  # fmt: skip
         return 2
+    if getattr(args, "check", False):
+        db.close()
+        print(f"bedside monitor: start-up check passed ({db.url}, {len(devices)} device(s))")
+        return 0
     if args.speed != 1.0:
         clock = resume_clock(clock, db, station)
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -16,6 +16,8 @@ from bedside.cli_export import add_export_arguments, run_export
 from bedside.cli_followup import FOLLOWUP_COMMANDS, add_followup_commands, run_followup
 from drivers.registry import DRIVERS
 
+log = logging.getLogger(__name__)
+
 
 class _OneSentenceParser(argparse.ArgumentParser):
     """A sub-command parser whose errors are one sentence on stderr and exit code 2."""
@@ -91,6 +93,19 @@ def _monitor_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--quit-after", type=float, default=None, help="close after this many seconds (demos, screenshots)"
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="check everything the monitor needs (log file, clinic config, protocols, database, device "
+        "ports) and exit: 0 when it would start, 2 with one sentence saying what to fix",
+    )
+    p.add_argument(
+        "--log-file",
+        type=Path,
+        default=None,
+        help="the monitor's log file (default: logs/bedside-monitor.log in the user data folder; "
+        "owner-only, rotated at 5 MB)",
     )
 
 
@@ -203,7 +218,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _TerminalFormatter(logging.Formatter):
+    """Log lines for the terminal without tracebacks: those go to the monitor's log file only."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record's line, its exception reduced to nothing (the message already names it)."""
+        plain = logging.makeLogRecord(record.__dict__)
+        plain.exc_info, plain.exc_text, plain.stack_info = None, None, None
+        return super().format(plain)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    # Security baseline: every file Bedside creates (database, exports, logs, state reports) is
+    # readable by its owner only, whatever the login's umask is.
+    os.umask(0o077)
     parser = build_parser()
     args = parser.parse_args(argv)
     quiet = logging.WARNING if args.command == "replay" else logging.INFO  # replay: stdout is the output
@@ -211,6 +239,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else quiet,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.command == "monitor" and not args.verbose:
+        # The monitor's full log goes to its file (run_monitor); the terminal shows warnings and
+        # start-up problems as one sentence, never a traceback.
+        for handler in logging.getLogger().handlers:
+            handler.setLevel(logging.WARNING)
+            handler.setFormatter(_TerminalFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        # An error nobody caught (in a Qt slot or a thread) is one line here, its traceback in the file.
+        sys.excepthook = lambda kind, value, tb: log.critical(
+            "unexpected error: %s: %s (details in the log file)", kind.__name__, value,
+            exc_info=(kind, value, tb),
+        )  # fmt: skip
     if args.command == "decode":
         from bedside.decode import decode_file
 
@@ -253,7 +292,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_record(args)
     from bedside.app import run_monitor
 
-    return run_monitor(args)
+    try:
+        return run_monitor(args)
+    except Exception as exc:  # the last net: one sentence here, the traceback in the log file
+        log.critical(
+            "the monitor stopped on an unexpected error: %s: %s", type(exc).__name__, exc, exc_info=True
+        )
+        return 1
 
 
 def run_replay_command(args: argparse.Namespace) -> int:
