@@ -166,6 +166,16 @@ def escape_hl7(text: str) -> str:
     )
 
 
+def _without_content(reason: str) -> str:
+    """A rejection reason as safe to log: no bytes of the message itself (issue 11: rejection lines
+    carried PID fragments). Quoted fragments and a library's error text are cut; the ACK keeps them."""
+    cut = min((i for i in (reason.find("'"), reason.find('"')) if i >= 0), default=len(reason))
+    text = reason[:cut].rstrip(": ")
+    if text.startswith("HL7 grammar: "):
+        text = ": ".join(text.split(": ")[:2])
+    return text
+
+
 class _MessageRejected(Exception):
     """A whole message cannot be used; carries the ACK code and HL7 error code."""
 
@@ -342,11 +352,12 @@ class Hl7Pcd01Driver:
             self._precheck(header, segments)
             observations, row_errors = self._read_observations(header, segments, stamp)
         except _MessageRejected as rejected:
-            log.info("HL7 message rejected (%s): %s", rejected.ack_code, rejected.reason)
+            log.info("HL7 message rejected (%s): %s", rejected.ack_code, _without_content(rejected.reason))
             ack = self._ack(header, rejected.ack_code, stamp, [(rejected.error_code, rejected.reason)])
             return [], ack, rejected.reason
         except Exception as exc:  # hl7apy or a malformed value: never out of feed
-            log.warning("HL7 message could not be read", exc_info=True)
+            # No traceback: an exception's text may quote the message, and with it the patient's PID.
+            log.warning("HL7 message could not be read (%s); the sender got an AE", type(exc).__name__)
             reason = f"message could not be read: {type(exc).__name__}: {exc}"[:240]
             return [], self._ack(header, "AE", stamp, [(207, reason)]), reason
         if row_errors:
