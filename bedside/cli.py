@@ -243,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The monitor's full log goes to its file (run_monitor); the terminal shows warnings and
         # start-up problems as one sentence, never a traceback.
         for handler in logging.getLogger().handlers:
+            if type(handler) is not logging.StreamHandler:
+                continue  # only the terminal handler basicConfig made (not a test runner's)
             handler.setLevel(logging.WARNING)
             handler.setFormatter(_TerminalFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         # An error nobody caught (in a Qt slot or a thread) is one line here, its traceback in the file.
