@@ -12,10 +12,13 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, event, text
 
 from drivers.clock import FakeClock, SystemClock
@@ -276,3 +279,61 @@ def test_watch_from_the_writer_thread_itself_is_refused(db: Database, clock: Fak
         assert caught and "outside the writer thread" in str(caught[0])
     finally:
         writer.close()
+
+
+class FrozenDatabase:
+    """A database whose every transaction blocks until ``thaw()`` and then fails like a lost disk.
+
+    Stands in for ``storage.Database`` (the writer uses only ``engine.begin()`` and ``url``), so a
+    hypothesis example costs a thread, not a database.
+    """
+
+    url = "sqlite:////frozen/bedside.sqlite3"
+
+    def __init__(self) -> None:
+        self.engine = self
+        self.entered = threading.Event()
+        self._thawed = threading.Event()
+
+    @contextmanager
+    def begin(self) -> Iterator[None]:
+        self.entered.set()
+        self._thawed.wait(30)
+        raise OSError(5, "Input/output error")
+        yield  # pragma: no cover  # a generator, so this is a context manager
+
+    def thaw(self) -> None:
+        self._thawed.set()
+
+
+@pytest.mark.req("ALM-5")
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    hang_s=st.floats(min_value=0.1, max_value=60.0),
+    steps=st.lists(st.floats(min_value=0.0, max_value=20.0), min_size=1, max_size=12),
+)
+def test_a_hang_is_reported_exactly_once_and_never_before_write_hang_s(
+    hang_s: float, steps: list[float]
+) -> None:
+    """Issue 11 (faults): however the storage tick's polls fall (early, late, bunched, long gaps),
+    a hang is reported at the first poll at or past ``write_hang_s``, once, and never before."""
+    clock = FakeClock()
+    reports = Reports()
+    frozen = FrozenDatabase()
+    writer = StorageWriter(
+        frozen,  # type: ignore[arg-type]  # a stand-in with the two members the writer uses
+        clock, reports.failure, flush_interval_s=60.0, retry_initial_s=60.0, write_hang_s=hang_s,
+    )  # fmt: skip
+    try:
+        started = clock.monotonic()
+        writer.put(AlarmEventRecord("s-1", "started", "spo2_low", "medium", clock.now()))
+        assert frozen.entered.wait(10)
+        for step in steps:
+            clock.advance(step)
+            writer.watch()
+            expected = 1 if clock.monotonic() - started >= hang_s else 0
+            assert len(reports.of(FailureKind.STALLED)) == expected
+            assert writer.in_outage == bool(expected)
+    finally:
+        frozen.thaw()
+        writer.close(timeout=5)
