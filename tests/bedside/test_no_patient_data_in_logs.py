@@ -156,7 +156,6 @@ def _blast(port: int, messages: list[bytes]) -> None:
             pass
 
 
-@pytest.mark.req("DOC-1")
 def test_a_whole_session_logs_no_patient_identifier(
     tmp_path: Path, log_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
