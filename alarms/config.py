@@ -110,6 +110,12 @@ class MonitoringConfig(_Strict):
         return self
 
 
+class RecordingConfig(_Strict):
+    """How long a storage write may hang before it is a technical alarm (ALM-5)."""
+
+    write_hang_s: float = Field(gt=0)
+
+
 class Spo2Config(_Strict):
     """SpO2 below this escalates the SpO2-low alarm to high priority."""
 
@@ -237,6 +243,7 @@ class ClinicalConfig(_Strict):
     nibp: NibpConfig
     trend: TrendConfig
     monitoring: MonitoringConfig
+    recording: RecordingConfig
     spo2: Spo2Config
     extremes: ExtremesConfig
     pulse_deficit: PulseDeficitConfig

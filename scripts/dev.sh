@@ -4,6 +4,8 @@
 #   scripts/dev.sh test [pytest args]           set up, then lint, type-check, check layers, test
 #   scripts/dev.sh bench                        set up, then run the benchmarks and print figures
 #   scripts/dev.sh screenshots                  set up, then refresh the screenshots in docs/
+#   scripts/dev.sh lock [pip-compile args]      pin the runtime dependency set with hashes: requirements.lock
+#   scripts/dev.sh sbom                         CycloneDX bill of materials of requirements.lock: docs/sbom.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -86,6 +88,20 @@ case "$cmd" in
     setup
     exec xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m bedside.devtools.screenshots docs "$@"
     ;;
+  lock)
+    setup
+    # pip-tools goes into the dev venv at this command only: it is no runtime or test dependency.
+    # Keeps today's pins unless pyproject.toml needs others; `scripts/dev.sh lock --upgrade` moves all.
+    .venv/bin/python -m pip install -q pip-tools
+    exec .venv/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra postgres \
+      --no-emit-index-url --no-emit-find-links --output-file requirements.lock "$@" pyproject.toml
+    ;;
+  sbom)
+    setup
+    .venv/bin/python -m pip install -q cyclonedx-bom  # the dev venv only, at this command
+    exec .venv/bin/cyclonedx-py requirements --pyproject pyproject.toml --output-reproducible --of JSON \
+      -o docs/sbom.json requirements.lock
+    ;;
   *)
-    echo "usage: scripts/dev.sh {run|test|bench|screenshots} [args]" >&2; exit 2 ;;
+    echo "usage: scripts/dev.sh {run|test|bench|screenshots|lock|sbom} [args]" >&2; exit 2 ;;
 esac

@@ -11,6 +11,7 @@ from storage.audit import (
     VerifyResult,
 )
 from storage.database import (
+    APP_NAME,
     DRILL_DATABASE_FILE,
     PATIENT_DATABASE_FILE,
     Database,
@@ -22,8 +23,10 @@ from storage.database import (
 )
 from storage.errors import (
     DatabaseDriverMissingError,
+    DatabaseFolderError,
     DatabasePurposeError,
     DatabaseSettingError,
+    DatabaseUnreachableError,
     DrillMixingError,
     StorageError,
     UnknownRecordError,
@@ -73,6 +76,7 @@ from storage.repository import SessionRepository
 from storage.writer import FailureKind, StorageFailure, StorageRecovery, StorageWriter
 
 __all__ = [
+    "APP_NAME",
     "DRILL_DATABASE_FILE",
     "DURABLE_RECORDS",
     "PATIENT_DATABASE_FILE",
@@ -91,8 +95,10 @@ __all__ = [
     "ClinicianRecord",
     "Database",
     "DatabaseDriverMissingError",
+    "DatabaseFolderError",
     "DatabasePurposeError",
     "DatabaseSettingError",
+    "DatabaseUnreachableError",
     "DeviceEventRecord",
     "DrillMixingError",
     "DuplicateLoginError",

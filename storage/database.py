@@ -22,7 +22,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool, StaticPool
 
-from storage.errors import DatabaseDriverMissingError, DatabasePurposeError, DatabaseSettingError
+from storage.errors import (
+    DatabaseDriverMissingError,
+    DatabaseFolderError,
+    DatabasePurposeError,
+    DatabaseSettingError,
+    DatabaseUnreachableError,
+)
 from storage.files import make_owner_only_folder
 from storage.schema import DatabaseInfo
 
@@ -139,7 +145,15 @@ def create_storage_engine(
             # One shared connection, or every new connection would see a new, empty database.
             kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
         elif parsed.database:
-            _owner_only_sqlite_file(Path(parsed.database).expanduser())
+            path = Path(parsed.database).expanduser()
+            try:
+                _owner_only_sqlite_file(path)
+            except OSError as exc:
+                raise DatabaseFolderError(
+                    f"the database file {path} cannot be created in {path.parent} "
+                    f"({exc.strerror or exc}): check that the folder is writable and the disk is not "
+                    "read-only, or give another place with --db"
+                ) from exc
     else:
         parsed = _with_server_settings(parsed, os.environ if environ is None else environ)
         kwargs["pool_pre_ping"] = True  # a clinic server restarting must not poison the pool
@@ -277,6 +291,15 @@ def open_database(url: str | URL | None = None, *, drill: bool = False, echo: bo
     engine = create_storage_engine(url if url is not None else default_database_url(drill=drill), echo=echo)
     try:
         _set_up(engine, is_drill=drill)
+    except OperationalError as exc:
+        engine.dispose()
+        if engine.url.get_backend_name() == "sqlite":
+            raise
+        said = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+        raise DatabaseUnreachableError(
+            f"the database server cannot be reached ({said}): check that it is running, that this "
+            "computer can reach it, and the user name and password"
+        ) from exc
     except BaseException:
         engine.dispose()
         raise

@@ -27,5 +27,13 @@ class DatabaseDriverMissingError(StorageError):
     """The database URL needs a driver that is not installed (e.g. PostgreSQL without bedside[postgres])."""
 
 
+class DatabaseFolderError(StorageError):
+    """The SQLite database's folder or file cannot be created or written (permissions, a read-only disk)."""
+
+
+class DatabaseUnreachableError(StorageError):
+    """The database server cannot be reached or refuses the login (down, firewalled, wrong password)."""
+
+
 class DatabaseSettingError(StorageError):
     """The database setting cannot be used as given (e.g. a password on the command line)."""

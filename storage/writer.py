@@ -23,6 +23,13 @@ the most recent trend survives; every shed record is counted (``dropped_count``)
 of an outage is reported (``FailureKind.OVERFLOW``). Clinical records (alarms, protocol steps,
 phases, thresholds, notes...) are never shed: they are few, and losing one is worse than memory.
 
+A write that hangs (a frozen file system, a stalled PostgreSQL server, a lock nobody releases)
+never raises anything, so it is watched from outside the writer thread: ``watch()``, called about
+once a second by the app, reports a write that has not finished after ``write_hang_s`` as
+``FailureKind.STALLED`` (a technical alarm, ALM-5) and logs it; the records keep queueing in memory
+under the same bound, and an overflow the hung thread cannot report is reported by ``watch()`` too.
+When the write finally finishes, the usual recovery (or outage) report follows.
+
 A record the database refuses outright (an unknown session, a duplicate protocol step number) cannot
 succeed by retrying: it is logged, counted (``rejected_count``), reported (``FailureKind.REJECTED``)
 and skipped, so one bad record never stalls everything behind it.
@@ -63,6 +70,8 @@ class FailureKind(enum.StrEnum):
     OVERFLOW = "overflow"
     #: The database refused a record for good (a bug upstream); it was skipped.
     REJECTED = "rejected"
+    #: A write has not finished for ``write_hang_s``: the database or its disk hangs (ALM-5).
+    STALLED = "stalled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +127,12 @@ class StorageWriter:
         max_pending: int = 100_000,
         retry_initial_s: float = 0.5,
         retry_max_s: float = 30.0,
+        write_hang_s: float | None = None,
     ) -> None:
         if batch_max < 1 or max_pending < batch_max:
             raise ValueError("need 1 <= batch_max <= max_pending")
+        if write_hang_s is not None and write_hang_s <= 0:
+            raise ValueError("write_hang_s must be positive (or None: no hang watch)")
         self._db = db
         self._clock = clock
         self._on_failure = on_failure
@@ -130,6 +142,7 @@ class StorageWriter:
         self._max_pending = max_pending
         self._retry_initial_s = retry_initial_s
         self._retry_max_s = retry_max_s
+        self._write_hang_s = write_hang_s
 
         self._cond = threading.Condition()
         self._pending: deque[tuple[int, StoredRecord]] = deque()
@@ -140,6 +153,8 @@ class StorageWriter:
         self._closed = False
         self._attempts = 0
         self._attempting = False
+        self._attempt_started_mono = 0.0
+        self._hang_reported = False
         self._last_attempt_ok = True
         self._outage_since: datetime | None = None
         self._outage_dropped = 0
@@ -234,9 +249,49 @@ class StorageWriter:
 
     @property
     def in_outage(self) -> bool:
-        """True while the database cannot be written."""
+        """True while the database cannot be written (or a write hangs, once ``watch()`` saw it)."""
         with self._cond:
             return self._outage_since is not None
+
+    def watch(self) -> None:
+        """Report a write hanging for ``write_hang_s`` and any unreported overflow; call about once a
+        second from any thread but the writer's (the app's storage tick).
+
+        A hung writer thread cannot report anything itself, so this is the only way the clinic learns
+        that records are not being kept. Each hang is reported once, as ``FailureKind.STALLED``.
+        """
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("watch() runs outside the writer thread: that thread may be the one hung")
+        stalled: StorageFailure | None = None
+        with self._cond:
+            overflow = self._report_overflow_locked()
+            hung_for = self._clock.monotonic() - self._attempt_started_mono
+            if (
+                self._write_hang_s is not None
+                and self._attempting
+                and not self._hang_reported
+                and hung_for >= self._write_hang_s
+            ):
+                self._hang_reported = True
+                now = self._clock.now()
+                if self._outage_since is None:
+                    self._outage_since = now
+                stalled = StorageFailure(
+                    reason=f"a write to {self._db.url} has not finished for {hung_for:.0f} s "
+                    "(the database server or its disk is not answering)",
+                    pending_count=len(self._pending),
+                    at=now,
+                    kind=FailureKind.STALLED,
+                    dropped_count=self._dropped,
+                )
+        if stalled is not None:
+            log.error(
+                "storage write hangs: %s (%d records kept in memory)", stalled.reason, stalled.pending_count
+            )
+            self._notify_failure(stalled)
+        if overflow is not None:
+            log.error("storage overflow: %s", overflow.reason)
+            self._notify_failure(overflow)
 
     # -- helpers that run with self._cond held ---------------------------------------------------
 
@@ -309,6 +364,7 @@ class StorageWriter:
                 batch = [record for _, record in itertools.islice(self._pending, self._batch_max)]
                 self._in_flight = len(batch)
                 self._attempting = True
+                self._attempt_started_mono = self._clock.monotonic()
             try:
                 rejected = self._write(batch)
             except _Outage as outage:
@@ -361,13 +417,15 @@ class StorageWriter:
         with self._cond:
             now = self._clock.now()
             left = len(self._pending) - done
+            hung, self._hang_reported = self._hang_reported, False
             if ok and self._outage_since is not None:
                 recovery = StorageRecovery(self._outage_since, now, self._outage_dropped)
                 self._outage_since = None
                 self._outage_dropped = 0
                 self._retry_s = self._retry_initial_s
-            elif not ok and self._outage_since is None:
-                self._outage_since = now
+            elif not ok and (self._outage_since is None or hung):
+                # After a hang, the error the write finally ended with says more than "hangs".
+                self._outage_since = self._outage_since or now
                 failure = StorageFailure(
                     reason=f"cannot write to {self._db.url}: {_first_line(cause)}",
                     pending_count=left,

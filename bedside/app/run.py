@@ -107,6 +107,13 @@ def run_monitor(args: argparse.Namespace) -> int:
     except DeviceSpecError as exc:
         print(f"bedside monitor: {exc}", file=sys.stderr)
         return 2
+    from bedside.app.startup import StartupError, check_devices, open_log_file
+
+    try:
+        log.info("bedside monitor starting; log file %s", open_log_file(getattr(args, "log_file", None)))
+    except StartupError as exc:
+        print(f"bedside monitor: {exc}", file=sys.stderr)
+        return 2
     base = SystemClock()
     clock: Clock = ScaledClock(base, args.speed) if args.speed != 1.0 else base
     if devices and args.speed != 1.0:
@@ -126,6 +133,11 @@ def run_monitor(args: argparse.Namespace) -> int:
         )
         return 2
     base_library = load_library(protocols_dir, today=clock.now().date())
+    try:  # each port opened and closed once: a missing or taken port is one sentence, not a silent alarm
+        check_devices([(d.protocol, d.url) for d in devices])
+    except StartupError as exc:
+        print(f"bedside monitor: {exc}", file=sys.stderr)
+        return 2
     station = args.station or default_station()
     drill = not devices  # without a device the monitor runs its simulators
     try:
@@ -135,6 +147,10 @@ def run_monitor(args: argparse.Namespace) -> int:
         print(f"bedside monitor: the database {args.db or '(default file)'} cannot be used: {first}",
               file=sys.stderr)  # fmt: skip
         return 2
+    if getattr(args, "check", False):
+        db.close()
+        print(f"bedside monitor: start-up check passed ({db.url}, {len(devices)} device(s))")
+        return 0
     if args.speed != 1.0:
         clock = resume_clock(clock, db, station)
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -144,8 +160,9 @@ def run_monitor(args: argparse.Namespace) -> int:
         device_clocks=device_clocks,
     )  # fmt: skip
     recorder = SessionRecorder(
-        db, clock, clinician="unassigned", scenario=parts.scenario or "", station=station
-    )
+        db, clock, clinician="unassigned", scenario=parts.scenario or "", station=station,
+        write_hang_s=config.recording.write_hang_s,
+    )  # fmt: skip
     recorder.attach(parts.core)
     window = MonitorWindow(parts.core, parts.scenario)
     parts.core.clock_tolerance_s = config.monitoring.future_tolerance_s  # device clock offsets (ALM-4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn, cast
@@ -13,6 +14,8 @@ from bedside.cli.export import add_export_arguments, run_export
 from bedside.cli.followup import FOLLOWUP_COMMANDS, add_followup_commands, run_followup
 from bedside.cli.monitor import add_monitor_arguments, run_monitor_command
 from bedside.cli.replay import add_replay_arguments, run_replay_command
+
+log = logging.getLogger(__name__)
 
 
 class _OneSentenceParser(argparse.ArgumentParser):
@@ -87,7 +90,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _TerminalFormatter(logging.Formatter):
+    """Log lines for the terminal without tracebacks: those go to the monitor's log file only."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record's line, its exception reduced to nothing (the message already names it)."""
+        plain = logging.makeLogRecord(record.__dict__)
+        plain.exc_info, plain.exc_text, plain.stack_info = None, None, None
+        return super().format(plain)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    # Security baseline: every file Bedside creates (database, exports, logs, state reports) is
+    # readable by its owner only, whatever the login's umask is.
+    os.umask(0o077)
     parser = build_parser()
     raw = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(raw)
@@ -96,6 +112,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else quiet,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.command == "monitor" and not args.verbose:
+        # The monitor's full log goes to its file (run_monitor); the terminal shows warnings and
+        # start-up problems as one sentence, never a traceback.
+        for handler in logging.getLogger().handlers:
+            if type(handler) is not logging.StreamHandler:
+                continue  # only the terminal handler basicConfig made (not a test runner's)
+            handler.setLevel(logging.WARNING)
+            handler.setFormatter(_TerminalFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        # An error nobody caught (in a Qt slot or a thread) is one line here, its traceback in the file.
+        sys.excepthook = lambda kind, value, tb: log.critical(
+            "unexpected error: %s: %s (details in the log file)", kind.__name__, value,
+            exc_info=(kind, value, tb),
+        )  # fmt: skip
     if args.command == "run":
         from bedside.cli.run import run_supervised
 

@@ -88,6 +88,19 @@ def add_monitor_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--quit-after", type=float, default=None, help="close after this many seconds (demos, screenshots)"
     )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="check everything the monitor needs (log file, clinic config, protocols, database, device "
+        "ports) and exit: 0 when it would start, 2 with one sentence saying what to fix",
+    )
+    p.add_argument(
+        "--log-file",
+        type=Path,
+        default=None,
+        help="the monitor's log file (default: logs/bedside-monitor.log in the user data folder; "
+        "owner-only, rotated at 5 MB)",
+    )
 
 
 def run_monitor_command(args: argparse.Namespace) -> int:
@@ -96,4 +109,10 @@ def run_monitor_command(args: argparse.Namespace) -> int:
 
     if args.standby_fd is not None and not wait_as_standby(args.standby_fd):
         return 0  # the supervisor closed without needing this spare
-    return run_monitor(args)
+    try:
+        return run_monitor(args)
+    except Exception as exc:  # the last net: one sentence here, the traceback in the log file
+        log.critical(
+            "the monitor stopped on an unexpected error: %s: %s", type(exc).__name__, exc, exc_info=True
+        )
+        return 1

@@ -19,6 +19,7 @@ from drivers.types import DeviceEvent, Observation
 from storage import (
     Database,
     DeviceEventRecord,
+    FailureKind,
     ObservationRecord,
     SessionEndedRecord,
     SessionRepository,
@@ -51,6 +52,7 @@ class SessionRecorder:
         scenario: str = "",
         resume: bool = True,
         station: str | None = None,
+        write_hang_s: float | None = None,
     ):
         self.db = db
         self.clock = clock
@@ -74,7 +76,9 @@ class SessionRecorder:
             )
             self.resumed = False
         # Started only now, so nothing written after the restart can move the gap's start.
-        self.writer = StorageWriter(db, clock, self._on_failure, on_recovery=self._on_recovery)
+        self.writer = StorageWriter(
+            db, clock, self._on_failure, on_recovery=self._on_recovery, write_hang_s=write_hang_s
+        )
 
     @property
     def session_id(self) -> str:
@@ -107,10 +111,22 @@ class SessionRecorder:
 
     @property
     def outage(self) -> str | None:
-        """The reason writes are failing now, or None (polled by the GUI tick: no cross-thread calls)."""
+        """The reason writes are failing now, or None (polled by the GUI tick: no cross-thread calls).
+
+        Each poll also asks the writer whether a write hangs (ALM-5): a hung writer thread cannot say so.
+        """
+        self.writer.watch()
         if not self.writer.in_outage:
             return None
-        return self.failures[-1].reason if self.failures else "storage is not writing"
+        failures = list(self.failures)  # appended to by the writer thread
+        causes = [i for i, f in enumerate(failures) if f.kind in (FailureKind.OUTAGE, FailureKind.STALLED)]
+        reason = failures[causes[-1]].reason if causes else "storage is not writing"
+        shed = [f for f in failures[causes[-1] if causes else 0 :] if f.kind is FailureKind.OVERFLOW]
+        if shed:
+            # Said in the alarm itself: the oldest vitals of this outage are no longer kept (bounded memory).
+            dropped = self.writer.dropped_count
+            reason += f"; memory bound reached, the oldest vital readings are being shed ({dropped} so far)"
+        return reason
 
     def _on_recovery(self, recovery: StorageRecovery) -> None:
         log.warning("storage recovered: %s", recovery)

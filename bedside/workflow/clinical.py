@@ -185,6 +185,7 @@ class ClinicalSession:
         self._last_rates: dict[VitalKind, Observation] = {}  # pulse rate and heart rate, apart
         self._listeners: list[Listener] = []
         self._recording_failed = False
+        self._recording_reason = ""
         self._gaps: list[MonitoringGap] = []
 
     # -- observers --------------------------------------------------------------------------------
@@ -240,8 +241,10 @@ class ClinicalSession:
 
     def recording_failed(self, failed: bool, reason: str = "") -> None:
         """Storage could not write (or recovered): raise or end the technical alarm."""
-        if failed != self._recording_failed:
+        # A new reason (a hang became "locked", vitals began to be shed) updates the alarm's words.
+        if failed != self._recording_failed or (failed and reason != self._recording_reason):
             self._recording_failed = failed
+            self._recording_reason = reason
             self._alarm_events(self.alarms.recording_failed(failed, reason))
             self._changed()
 

@@ -252,7 +252,8 @@ class SerialLink:
                 return False
             path = found
         try:
-            port = serial.serial_for_url(path, do_not_open=True)
+            # Exclusive (flock on POSIX): a second program reading the same device would split its bytes.
+            port = serial.serial_for_url(path, do_not_open=True, exclusive=True)
             self._apply_settings(port, self._driver.line_settings)
             port.open()
         except (serial.SerialException, OSError, ValueError) as exc:
