@@ -20,9 +20,9 @@ log = logging.getLogger(__name__)
 
 #: The keyboard shortcuts (key, what it does), shown on screen in the help line.
 SHORTCUTS: tuple[tuple[str, str], ...] = (
-    ("F1", "acknowledge top alarm"),
+    ("F1", "acknowledge"),
     ("F2", "pause audio"),
-    ("F3", "measure NIBP now"),
+    ("F3", "NIBP now"),
     ("F4", "mark event"),
     ("F5", "note"),
 )
@@ -68,22 +68,24 @@ class ActionBar(QWidget):
             ("Measure NIBP now", self.measure_now),
         ):
             button = WrapButton(text)
-            button.setStyleSheet(
-                f"QPushButton {{ background: {p.raised}; color: {p.text}; border: 1px solid {p.border};"
-                " border-radius: 6px; }"
-            )
+            button.set_colours(p.text, p.raised, p.border)
             button.clicked.connect(signal.emit)
             row.addWidget(button, 1)
             self.buttons[text] = button
         #: Where the session screens' entry point (a menu or a row of buttons) goes.
         self.entry_slot = QHBoxLayout()
         row.addLayout(self.entry_slot)
-        self.help_label = label("Keys: " + "   ".join(f"{key} {words}" for key, words in SHORTCUTS), "small")
+        self.help_label = label("Keys: " + " · ".join(f"{key} {words}" for key, words in SHORTCUTS), "small")
         self.help_label.setStyleSheet(f"color: {p.muted};")
         self.message = label("", "body", bold=True)
         self.message.setStyleSheet(f"color: {p.text};")
         outer.addWidget(self.message)
-        outer.addWidget(self.help_label)
+        help_row = QHBoxLayout()
+        help_row.addWidget(self.help_label, 2)
+        #: The device links' state (the window fills it).
+        self.links_label = label("", "small")
+        help_row.addWidget(self.links_label, 3)
+        outer.addLayout(help_row)
         self.message.hide()
 
     def say(self, words: str) -> None:

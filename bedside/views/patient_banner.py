@@ -45,6 +45,7 @@ class PatientBanner(QFrame):
         p = palette()
         self.setStyleSheet(
             f"#patientBanner {{ background: {p.surface}; border-bottom: 1px solid {p.border}; }}"
+            " #patientBanner QLabel { background: transparent; }"
         )
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         row = QHBoxLayout(self)

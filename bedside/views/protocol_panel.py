@@ -77,14 +77,6 @@ def _mark_style() -> str:
     return f"color: {p.on_warning}; background: {p.warning}; padding: 2px 6px;"
 
 
-def _big_button_style() -> str:
-    p = palette()
-    return (
-        f"QPushButton {{ background: {p.raised}; color: {p.text}; border: 1px solid {p.border};"
-        " border-radius: 6px; min-height: 44px; }"
-    )
-
-
 def ask_note_dialog(parent: QWidget) -> NoteAsker:
     """A note asker that shows the note form over ``parent``."""
 
@@ -212,27 +204,6 @@ class ProtocolPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        self.offers_box = QVBoxLayout()
-        layout.addLayout(self.offers_box)
-
-        start_row = QHBoxLayout()
-        self.protocol_combo = QComboBox()
-        # Long titles must not widen the window: the combo shows what fits, its list shows all.
-        self.protocol_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
-        self.protocol_combo.setMinimumContentsLength(8)
-        for loaded in desk.protocols():
-            mark = approval_mark(loaded)
-            title = loaded.protocol.title
-            self.protocol_combo.addItem(f"{title}  [{mark}]" if mark else title, loaded.id)
-        self.start_button = QPushButton("Start protocol...")
-        text_role(self.start_button, "button", bold=True)
-        self.start_button.clicked.connect(self._start_chosen)
-        start_row.addWidget(self.protocol_combo, 1)
-        start_row.addWidget(self.start_button)
-        layout.addLayout(start_row)
-
         self.run_combo = QComboBox()
         self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.run_combo.setMinimumContentsLength(8)
@@ -261,6 +232,28 @@ class ProtocolPanel(QWidget):
 
         self.timers_label = label("", "heading", bold=True)
         layout.addWidget(self.timers_label)
+
+        # The step being followed comes first; offers and "Start protocol..." below it.
+        self.offers_box = QVBoxLayout()
+        layout.addLayout(self.offers_box)
+
+        start_row = QHBoxLayout()
+        self.protocol_combo = QComboBox()
+        # Long titles must not widen the window: the combo shows what fits, its list shows all.
+        self.protocol_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.protocol_combo.setMinimumContentsLength(8)
+        for loaded in desk.protocols():
+            mark = approval_mark(loaded)
+            title = loaded.protocol.title
+            self.protocol_combo.addItem(f"{title}  [{mark}]" if mark else title, loaded.id)
+        self.start_button = QPushButton("Start protocol...")
+        text_role(self.start_button, "button", bold=True)
+        self.start_button.clicked.connect(self._start_chosen)
+        start_row.addWidget(self.protocol_combo, 1)
+        start_row.addWidget(self.start_button)
+        layout.addLayout(start_row)
 
         self.path_list = QListWidget()
         self.path_list.setWordWrap(True)
@@ -316,7 +309,7 @@ class ProtocolPanel(QWidget):
         self._show_timers()
         run = self.selected_run()
         if run is not None:
-            self.info_label.setText(self._info(run.current()))  # the step's own countdown, live
+            self._set_text(self.info_label, self._info(run.current()))  # the step's own countdown, live
         return prompts
 
     def call_911(self, **details: Any) -> EmergencyCall | None:
@@ -354,6 +347,8 @@ class ProtocolPanel(QWidget):
         self.run_mark_label.setVisible(mark is not None)
         if run is None:
             self.step_label.setText("No protocol running.")
+            self._set_text(self.detail_label, "")
+            self._set_text(self.info_label, "")
             self._set_actions([])
             self._show_handoff()
             return
@@ -363,14 +358,21 @@ class ProtocolPanel(QWidget):
         self.path_list.addItems([record_line(r) for r in run.records])
         self.path_list.scrollToBottom()
         self.step_label.setText(view.text)
-        self.detail_label.setText(view.detail or "")
-        self.info_label.setText(self._info(view))
+        self._set_text(self.detail_label, view.detail or "")
+        self._set_text(self.info_label, self._info(view))
         if key != self._shown_key:
             self._shown_key = key
             self._set_actions(self._actions(run, view) if run.is_active else [])
         if run.called_911_at is not None and run.run_id not in self._handoffs:
             self._handoffs[run.run_id] = self._desk.ems_handoff(run.run_id, self._patient_name())
         self._show_handoff()
+
+    @staticmethod
+    def _set_text(shown: QLabel, text: str) -> None:
+        """Words in a label that takes no room while it has none."""
+        if shown.text() != text:
+            shown.setText(text)
+        shown.setVisible(bool(text))
 
     def _show_handoff(self) -> None:
         """The selected run's hand-off, else the last CALL 911 press's (hidden when neither)."""
@@ -418,10 +420,7 @@ class ProtocolPanel(QWidget):
             button = WrapButton(offer.button_text)
             button.setToolTip(offer.reason)
             p = palette()
-            button.setStyleSheet(
-                f"QPushButton {{ background: {p.offer}; color: {p.on_offer}; border-radius: 6px;"
-                " min-height: 44px; }"
-            )
+            button.set_colours(p.on_offer, p.offer)
             button.clicked.connect(lambda _c=False, pid=offer.protocol_id: self._start(pid, from_offer=True))
             row_layout.addWidget(button)
             protocol = self._desk.library.protocols.get(offer.protocol_id)
@@ -475,7 +474,7 @@ class ProtocolPanel(QWidget):
             state = run.current().timer
             if state is not None:
                 parts.append(f"{run.protocol.protocol.title}: {countdown_text(state.remaining)}")
-        self.timers_label.setText("\n".join(parts))
+        self._set_text(self.timers_label, "\n".join(parts))
 
     def _actions(self, run: ProtocolRun, view: NodeView) -> list[tuple[str, Callable[[], None]]]:
         def who() -> str:
@@ -519,7 +518,8 @@ class ProtocolPanel(QWidget):
         self._action_buttons = []
         for text, action in actions:
             button = WrapButton(text)
-            button.setStyleSheet(_big_button_style())
+            p = palette()
+            button.set_colours(p.text, p.raised, p.border)
             button.clicked.connect(lambda _c=False, a=action: self._do(a))
             self.actions_box.addWidget(button)
             self._action_buttons.append(button)
@@ -532,12 +532,12 @@ class ProtocolPanel(QWidget):
         except (StepNotAllowed, ProtocolNotApproved, ProtocolNotLoaded) as exc:
             self._refuse(str(exc))
             return
-        self.status_label.setText("")
+        self._set_text(self.status_label, "")
         self.refresh()
 
     def _refuse(self, message: str) -> None:
         log.info("protocol action refused: %s", message)
-        self.status_label.setText(message)
+        self._set_text(self.status_label, message)
         self.action_failed.emit(message)
 
     def _now(self) -> datetime:
@@ -563,7 +563,9 @@ class ProtocolPanel(QWidget):
 
     def _request_nibp(self, run: ProtocolRun) -> None:
         if not run.request_nibp(self._clinician()):
-            self.status_label.setText("This monitor cannot be started remotely: start the NIBP cycle on it.")
+            self._set_text(
+                self.status_label, "This monitor cannot be started remotely: start the NIBP cycle on it."
+            )
 
     def _start(self, protocol_id: str, *, from_offer: bool) -> None:
         protocol = self._desk.library.protocols.get(protocol_id)
@@ -573,7 +575,9 @@ class ProtocolPanel(QWidget):
             why = "; ".join(n.message for n in protocol.flag_notes) or mark
             name = self._ask_acknowledgement(f"{protocol.protocol.title} ({mark})", why)
             if name is None:
-                self.status_label.setText(f"{protocol.protocol.title} not started: it is not approved.")
+                self._set_text(
+                    self.status_label, f"{protocol.protocol.title} not started: it is not approved."
+                )
                 return
             if not name.strip():
                 self._refuse(

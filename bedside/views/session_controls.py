@@ -60,6 +60,7 @@ class SessionControls(QGroupBox):
         ]  # fmt: skip
         for i, (text, action) in enumerate(actions):
             button = WrapButton(text, "body")
+            button.set_colours(p.text, p.raised, p.border)
             button.clicked.connect(lambda _=False, a=action, t=text: self._run(t, a))
             self.buttons[text] = button
             grid.addWidget(button, 2 + i // 2, i % 2)

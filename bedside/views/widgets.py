@@ -67,7 +67,7 @@ class WrapButton(QPushButton):
         self._label.setWordWrap(True)
         self._label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self._label.setStyleSheet("background: transparent; color: inherit;")
+        self._label.setStyleSheet("background: transparent;")
         text_role(self._label, role, bold=True)
         box = QVBoxLayout(self)
         box.setContentsMargins(10, 6, 10, 6)
@@ -84,6 +84,15 @@ class WrapButton(QPushButton):
         self._label.setText(text)
         self.setAccessibleName(text)
         self.updateGeometry()
+
+    def set_colours(self, text: str, background: str, border: str = "") -> None:
+        """The button's background and its words' colour (a child label does not take the
+        button's style sheet colour, so both are set here)."""
+        self.setStyleSheet(
+            f"QPushButton {{ background: {background}; border: 1px solid {border or background};"
+            " border-radius: 6px; }"
+        )
+        self._label.setStyleSheet(f"background: transparent; color: {text};")
 
     @property
     def words(self) -> QLabel:
@@ -182,14 +191,18 @@ class NumericTile(QFrame):
         if priority is None:
             frame = f"#tile {{ background: {p.surface}; border: 1px solid {p.border}; border-radius: 6px; }}"
             title = f"{self._label_text}  <span style='color:{p.muted}'>{self._unit}</span>"
+            self.setToolTip("")
         else:
             look = PRIORITY_LOOK[priority]
             colour = p.priority[priority]
             frame = f"#tile {{ background: {p.surface}; border: 6px solid {colour}; border-radius: 6px; }}"
+            # The symbol travels with the colour: a frame alone would be colour alone (ALM-1).
             title = (
-                f"<span style='background:{colour}; color:{p.on_priority}'>&nbsp;{look.symbol} {look.text}"
-                f"&nbsp;</span> {self._label_text}  <span style='color:{p.muted}'>{self._unit}</span>"
+                f"<span style='background:{colour}; color:{p.on_priority}'>&nbsp;{look.symbol}&nbsp;</span>"
+                f" {self._label_text}  <span style='color:{p.muted}'>{self._unit}</span>"
             )
+            self.setToolTip(f"{look.text} priority alarm on {self._label_text}")
+        frame += " #tile QLabel { background: transparent; }"
         if self.styleSheet() != frame:
             self.setStyleSheet(frame)
         self.title.setText(title)

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QScrollArea, QVBoxLayout, QWidget
 
 from alarms import AlarmPriority, ConditionId, SessionPhase, ThresholdSet
 from bedside.monitor.core import MonitorCore
@@ -158,11 +158,8 @@ class MonitorWindow(QMainWindow):
         column.addWidget(steps, 1)
         self.action_bar = ActionBar()
         outer.addWidget(self.action_bar)
-        self.link_label = QLabel("")
-        self.link_label.setWordWrap(True)
-        text_role(self.link_label, "small")
-        self.statusBar().addPermanentWidget(self.link_label, 1)
-        self.statusBar().setStyleSheet(f"background: {p.surface}; color: {p.text};")
+        # The links' state sits on the help line: a status bar would cost a line of the screen.
+        self.link_label = self.action_bar.links_label
 
         self.clinical: ClinicalSession | None = None
         self.desk: ProtocolDesk | None = None
