@@ -108,7 +108,8 @@ def monitor_scene(
     config = load_config()
     clinical = ClinicalSession(
         clock, config, session_id="scene", record=records.append,
-        nibp_link_send=None, nibp_start_command=None, protocols_for=lambda condition: [p.id for p in library.offered_for(condition)],
+        nibp_link_send=None, nibp_start_command=None,
+        protocols_for=lambda condition: [p.id for p in library.offered_for(condition)],
     )  # fmt: skip
     # A silent stand-in for the speakers: the staged screen must not beep or report "no audio".
     sound = AlarmSound(on_failure=lambda _failed, _why: None, audio_outputs=lambda: ["staged"])
