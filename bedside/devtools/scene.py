@@ -71,11 +71,14 @@ class Scene:
         self.deliver(OXIMETER, [self.obs(VitalKind.SPO2, spo2), self.obs(VitalKind.PULSE_RATE, pulse)])
 
     def run_for(self, seconds: int, spo2: float = 97, pulse: float = 78) -> None:
-        """Let time pass with the oximeter sending every 2 s and the window's heartbeat ticking."""
+        """Let time pass with the oximeter sending every 2 s and the clinical tick running; the
+        window's whole heartbeat (trend and all) beats once at the end."""
         for _ in range(0, seconds, 2):
             self.clock.advance(2)
             self.oximetry(spo2, pulse)
-            self.window._tick()
+            self.window.core.tick()
+            self.clinical.tick()
+        self.window._tick()
 
 
 def monitor_scene(

@@ -62,6 +62,14 @@ class Palette:
     #: Text on a lit alarm row.
     on_priority: str = ""
     reading: dict[ReadingClass, ClassLook] = field(default_factory=dict)
+    #: The trend plots: background, baseline lines, threshold lines and their words, the NIBP
+    #: mean marker and the outline of class markers.
+    plot_background: str = ""
+    plot_baseline: str = ""
+    plot_threshold: str = ""
+    plot_threshold_text: str = ""
+    plot_mean: str = ""
+    plot_marker_outline: str = ""
 
 
 _IEC_RED, _IEC_YELLOW, _IEC_CYAN = "#e02020", "#f5c400", "#00b7d4"
@@ -106,6 +114,12 @@ DARK = Palette(
         ReadingClass.WITHIN_LIMITS: ClassLook("within clinic limits", "#cfd8dc", 12),
         ReadingClass.NOT_JUDGED: ClassLook("not judged", "#9aa7b4", 10),
     },
+    plot_background="#05080b",
+    plot_baseline="#e0e0e0",
+    plot_threshold="#ff3030",
+    plot_threshold_text="#ff6060",
+    plot_mean="#ffb0b0",
+    plot_marker_outline="#000000",
 )
 
 LIGHT = Palette(
@@ -148,6 +162,12 @@ LIGHT = Palette(
         ReadingClass.WITHIN_LIMITS: ClassLook("within clinic limits", "#37474f", 12),
         ReadingClass.NOT_JUDGED: ClassLook("not judged", "#5f6b75", 10),
     },
+    plot_background="#ffffff",
+    plot_baseline="#37474f",
+    plot_threshold="#c00000",
+    plot_threshold_text="#b00000",
+    plot_mean="#8a3030",
+    plot_marker_outline="#111820",
 )
 
 THEMES: dict[str, Palette] = {DARK.name: DARK, LIGHT.name: LIGHT}
@@ -200,7 +220,7 @@ TEXT_PX: dict[str, int] = {
     "vital_state": 24,
     # DejaVu Sans Bold's capitals are 0.73 em: 132 px gives the 94 px cap height of 25 mm at 1080p.
     "numeric": 132,
-    "numeric_nibp": 112,
+    "numeric_nibp": 132,
 }
 REFERENCE_SIZE = (1920, 1080)
 #: The window never scales text below the 1366x768 size nor beyond 4K.

@@ -123,7 +123,7 @@ class MonitorWindow(QMainWindow):
         body = QHBoxLayout()
         outer.addLayout(body, 1)
         self.trend = TrendView()
-        body.addWidget(self.trend, 5)
+        body.addWidget(self.trend, 4)
         side = QWidget()
         column = QVBoxLayout(side)
         column.setContentsMargins(0, 0, 0, 0)
