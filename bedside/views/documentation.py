@@ -134,7 +134,7 @@ class MedicationDialog(_Form):
         self.route = QComboBox()
         self.route.setEditable(True)
         self.route.addItems([route, *[r for r in ROUTES if r != route]] if route else list(ROUTES))
-        self.given_at = QDateTimeEdit(QDateTime(now))
+        self.given_at = QDateTimeEdit(QDateTime.fromSecsSinceEpoch(int(now.timestamp())))
         self.given_at.setDisplayFormat("HH:mm  dd MMM yyyy")
         self.note_edit = QLineEdit()
         self._now = now

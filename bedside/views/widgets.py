@@ -69,13 +69,13 @@ class WrapButton(QPushButton):
         self._label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._label.setStyleSheet("background: transparent;")
         text_role(self._label, role, bold=True)
-        box = QVBoxLayout(self)
-        box.setContentsMargins(10, 6, 10, 6)
-        box.addWidget(self._label)
+        self._box = QVBoxLayout(self)
+        self._box.setContentsMargins(10, 6, 10, 6)
+        self._box.addWidget(self._label)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.setAccessibleName(text)
 
-    def text(self) -> str:  # type: ignore[override]
+    def text(self) -> str:
         """The button's whole text."""
         return self._label.text()
 
@@ -101,11 +101,11 @@ class WrapButton(QPushButton):
 
     def sizeHint(self) -> QSize:
         """As wide as the words on one line, as tall as they need at that width."""
-        return self.layout().sizeHint()
+        return self._box.sizeHint()
 
     def minimumSizeHint(self) -> QSize:
         """Narrow: the words wrap rather than widen the window."""
-        return self.layout().minimumSize()
+        return self._box.minimumSize()
 
     def hasHeightForWidth(self) -> bool:
         """Wrapped words need more height when narrower."""
@@ -113,7 +113,7 @@ class WrapButton(QPushButton):
 
     def heightForWidth(self, width: int) -> int:
         """The height the wrapped words need at ``width``."""
-        return self.layout().totalHeightForWidth(width)
+        return self._box.totalHeightForWidth(width)
 
 
 _QUALITY_TEXT = {

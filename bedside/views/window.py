@@ -193,7 +193,7 @@ class MonitorWindow(QMainWindow):
             "F5": self.add_note,
         }
         for key, action in self.shortcuts.items():
-            QShortcut(QKeySequence(key), self, activated=action, context=Qt.ShortcutContext.WindowShortcut)
+            QShortcut(QKeySequence(key), self, action, Qt.ShortcutContext.WindowShortcut)
         self.resize(1600, 1000)
         self._rescale()
 
