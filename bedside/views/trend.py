@@ -7,10 +7,12 @@ the PlotItem (``addItem`` would overwrite a curve's own settings), so a full day
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from alarms import ReadingClass
@@ -40,6 +42,13 @@ def _plot(title: str, y_range: tuple[float, float]) -> pg.PlotWidget:
     item.setMouseEnabled(x=True, y=False)
     item.hideButtons()
     return widget
+
+
+def _band_brush(alpha: int) -> Any:
+    """The expected-rise band's fill: the theme's band colour, faint (never the alarm yellow)."""
+    colour = QColor(palette().band)
+    colour.setAlpha(alpha)
+    return pg.mkBrush(colour)
 
 
 class TrendView(QWidget):
@@ -72,10 +81,10 @@ class TrendView(QWidget):
         # Baseline, expected band and thresholds on the same axes as the readings (MON-5).
         band_pen = pg.mkPen(palette().band, width=1)  # never the medium-alarm yellow
         self.sys_band = pg.LinearRegionItem(
-            orientation="horizontal", movable=False, brush=pg.mkBrush(255, 176, 0, 40), pen=band_pen
+            orientation="horizontal", movable=False, brush=_band_brush(40), pen=band_pen
         )
         self.dia_band = pg.LinearRegionItem(
-            orientation="horizontal", movable=False, brush=pg.mkBrush(255, 176, 0, 28), pen=band_pen
+            orientation="horizontal", movable=False, brush=_band_brush(28), pen=band_pen
         )
         self.sys_baseline = pg.InfiniteLine(
             angle=0,
