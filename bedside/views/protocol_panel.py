@@ -17,7 +17,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -180,7 +180,6 @@ class ProtocolPanel(QWidget):
         ask_acknowledgement: AcknowledgementAsker | None = None,
         ask_note: NoteAsker | None = None,
         ask_medication: MedicationAsker | None = None,
-        tick_ms: int = 1000,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -271,11 +270,6 @@ class ProtocolPanel(QWidget):
         layout.addWidget(self.print_handoff_button)
 
         desk.add_listener(self.refresh)
-        self._timer = QTimer(self)
-        self._timer.setInterval(tick_ms)
-        self._timer.timeout.connect(self.tick)
-        if tick_ms > 0:
-            self._timer.start()
         self.refresh()
 
     # -- public --------------------------------------------------------------------------------

@@ -89,8 +89,9 @@ class MonitorWindow(QMainWindow):
     """The monitor screen: patient banner, alarms, trend, large numerics, protocols, CALL 911 and
     documentation, sized for 1366x768 to 4K with the text following the window's size."""
 
-    #: The one heartbeat: ages, countdowns, silence checks and the clinical tick. Never alarms:
-    #: those reach the screen on the data's own wake-up.
+    #: The one heartbeat: ages, countdowns, silence checks, the clinical tick and the protocol
+    #: timers (a timer falling due alarms on this beat). Data alarms never wait for it: they reach
+    #: the screen on the data's own wake-up.
     TICK_MS = 1000
 
     def __init__(self, core: MonitorCore, simulation_scenario: str | None = None) -> None:
@@ -164,6 +165,7 @@ class MonitorWindow(QMainWindow):
         self.clinical: ClinicalSession | None = None
         self.desk: ProtocolDesk | None = None
         self.patient: PatientOnScreen | None = None
+        self.session_started_at: datetime | None = None
         #: Medications recorded on the monitor (outside protocols), for the EMS hand-off.
         self.medications_given: list[HandoffMedication] = []
         self.ask_note: NoteAsker = ask_note_dialog(self)
@@ -254,12 +256,11 @@ class MonitorWindow(QMainWindow):
     def attach_protocols(self, desk: ProtocolDesk) -> None:
         """The protocol panel beside the monitor; alarms' offers reach the desk as they are made."""
         self.desk = desk
-        # The panel's protocol timers tick on the window's heartbeat, not a timer of their own.
+        # The panel's protocol timers tick on the window's heartbeat: no view owns a timer.
         self.protocol_panel = ProtocolPanel(
             desk,
             clinician=self.session_controls.who,
             patient_name=lambda: self.patient.name if self.patient is not None else "",
-            tick_ms=0,
         )
         self.protocol_slot.addWidget(self.protocol_panel)
         self.protocol_column.show()
@@ -288,7 +289,7 @@ class MonitorWindow(QMainWindow):
                 name=patient.name if patient else "", allergies=patient.allergies if patient else ""
             ),
             medications=tuple(self.medications_given),
-            session_started_at=getattr(self, "session_started_at", None),
+            session_started_at=self.session_started_at,
             infusion_started_at=infusion,
         )
         self.protocol_column.show()
@@ -486,9 +487,10 @@ class MonitorWindow(QMainWindow):
             self._shown_band = band
             self.trend.show_band(band)
         readings = clinical.readings()
-        if len(readings) != self._shown_readings:
+        started = self.session_started_at
+        if len(readings) != self._shown_readings and started is not None:
             self._shown_readings = len(readings)
-            self.trend.show_classified(readings, self.session_started_at)
+            self.trend.show_classified(readings, started)
             self._show_nibp_tile()
         self._forward_offers()
 

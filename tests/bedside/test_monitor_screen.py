@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -246,6 +246,7 @@ def test_protocol_note_and_medication_steps_record_what_was_entered(screen: Scre
 def test_protocol_timers_count_down_on_the_heartbeat_and_a_due_one_alarms(screen: Screen) -> None:
     """Issue 10: protocol timers did not count down and a due timer raised nothing."""
     panel = screen.window.protocol_panel
+    assert panel.findChildren(QTimer) == []  # no widget-owned timer: the window's heartbeat ticks it
     run = screen.desk.start("bp-spike", NURSE, from_offer=False, acknowledge_flags=True)
     panel.select_run(run.run_id)
     for step in (lambda: run.done(NURSE), lambda: run.answer(NURSE, "no"), lambda: run.skip(NURSE, "x"),

@@ -57,7 +57,6 @@ class Bench:
             ask_acknowledgement=self._acknowledge,
             ask_note=self._note,
             ask_medication=self._medication,
-            tick_ms=0,
         )
         qtbot.addWidget(self.panel)
         self.qtbot = qtbot
