@@ -160,6 +160,9 @@ def monitor_scene(
     if app is not None:
         app.processEvents()
     window.refresh()
+    # Again once the text has its size for this window: a window first laid out with the text
+    # of another size may have been held larger by the minimum of that moment.
+    window.resize(*size)
     if app is not None:
         app.processEvents()
     return scene

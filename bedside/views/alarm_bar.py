@@ -166,10 +166,20 @@ class AlarmBar(QWidget):
         self.none_label = scaled_label("No active alarms", "alarm")
         self.none_label.setStyleSheet(f"color: {p.muted};")
         self._rows_box.addWidget(self.none_label)
+        # "+N more" with a button that shows every row (the bar grows only when asked to).
+        self._more_row = QWidget()
+        more_box = QHBoxLayout(self._more_row)
+        more_box.setContentsMargins(0, 0, 0, 0)
         self.more_label = scaled_label("", "body", bold=True)
         self.more_label.setStyleSheet(f"color: {p.text};")
-        self.more_label.hide()
-        self._rows_box.addWidget(self.more_label)
+        self.show_all_button = QPushButton("Show all")
+        text_role(self.show_all_button, "button", bold=True)
+        self.show_all_button.clicked.connect(self._toggle_all)
+        more_box.addWidget(self.more_label, 1)
+        more_box.addWidget(self.show_all_button)
+        self._more_row.hide()
+        self._expanded = False
+        self._rows_box.addWidget(self._more_row)
         side = QVBoxLayout()
         self.audio_off_label = scaled_label(AUDIO_OFF_TEXT, "body", bold=True)
         self.audio_off_label.setStyleSheet(audio_off_style())
@@ -287,17 +297,28 @@ class AlarmBar(QWidget):
 
     def _cap(self, ordered: list[_AlarmRow]) -> None:
         """Show the most urgent rows; sum up the rest in words (never hidden silently)."""
+        beyond = ordered[self.VISIBLE_ROWS :]
+        if not beyond:
+            self._expanded = False
+        shown = len(ordered) if self._expanded else self.VISIBLE_ROWS
         for index, row in enumerate(ordered):
-            row.setVisible(index < self.VISIBLE_ROWS)
-        hidden = ordered[self.VISIBLE_ROWS :]
-        if hidden:
-            titles = ", ".join(f"{PRIORITY_LOOK[r.alarm.priority].symbol} {r.alarm.title}" for r in hidden)
-            self.more_label.setText(f"+{len(hidden)} more: {titles}")
-        self.more_label.setVisible(bool(hidden))
+            row.setVisible(index < shown)
+        if self._expanded:
+            self.more_label.setText(f"All {len(ordered)} alarms shown")
+            self.show_all_button.setText("Show fewer")
+        elif beyond:
+            titles = ", ".join(f"{PRIORITY_LOOK[r.alarm.priority].symbol} {r.alarm.title}" for r in beyond)
+            self.more_label.setText(f"+{len(beyond)} more: {titles}")
+            self.show_all_button.setText("Show all")
+        self._more_row.setVisible(bool(beyond))
+
+    def _toggle_all(self) -> None:
+        self._expanded = not self._expanded
+        self._cap(self._rows)
 
     def hidden_count(self) -> int:
         """Active alarms summed up under "+N more" rather than shown as rows."""
-        return max(0, len(self._rows) - self.VISIBLE_ROWS)
+        return 0 if self._expanded else max(0, len(self._rows) - self.VISIBLE_ROWS)
 
     def _flash(self, priority: AlarmPriority, lit: bool) -> None:
         for row in self._rows:

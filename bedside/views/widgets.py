@@ -262,6 +262,6 @@ class SimulationBanner(QLabel):
         self.setWordWrap(True)
         text_role(self, "heading", bold=True)
         self.setStyleSheet(
-            f"background-color: {p.simulation}; color: {p.on_simulation}; padding: 4px;"
+            f"background-color: {p.simulation}; color: {p.on_simulation}; padding: 1px;"
             f" border: 3px dashed {p.on_simulation};"
         )

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QScrollArea, QVBoxLayout, QWidget
 
 from alarms import AlarmPriority, ConditionId, SessionPhase, ThresholdSet
@@ -111,8 +111,8 @@ class MonitorWindow(QMainWindow):
         )
         self.setCentralWidget(root)
         outer = QVBoxLayout(root)
-        outer.setContentsMargins(6, 4, 6, 4)
-        outer.setSpacing(4)
+        outer.setContentsMargins(6, 2, 6, 2)
+        outer.setSpacing(3)
         self.banner: SimulationBanner | None = None
         if simulation_scenario is not None:
             self.banner = SimulationBanner(simulation_scenario)
@@ -196,10 +196,19 @@ class MonitorWindow(QMainWindow):
         }
         for key, action in self.shortcuts.items():
             QShortcut(QKeySequence(key), self, action, Qt.ShortcutContext.WindowShortcut)
-        self.resize(1600, 1000)
+        self.resize(*self._first_size())
         self._rescale()
 
     # -- size ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _first_size() -> tuple[int, int]:
+        """1600x1000, or the screen's free area when that is smaller (a 1366x768 laptop)."""
+        screen = QGuiApplication.primaryScreen()
+        if screen is None:
+            return 1600, 1000
+        free = screen.availableGeometry()
+        return min(1600, free.width()), min(1000, free.height())
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Text follows the window: sizes come from its height (its width when narrower than 16:9)."""

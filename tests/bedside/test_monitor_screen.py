@@ -270,6 +270,25 @@ def test_protocol_timers_count_down_on_the_heartbeat_and_a_due_one_alarms(screen
     assert not any(a.key == due.key for a in screen.clinical.active_alarms())
 
 
+@pytest.mark.req("ALM-1")
+def test_alarms_beyond_two_rows_are_summed_up_and_can_all_be_shown(screen: Screen) -> None:
+    """Issue 10: the window grew with each alarm row. Two rows, then "+N more", never silently."""
+    bar = screen.window.alarm_bar
+    screen.clinical.audio_failed(True, "no speakers")
+    screen.clinical.recording_failed(True, "disk full")
+    screen.clinical.display_stalled(True, "no repaint for 5 s")
+    screen.window._tick()
+    QApplication.processEvents()
+    assert len(screen.clinical.active_alarms()) == 3
+    visible = [b for b in bar.acknowledge_buttons() if b.isVisible()]
+    assert len(visible) == 2 and bar.hidden_count() == 1
+    assert bar.more_label.text().startswith("+1 more: ")
+    bar.show_all_button.click()
+    assert bar.hidden_count() == 0 and all(b.isVisible() for b in bar.acknowledge_buttons())
+    bar.show_all_button.click()
+    assert bar.hidden_count() == 1
+
+
 # -- patient banner ------------------------------------------------------------------------------
 
 
