@@ -394,3 +394,41 @@ def test_the_light_theme_is_a_setting(qtbot: QtBot, clock: FakeClock) -> None:
     assert LIGHT.background in window.centralWidget().styleSheet()
     with pytest.raises(ValueError, match="dark, light"):
         use_theme("sepia")
+
+
+def test_the_theme_is_chosen_on_the_command_line() -> None:
+    from bedside.cli.main import build_parser
+
+    args = build_parser().parse_args(["monitor", "--theme", "light"])
+    assert args.theme == "light"
+    assert build_parser().parse_args(["monitor"]).theme == "dark"
+
+
+# -- the forms themselves --------------------------------------------------------------------------
+
+
+@pytest.mark.req("DOC-1")
+def test_the_forms_say_what_is_missing_and_refuse_a_medication_in_the_future(qtbot: QtBot) -> None:
+    from bedside.views.documentation import MedicationDialog, NoteDialog, ThresholdChangeDialog
+
+    note = NoteDialog("Add a note", "")
+    qtbot.addWidget(note)
+    note._save()
+    assert note.result() == 0 and "Write the note" in note.problem.text()
+    note.text_edit.setPlainText("  settled  ")
+    assert note.missing() == "" and note.note() == "settled"
+    now = datetime.now().astimezone().replace(second=0, microsecond=0)
+    medication = MedicationDialog(now, drug="midazolam", route="IV")
+    qtbot.addWidget(medication)
+    assert "dose" in medication.missing()
+    medication.dose.setText("1 mg")
+    assert medication.missing() == ""
+    entry = medication.entry()
+    assert (entry.drug, entry.dose, entry.route, entry.given_at) == ("midazolam", "1 mg", "IV", now)
+    medication.given_at.setDateTime(medication.given_at.dateTime().addSecs(600))
+    assert "future" in medication.missing()
+    change = ThresholdChangeDialog(ThresholdSet.clinic_default(load_config()))
+    qtbot.addWidget(change)
+    assert "reason" in change.missing()
+    change.reason.setText("known hypertensive")
+    assert change.missing() == "" and change.entry().field is ThresholdField.SYSTOLIC_CEILING
