@@ -207,7 +207,11 @@ class ProtocolPanel(QWidget):
         self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.run_combo.setMinimumContentsLength(8)
         self.run_combo.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.run_combo.setToolTip("Switch between this session's protocol runs")
         layout.addWidget(self.run_combo)
+        # The selected run's whole title, wrapped: the combo above only switches runs.
+        self.run_title_label = label("", "body", bold=True)
+        layout.addWidget(self.run_title_label)
 
         self.run_mark_label = label("", "body", bold=True)
         self.run_mark_label.setStyleSheet(_mark_style())
@@ -335,6 +339,7 @@ class ProtocolPanel(QWidget):
         self._show_offers()
         self._sync_runs()
         run = self.selected_run()
+        self._set_text(self.run_title_label, self.run_combo.currentText())
         self._show_timers()
         mark = approval_mark(run.protocol) if run is not None else None
         self.run_mark_label.setText(f"{mark}: follow it on your own clinical judgement" if mark else "")
@@ -451,6 +456,8 @@ class ProtocolPanel(QWidget):
         index = self.run_combo.findData(selected)
         self.run_combo.setCurrentIndex(index if index >= 0 else len(labels) - 1)
         self.run_combo.blockSignals(False)
+        # One run needs no switch: its title is the label below.
+        self.run_combo.setVisible(len(labels) > 1)
 
     def _info(self, view: NodeView) -> str:
         lines = [v.text for v in view.vitals]

@@ -85,6 +85,15 @@ def clock_offset_words(offset_s: float) -> str:
     return f"{minutes // 60} h {minutes % 60} min {side}" if minutes >= 60 else f"{minutes} min {side}"
 
 
+def _age_weight(patient: PatientOnScreen | None) -> str:
+    """Age and weight as the EMS hand-off's notes line ("34 y, 72.5 kg")."""
+    if patient is None:
+        return ""
+    parts = [f"{patient.age_years} y" if patient.age_years is not None else "",
+             f"{patient.weight_kg:g} kg" if patient.weight_kg is not None else ""]  # fmt: skip
+    return ", ".join(p for p in parts if p)
+
+
 class MonitorWindow(QMainWindow):
     """The monitor screen: patient banner, alarms, trend, large numerics, protocols, CALL 911 and
     documentation, sized for 1366x768 to 4K with the text following the window's size."""
@@ -295,7 +304,9 @@ class MonitorWindow(QMainWindow):
         infusion = self._phase_at(SessionPhase.INFUSION)
         emergency = self.protocol_panel.call_911(
             patient=HandoffPatient(
-                name=patient.name if patient else "", allergies=patient.allergies if patient else ""
+                name=patient.name if patient else "",
+                allergies=patient.allergies if patient else "",
+                notes=_age_weight(patient),
             ),
             medications=tuple(self.medications_given),
             session_started_at=self.session_started_at,

@@ -171,9 +171,12 @@ def test_note_medication_and_event_marker_are_one_tap_from_the_monitor(screen: S
     assert notes[2].startswith("Event marked at ")
     assert all(r.who == NURSE for r in screen.of(NoteRecord))
     assert "Event marked" in w.action_bar.message.text()
-    # The medication goes on the EMS hand-off too.
+    # The medication and the patient go on the EMS hand-off too.
+    w.show_patient(PatientOnScreen("Jordan Lee", 34, 72.5, "penicillin"))
     w.action_bar.call_911_button.click()
-    assert "ondansetron | 4 mg | IV" in w.protocol_panel.handoff_text.toPlainText()
+    sheet = w.protocol_panel.handoff_text.toPlainText()
+    assert "ondansetron | 4 mg | IV" in sheet
+    assert "Patient: Jordan Lee" in sheet and "Allergies: penicillin" in sheet and "34 y, 72.5 kg" in sheet
 
 
 @pytest.mark.req("DOC-1")
