@@ -13,7 +13,15 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from drivers.clock import FakeClock
-from drivers.types import CANONICAL_UNIT, DecodeResult, Observation, Quality, VitalKind
+from drivers.types import (
+    CANONICAL_UNIT,
+    DecodeResult,
+    DeviceEvent,
+    DeviceEventKind,
+    Observation,
+    Quality,
+    VitalKind,
+)
 
 if TYPE_CHECKING:
     from bedside.views.window import MonitorWindow
@@ -124,6 +132,9 @@ def monitor_scene(
     window.attach_protocols(desk)
     scene = Scene(window, clock, clinical, desk, records)
     window.session_controls.clinician.setText(NURSE)
+    for source in (OXIMETER, CUFF):  # the staged devices are connected, as a real link says so
+        core.on_event(DeviceEvent(DeviceEventKind.CONNECTED, source, clock.stamp()))
+    window._on_data_arrived()
     if patient:
         window.show_patient(PatientOnScreen("Jordan Lee", 34, 72.5, "penicillin (rash); latex; ondansetron"))
 
