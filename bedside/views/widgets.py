@@ -160,7 +160,7 @@ class NumericTile(QFrame):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setAlignment(Qt.AlignmentFlag.AlignRight)
-        text_role(self.status, "small")
+        text_role(self.status, "body")  # the age is read from the chair too
         self.status.setStyleSheet(f"color: {p.muted};")
         self.state = QLabel("")
         self.state.setAlignment(Qt.AlignmentFlag.AlignRight)
