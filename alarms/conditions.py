@@ -38,6 +38,7 @@ class ConditionId(enum.StrEnum):
     AUDIO_UNAVAILABLE = "audio_unavailable"  # the alarm sound cannot play (ALM-5)
     DISPLAY_STALLED = "display_stalled"  # the screen stopped updating (ALM-5)
     MONITORING_GAP = "monitoring_gap"  # the monitor restarted mid-session: data is missing (MON-8)
+    PROTOCOL_TIMER_DUE = "protocol_timer_due"  # a protocol's recheck timer ran out (PRO-2, PRO-6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,8 @@ CONDITIONS: dict[ConditionId, ConditionSpec] = {
         ConditionSpec(ConditionId.AUDIO_UNAVAILABLE, AlarmPriority.MEDIUM, True, "Alarm sound unavailable"),
         ConditionSpec(ConditionId.DISPLAY_STALLED, AlarmPriority.HIGH, True, "Display not updating"),
         ConditionSpec(ConditionId.MONITORING_GAP, AlarmPriority.MEDIUM, True, "Monitoring gap (restart)"),
+        # A recheck that depends on someone looking at a countdown is missed: due means alarm.
+        ConditionSpec(ConditionId.PROTOCOL_TIMER_DUE, AlarmPriority.MEDIUM, True, "Protocol timer due"),
     )
 }
 

@@ -168,6 +168,24 @@ class DischargeConfig(_Strict):
     spo2_min: float = Field(ge=0, le=100)
     nibp_max_age_s: float = Field(gt=0)
     oximetry_max_age_s: float = Field(gt=0)
+    #: The expected dissociation window after the infusion ends (PRO-5): the recovery clock is
+    #: marked once it is past the end of the window.
+    dissociation_window_min: tuple[float, float] = (20.0, 40.0)
+
+    @model_validator(mode="after")
+    def _window_in_order(self) -> DischargeConfig:
+        low, high = self.dissociation_window_min
+        if not 0 <= low < high:
+            raise ValueError("discharge.dissociation_window_min: write [start, end] minutes, start below end")
+        return self
+
+    def dissociation_state(self, minutes_since_infusion_end: float) -> str:
+        """Where recovery stands against the expected dissociation window (PRO-5): ``before``,
+        ``within`` or ``past`` (past the window: dissociation that does not resolve)."""
+        low, high = self.dissociation_window_min
+        if minutes_since_infusion_end > high:
+            return "past"
+        return "within" if minutes_since_infusion_end >= low else "before"
 
 
 class DefaultThresholds(_Strict):

@@ -306,6 +306,28 @@ class AlarmManager:
         log.warning("monitoring gap: %s", message)
         return [self._record(AlarmEventKind.STARTED, gap, message, None), *self._evaluate()]
 
+    def protocol_timer_due(self, timer: str, step_text: str, due_at: datetime) -> list[AlarmEvent]:
+        """A written protocol's timer (e.g. the 5-minute BP recheck) has run out: a medium technical
+        alarm, latched from the start, sounding until a clinician acknowledges it (PRO-2, ALM-3).
+
+        ``timer`` names the run and step (one alarm per timer falling due: telling the same timer
+        twice raises one alarm; after an acknowledgement a timer that falls due again alarms again).
+        ``due_at`` is printed as given, so pass the clinic's local time.
+        """
+        key = alarm_key(ConditionId.PROTOCOL_TIMER_DUE, f"{timer}@{due_at.isoformat(timespec='seconds')}")
+        if key in self._alarms:
+            return self._evaluate()
+        message = f"due at {due_at:%H:%M:%S}: {step_text}"
+        self._occurrences += 1
+        spec = CONDITIONS[ConditionId.PROTOCOL_TIMER_DUE]
+        # Not present: no later input ends it, only an acknowledgement clears it.
+        due = _Alarm(
+            key, spec.condition, "", spec.priority, message, self._clock.now(), self._occurrences, False
+        )
+        self._alarms[key] = due
+        log.warning("protocol timer due: %s", message)
+        return [self._record(AlarmEventKind.STARTED, due, message, None), *self._evaluate()]
+
     def nibp_judgement(self, judgement: NibpJudgement) -> list[AlarmEvent]:
         """Take the judgement of an assembled NIBP reading; an unjudged one changes nothing."""
         if judgement.judged:

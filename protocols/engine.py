@@ -330,12 +330,13 @@ class ProtocolRun:
             )
         self._enter(p.protocol.start, self.person)
 
-    def done(self, who: str) -> None:
-        """Mark an instruction, vital check or due timer as done and go on."""
+    def done(self, who: str, note: str = "") -> None:
+        """Mark an instruction, vital check or due timer as done and go on; ``note`` is what the
+        clinician wrote at a documentation step ("Add a note ..."), kept with the step (PRO-6)."""
         who = _person(who)
         node = self._node_for_action()
         if isinstance(node, InstructionNode):
-            self._emit(who, StepKind.DONE)
+            self._emit(who, StepKind.DONE, note=note.strip())
         elif isinstance(node, VitalCheckNode):
             self._pull_nibp()
             if self._waiting_for_nibp():

@@ -154,6 +154,9 @@ def run_monitor(args: argparse.Namespace) -> int:
     if args.speed != 1.0:
         clock = resume_clock(clock, db, station)
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    from bedside.views.theme import palette, use_theme
+
+    use_theme(getattr(args, "theme", "dark"))  # before any view is built: views take it as they are made
     sim_devices = tuple(args.sim_device) or DEFAULT_SIM_DEVICES
     parts = build_monitor(
         devices, clock, scenario=args.scenario, sim_devices=sim_devices, seed=args.seed,
@@ -201,7 +204,7 @@ def run_monitor(args: argparse.Namespace) -> int:
         words = "; ".join([f"MONITORING GAP: {clinical.monitoring_gaps[-1].words}", *problems])
         gap_label = QLabel(words)
         gap_label.setWordWrap(True)
-        gap_label.setStyleSheet("color: #ffd400; font-weight: bold; padding: 2px 8px;")
+        gap_label.setStyleSheet(f"color: {palette().warning}; font-weight: bold; padding: 2px 8px;")
         window.statusBar().addPermanentWidget(gap_label)
     keeper = ClinicalStateKeeper(clinical, recorder.writer.put, desk=desk)
     log.info("clinical state kept after every change (%d snapshot so far)", keeper.written)

@@ -83,6 +83,12 @@ def add_monitor_arguments(p: argparse.ArgumentParser) -> None:
         help="start the simulators even when this station has saved devices (Session > Devices)",
     )
     p.add_argument(
+        "--theme",
+        choices=("dark", "light"),
+        default="dark",
+        help="screen colours: dark (default, for a dim infusion room) or light",
+    )
+    p.add_argument(
         "--screenshot", type=Path, default=None, help="save a screenshot after --quit-after seconds"
     )
     p.add_argument(

@@ -1,7 +1,9 @@
 """Refresh the screenshots in docs/: run the real monitor on simulated scenarios and grab the window.
 
-Run under a display (``bash scripts/dev.sh screenshots`` uses Xvfb). Each shot is the real app,
-started as a user would start it, on an accelerated clock.
+Run under a display (``bash scripts/dev.sh screenshots`` uses Xvfb). Each ``SHOTS`` entry is the
+real app, started as a user would start it, on an accelerated clock. The ``SCREEN_SHOTS`` are the
+monitor screen staged (``bedside.devtools.scene``: mid-infusion, three alarms, the BP-spike
+protocol at its longest answers) in both themes at the smallest and the common screen size.
 """
 
 from __future__ import annotations
@@ -35,6 +37,51 @@ SHOTS = (
 )
 
 
+@dataclass(frozen=True)
+class ScreenShot:
+    """One staged monitor screen: the file, the theme and the window size."""
+
+    name: str
+    theme: str
+    size: tuple[int, int]
+
+
+SCREEN_SHOTS = tuple(
+    ScreenShot(f"monitor-screen-{theme}-{w}x{h}.png", theme, (w, h))
+    for theme in ("dark", "light")
+    for w, h in ((1366, 768), (1920, 1080))
+)
+
+
+def staged_shots(out: Path, wanted: set[str]) -> int:
+    """Grab the staged monitor screens into ``out``; returns how many failed."""
+    from PySide6.QtWidgets import QApplication
+
+    from bedside.devtools.scene import monitor_scene
+    from bedside.views.theme import use_theme
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    failed = 0
+    for shot in SCREEN_SHOTS:
+        if wanted and shot.name not in wanted:
+            continue
+        try:
+            scene = monitor_scene(shot.theme, shot.size)
+            for _ in range(3):
+                app.processEvents()
+            ok = scene.window.grab().save(str(out / shot.name))
+            scene.window.close()
+        except Exception as exc:  # one failed picture must not stop the others
+            print(f"{shot.name}: failed ({exc})")
+            failed += 1
+            continue
+        finally:
+            use_theme("dark")
+        print(f"{shot.name}: {'ok' if ok else 'failed (not saved)'}")
+        failed += not ok
+    return failed
+
+
 def main(argv: list[str]) -> int:
     out = Path(argv[0] if argv else "docs")
     out.mkdir(parents=True, exist_ok=True)
@@ -58,6 +105,7 @@ def main(argv: list[str]) -> int:
 
         for path in save_screens(out):
             print(f"{path.name}: ok")
+    failed += staged_shots(out, wanted)
     return 1 if failed else 0
 
 

@@ -6,7 +6,9 @@ IEC 60601-1-8 rates from ``alarms.priority.PRIORITY_LOOK``; low rows are steady.
 
 The bar keeps one row widget per alarm key and updates it in place when the alarm changes: rows
 are never rebuilt, so a press on Acknowledge cannot be lost to a repaint. A permanent audio
-indicator says when the alarm sound is unavailable or paused (ALM-5, ALM-3).
+indicator says when the alarm sound is unavailable or paused (ALM-5, ALM-3). The most urgent
+``VISIBLE_ROWS`` alarms are shown; the rest are summed up as "+N more" with their titles, so the
+bar never grows with each alarm and never pushes the numerics off a 768 px screen (issue 10).
 """
 
 from __future__ import annotations
@@ -16,26 +18,33 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QPaintEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from alarms import PRIORITY_LOOK, ActiveAlarm, AlarmPriority
-from bedside.views.theme import AUDIO_OFF_STYLE, AUDIO_PAUSED_STYLE, BACKGROUND, MUTED
+from alarms import PRIORITY_LOOK, ActiveAlarm, AlarmPriority, ConditionId
+from bedside.views.theme import audio_off_style, audio_paused_style, palette
+from bedside.views.widgets import label as scaled_label
+from bedside.views.widgets import text_role
 
 if TYPE_CHECKING:
     from bedside.workflow.clinical import ClinicalSession
 
 log = logging.getLogger(__name__)
 
-_DARK = BACKGROUND
 #: The permanent indicator's words while the alarm sound cannot play (ALM-5).
 AUDIO_OFF_TEXT = "AUDIO OFF - alarm sound unavailable"
+
+
+#: Alarms about something that happened (not a condition that can end): cleared by acknowledging.
+_ONE_SHOT = frozenset({ConditionId.MONITORING_GAP, ConditionId.PROTOCOL_TIMER_DUE})
 
 
 def alarm_text(alarm: ActiveAlarm) -> str:
     """One alarm in words with its priority symbol, e.g. ``!!! HIGH BP high: NIBP 185/100...``."""
     look = PRIORITY_LOOK[alarm.priority]
     text = f"{look.symbol} {look.text} {alarm.title}: {alarm.message}"
-    if alarm.latched:
+    if alarm.latched and alarm.condition in _ONE_SHOT:
+        text += " [acknowledge to clear]"
+    elif alarm.latched:
         text += " [LATCHED: condition ended, acknowledge to clear]"
     elif alarm.acknowledged_by:
         text += f" [acknowledged by {alarm.acknowledged_by}]"
@@ -88,10 +97,10 @@ class _AlarmRow(QFrame):
         self._bar = bar
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
-        self.label = QLabel(alarm_text(alarm))
-        self.label.setWordWrap(True)
+        self.label = scaled_label(alarm_text(alarm), "alarm", bold=True)
         layout.addWidget(self.label, 1)
         self.ack = QPushButton("Acknowledge")
+        text_role(self.ack, "button", bold=True)
         self.ack.clicked.connect(lambda: bar.acknowledge_requested.emit(self.key))
         layout.addWidget(self.ack)
         self._lit: bool | None = None
@@ -114,11 +123,12 @@ class _AlarmRow(QFrame):
         if lit == self._lit:
             return
         self._lit = lit
-        colour = PRIORITY_LOOK[self.alarm.priority].colour
+        p = palette()
+        colour = p.priority[self.alarm.priority]
         # Dark phase keeps the words in the priority's colour: never colour alone, never blank.
-        fg, bg = (_DARK, colour) if lit else (colour, _DARK)
+        fg, bg = (p.on_priority, colour) if lit else (p.priority_text[self.alarm.priority], p.background)
         self.setStyleSheet(f"_AlarmRow {{ background: {bg}; border: 2px solid {colour}; }}")
-        self.label.setStyleSheet(f"color: {fg}; background: transparent; font-size: 18px; font-weight: bold;")
+        self.label.setStyleSheet(f"color: {fg}; background: transparent;")
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """Paint, then tell the bar (the alarm-to-screen benchmark times this)."""
@@ -136,42 +146,50 @@ class AlarmBar(QWidget):
     row_painted = Signal(str)
     #: ``show_alarms`` changed what the bar shows (rows added, updated, removed or reordered).
     rendered = Signal()
-    #: Room for two rows before the bar scrolls (the most urgent are on top).
-    HEIGHT_PX = 84
+    #: Rows shown; more alarms are summed up as "+N more" (the most urgent are on top).
+    VISIBLE_ROWS = 2
 
     def __init__(self, pause_s: float = 120.0, parent: QWidget | None = None) -> None:
         """``pause_s`` is the clinic's default audio pause, shown on the button."""
         super().__init__(parent)
+        p = palette()
         outer = QHBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        # A fixed height: an alarm coming or going re-lays out the bar only, never the trend below
-        # (re-painting the plots would delay the alarm on screen); more rows than fit scroll.
-        self.setFixedHeight(self.HEIGHT_PX)
-        self._scroll = QScrollArea()
-        self._scroll.setWidgetResizable(True)
-        self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        # Never taller than its capped rows: an alarm coming or going re-lays out the bar, and only
+        # the bar, while it has room (the trend below is not re-painted for it).
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         rows_widget = QWidget()
         self._rows_box = QVBoxLayout(rows_widget)
         self._rows_box.setContentsMargins(0, 0, 0, 0)
         self._rows_box.setSpacing(3)
-        self._scroll.setWidget(rows_widget)
-        outer.addWidget(self._scroll, 1)
-        self.none_label = QLabel("No active alarms")
-        self.none_label.setStyleSheet(f"color: {MUTED}; font-size: 16px;")
+        outer.addWidget(rows_widget, 1)
+        self.none_label = scaled_label("No active alarms", "alarm")
+        self.none_label.setStyleSheet(f"color: {p.muted};")
         self._rows_box.addWidget(self.none_label)
-        self._rows_box.addStretch(1)
+        # "+N more" with a button that shows every row (the bar grows only when asked to).
+        self._more_row = QWidget()
+        more_box = QHBoxLayout(self._more_row)
+        more_box.setContentsMargins(0, 0, 0, 0)
+        self.more_label = scaled_label("", "body", bold=True)
+        self.more_label.setStyleSheet(f"color: {p.text};")
+        self.show_all_button = QPushButton("Show all")
+        text_role(self.show_all_button, "button", bold=True)
+        self.show_all_button.clicked.connect(self._toggle_all)
+        more_box.addWidget(self.more_label, 1)
+        more_box.addWidget(self.show_all_button)
+        self._more_row.hide()
+        self._expanded = False
+        self._rows_box.addWidget(self._more_row)
         side = QVBoxLayout()
-        self.audio_off_label = QLabel(AUDIO_OFF_TEXT)
-        self.audio_off_label.setStyleSheet(AUDIO_OFF_STYLE)
+        self.audio_off_label = scaled_label(AUDIO_OFF_TEXT, "body", bold=True)
+        self.audio_off_label.setStyleSheet(audio_off_style())
         self.audio_off_label.hide()
         side.addWidget(self.audio_off_label)
-        self.audio_paused_label = QLabel("")
-        self.audio_paused_label.setStyleSheet(AUDIO_PAUSED_STYLE)
+        self.audio_paused_label = scaled_label("", "body", bold=True, wrap=False)
+        self.audio_paused_label.setStyleSheet(audio_paused_style())
         self.audio_paused_label.hide()
         self.pause_button = QPushButton(f"Pause audio {mm_ss(pause_s).removesuffix(':00')} min")
-        self.pause_button.setStyleSheet(
-            "font-size: 16px; font-weight: bold; min-height: 36px; padding: 2px 12px;"
-        )
+        text_role(self.pause_button, "button", bold=True)
         self.pause_button.clicked.connect(self.pause_requested.emit)
         # The pause countdown sits beside its button, so both indicators and the button fit.
         pause_row = QHBoxLayout()
@@ -215,6 +233,7 @@ class AlarmBar(QWidget):
             changed = True  # reordered (an escalation moves a row up)
         if changed:
             self._place(ordered)
+        self._cap(ordered)
         self.none_label.setVisible(not active)
         shown = {a.priority for a in active}
         for priority, flasher in self._flashers.items():
@@ -275,6 +294,31 @@ class AlarmBar(QWidget):
                 self._rows_box.removeWidget(row)
                 self._rows_box.insertWidget(index + 1, row)  # after the "No active alarms" label
         self._rows = ordered
+
+    def _cap(self, ordered: list[_AlarmRow]) -> None:
+        """Show the most urgent rows; sum up the rest in words (never hidden silently)."""
+        beyond = ordered[self.VISIBLE_ROWS :]
+        if not beyond:
+            self._expanded = False
+        shown = len(ordered) if self._expanded else self.VISIBLE_ROWS
+        for index, row in enumerate(ordered):
+            row.setVisible(index < shown)
+        if self._expanded:
+            self.more_label.setText(f"All {len(ordered)} alarms shown")
+            self.show_all_button.setText("Show fewer")
+        elif beyond:
+            titles = ", ".join(f"{PRIORITY_LOOK[r.alarm.priority].symbol} {r.alarm.title}" for r in beyond)
+            self.more_label.setText(f"+{len(beyond)} more: {titles}")
+            self.show_all_button.setText("Show all")
+        self._more_row.setVisible(bool(beyond))
+
+    def _toggle_all(self) -> None:
+        self._expanded = not self._expanded
+        self._cap(self._rows)
+
+    def hidden_count(self) -> int:
+        """Active alarms summed up under "+N more" rather than shown as rows."""
+        return 0 if self._expanded else max(0, len(self._rows) - self.VISIBLE_ROWS)
 
     def _flash(self, priority: AlarmPriority, lit: bool) -> None:
         for row in self._rows:

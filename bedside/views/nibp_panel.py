@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from alarms import ReadingClass
 from bedside.views.alarm_bar import mm_ss
-from bedside.views.theme import MUTED, class_look
+from bedside.views.theme import MUTED, class_look, palette
 
 if TYPE_CHECKING:
     from bedside.workflow.clinical import ClinicalSession
@@ -46,12 +46,12 @@ class NibpPanel(QWidget):
         self.measure_button.clicked.connect(self.measure_now_requested.emit)
         self.prompt_label = QLabel("")
         self.prompt_label.setWordWrap(True)
-        self.prompt_label.setStyleSheet("color: #f5c400; font-size: 16px; font-weight: bold;")
+        self.prompt_label.setStyleSheet(f"color: {palette().warning}; font-size: 16px; font-weight: bold;")
         self.last_label = QLabel("")
         self.last_label.setWordWrap(True)
         self.trend_label = QLabel("")
         self.trend_label.setWordWrap(True)
-        self.trend_label.setStyleSheet("color: #ffb000; font-size: 14px;")
+        self.trend_label.setStyleSheet(f"color: {palette().warning}; font-size: 14px;")
         self.trend_label.hide()
         layout.setContentsMargins(4, 2, 4, 2)
         layout.setSpacing(2)

@@ -15,8 +15,9 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
+from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -25,15 +26,22 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
+from alarms import AlarmPriority
+from bedside.views.documentation import MedicationDialog, MedicationEntry, NoteDialog
 from bedside.views.gui_thread import gui_only
-from bedside.workflow.protocol_desk import ProtocolDesk, ProtocolNotLoaded
+from bedside.views.theme import palette
+from bedside.views.widgets import WrapButton, label, text_role
+from bedside.workflow.protocol_desk import EmergencyCall, ProtocolDesk, ProtocolNotLoaded
 from drivers.types import VitalKind
 from protocols import (
+    HandoffPatient,
     LoadedProtocol,
+    MedicationText,
     NodeType,
     NodeView,
     ProtocolFlag,
@@ -41,25 +49,60 @@ from protocols import (
     ProtocolRun,
     StepNotAllowed,
     StepRecord,
+    TimerPrompt,
 )
 
 log = logging.getLogger(__name__)
+
+_HIGH = AlarmPriority.HIGH
 
 #: Asks a reason (title) and returns it, or None when the clinician cancels.
 ReasonAsker = Callable[[str], "str | None"]
 #: Asks a named clinician to acknowledge starting an unapproved protocol (title, why it is not
 #: approved); returns the name, or None when the clinician cancels.
 AcknowledgementAsker = Callable[[str, str], "str | None"]
+#: Asks the note a documentation step wants (title, the step's words); None when cancelled.
+NoteAsker = Callable[[str, str], "str | None"]
+#: Asks what medication was given (the protocol's written drug, dose and route, the time now);
+#: None when cancelled.
+MedicationAsker = Callable[["MedicationText | None", datetime], "MedicationEntry | None"]
 
 TEMPLATE_MARK = "TEMPLATE - not approved"
 CHANGED_MARK = "CHANGED - not approved since edited"
-_MARK_STYLE = "color: #0b0f14; background: #ffd400; font-size: 14px; font-weight: bold; padding: 2px 6px;"
+#: The words that make an instruction a documentation step: its Done opens the note form.
+_DOCUMENTATION_WORDS = ("add a note", "document")
 
-_BIG_BUTTON = "font-size: 20px; font-weight: bold; min-height: 56px; padding: 6px 14px;"
-_CALL_911_STYLE = (
-    "QPushButton { background: #c62828; color: white; font-size: 26px; font-weight: bold;"
-    " min-height: 64px; border-radius: 6px; }"
-)
+
+def _mark_style() -> str:
+    p = palette()
+    return f"color: {p.on_warning}; background: {p.warning}; padding: 2px 6px;"
+
+
+def ask_note_dialog(parent: QWidget) -> NoteAsker:
+    """A note asker that shows the note form over ``parent``."""
+
+    def ask(title: str, prompt: str) -> str | None:
+        dialog = NoteDialog(title, prompt, parent)
+        return dialog.note() if dialog.exec() == NoteDialog.DialogCode.Accepted else None
+
+    return ask
+
+
+def ask_medication_dialog(parent: QWidget) -> MedicationAsker:
+    """A medication asker that shows the medication form over ``parent``, filled from the protocol."""
+
+    def ask(written: MedicationText | None, now: datetime) -> MedicationEntry | None:
+        drug, dose, route = (written.drug, written.dose, written.route) if written else ("", "", "")
+        dialog = MedicationDialog(now, drug=drug, dose=dose, route=route, parent=parent)
+        return dialog.entry() if dialog.exec() == MedicationDialog.DialogCode.Accepted else None
+
+    return ask
+
+
+def is_documentation_step(view: NodeView) -> bool:
+    """True for an instruction that asks the team to write something down ("Add a note ...")."""
+    words = view.text.lower()
+    return view.type is NodeType.INSTRUCTION and any(w in words for w in _DOCUMENTATION_WORDS)
 
 
 def ask_reason_dialog(parent: QWidget) -> ReasonAsker:
@@ -116,7 +159,8 @@ def countdown_text(remaining_s: float) -> str:
 
 
 class ProtocolPanel(QWidget):
-    """Offers, "Start protocol...", and the selected run's step, actions, path, timers and 911."""
+    """Offers, "Start protocol...", and the selected run's step, actions, path, timers and the EMS
+    hand-off. CALL 911 itself is the window's one fixed button, which calls ``call_911``."""
 
     #: A run was started from this panel (run id).
     run_started = Signal(str)
@@ -135,7 +179,8 @@ class ProtocolPanel(QWidget):
         patient_name: Callable[[], str] = lambda: "",
         ask_reason: ReasonAsker | None = None,
         ask_acknowledgement: AcknowledgementAsker | None = None,
-        tick_ms: int = 1000,
+        ask_note: NoteAsker | None = None,
+        ask_medication: MedicationAsker | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -144,82 +189,92 @@ class ProtocolPanel(QWidget):
         self._patient_name = patient_name
         self._ask_reason = ask_reason or ask_reason_dialog(self)
         self._ask_acknowledgement = ask_acknowledgement or ask_acknowledgement_dialog(self, clinician)
+        self._ask_note = ask_note or ask_note_dialog(self)
+        self._ask_medication = ask_medication or ask_medication_dialog(self)
         self._offer_rows: list[QWidget] = []
         self._handoffs: dict[str, str] = {}
+        #: The hand-off of the last CALL 911 press (shown whatever run is selected).
+        self._emergency: EmergencyCall | None = None
         self._shown_key: tuple[str, str, int] | None = None
         self._action_buttons: list[QPushButton] = []
         self._offer_buttons: list[QPushButton] = []
+        p = palette()
+        text_role(self, "body")
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
 
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.run_combo = QComboBox()
+        self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.run_combo.setMinimumContentsLength(8)
+        self.run_combo.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.run_combo.setToolTip("Switch between this session's protocol runs")
+        layout.addWidget(self.run_combo)
+        # The selected run's whole title, wrapped: the combo above only switches runs.
+        self.run_title_label = label("", "body", bold=True)
+        layout.addWidget(self.run_title_label)
+
+        self.run_mark_label = label("", "body", bold=True)
+        self.run_mark_label.setStyleSheet(_mark_style())
+        self.run_mark_label.hide()
+        layout.addWidget(self.run_mark_label)
+
+        self.step_label = label("No protocol running.", "step", bold=True)
+        self.detail_label = label("", "body")
+        self.info_label = label("", "body")
+        for w in (self.step_label, self.detail_label, self.info_label):
+            layout.addWidget(w)
+
+        # One answer per row, full width, the words wrapped: never ", no em" (issue 10).
+        self.actions_box = QVBoxLayout()
+        self.actions_box.setSpacing(6)
+        layout.addLayout(self.actions_box)
+
+        self.status_label = label("", "body", bold=True)
+        self.status_label.setStyleSheet(f"color: {p.priority_text[_HIGH]};")
+        layout.addWidget(self.status_label)
+
+        self.timers_label = label("", "heading", bold=True)
+        layout.addWidget(self.timers_label)
+
+        # The step being followed comes first; offers and "Start protocol..." below it.
         self.offers_box = QVBoxLayout()
         layout.addLayout(self.offers_box)
 
         start_row = QHBoxLayout()
         self.protocol_combo = QComboBox()
-        for p in desk.protocols():
-            mark = approval_mark(p)
-            self.protocol_combo.addItem(f"{p.protocol.title}  [{mark}]" if mark else p.protocol.title, p.id)
+        # Long titles must not widen the window: the combo shows what fits, its list shows all.
+        self.protocol_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.protocol_combo.setMinimumContentsLength(8)
+        for loaded in desk.protocols():
+            mark = approval_mark(loaded)
+            title = loaded.protocol.title
+            self.protocol_combo.addItem(f"{title}  [{mark}]" if mark else title, loaded.id)
         self.start_button = QPushButton("Start protocol...")
+        text_role(self.start_button, "button", bold=True)
         self.start_button.clicked.connect(self._start_chosen)
         start_row.addWidget(self.protocol_combo, 1)
         start_row.addWidget(self.start_button)
         layout.addLayout(start_row)
 
-        self.run_combo = QComboBox()
-        self.run_combo.currentIndexChanged.connect(lambda _i: self.refresh())
-        layout.addWidget(self.run_combo)
-
-        self.run_mark_label = QLabel("")
-        self.run_mark_label.setWordWrap(True)
-        self.run_mark_label.setStyleSheet(_MARK_STYLE)
-        self.run_mark_label.hide()
-        layout.addWidget(self.run_mark_label)
-
-        self.step_label = QLabel("No protocol running.")
-        self.step_label.setWordWrap(True)
-        self.step_label.setStyleSheet("font-size: 28px; font-weight: bold;")
-        self.detail_label = QLabel("")
-        self.detail_label.setWordWrap(True)
-        self.detail_label.setStyleSheet("font-size: 16px;")
-        self.info_label = QLabel("")
-        self.info_label.setWordWrap(True)
-        self.info_label.setStyleSheet("font-size: 18px;")
-        for w in (self.step_label, self.detail_label, self.info_label):
-            layout.addWidget(w)
-
-        self.actions_box = QHBoxLayout()
-        layout.addLayout(self.actions_box)
-
-        self.status_label = QLabel("")
-        self.status_label.setWordWrap(True)
-        self.status_label.setStyleSheet("color: #c62828; font-size: 16px; font-weight: bold;")
-        layout.addWidget(self.status_label)
-
-        self.timers_label = QLabel("")
-        self.timers_label.setStyleSheet("font-size: 20px; font-weight: bold;")
-        layout.addWidget(self.timers_label)
-
-        self.call_911_button = QPushButton("CALL 911")
-        self.call_911_button.setStyleSheet(_CALL_911_STYLE)
-        self.call_911_button.clicked.connect(self._call_911)
-        layout.addWidget(self.call_911_button)
-
         self.path_list = QListWidget()
+        self.path_list.setWordWrap(True)
+        self.path_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.path_list.setMinimumHeight(80)
         layout.addWidget(self.path_list, 1)
 
         self.handoff_text = QPlainTextEdit()
         self.handoff_text.setReadOnly(True)
+        self.handoff_text.setMinimumHeight(120)
         layout.addWidget(self.handoff_text, 1)
         self.print_handoff_button = QPushButton("Print EMS hand-off…")
+        text_role(self.print_handoff_button, "button", bold=True)
         self.print_handoff_button.clicked.connect(self._print_handoff)
         layout.addWidget(self.print_handoff_button)
 
         desk.add_listener(gui_only(self.refresh, self))  # the desk may change on the watchdog's thread
-        self._timer = QTimer(self)
-        self._timer.setInterval(tick_ms)
-        self._timer.timeout.connect(self.tick)
-        if tick_ms > 0:
-            self._timer.start()
         self.refresh()
 
     # -- public --------------------------------------------------------------------------------
@@ -244,25 +299,58 @@ class ProtocolPanel(QWidget):
         """The offered protocols' start buttons by their text."""
         return {b.text(): b for b in self._offer_buttons}
 
-    def tick(self) -> None:
-        """Tick the desk's timers (prompts become ``timer_due``) and update the countdowns."""
-        for prompt in self._desk.tick():
+    def tick(self) -> list[TimerPrompt]:
+        """Tick the desk's timers (prompts become ``timer_due``) and update the countdowns; returns
+        the timers that have just fallen due (the window raises their alarm, PRO-2)."""
+        prompts = self._desk.tick()
+        for prompt in prompts:
             self.timer_due.emit(prompt.run_id, prompt.text)
         self._show_timers()
+        run = self.selected_run()
+        if run is not None:
+            self._set_text(self.info_label, self._info(run.current()))  # the step's own countdown, live
+        return prompts
+
+    def call_911(self, **details: Any) -> EmergencyCall | None:
+        """CALL 911 now, with a protocol running or not (the window's fixed button): the desk
+        records it and the EMS hand-off is shown. ``details`` go to ``ProtocolDesk.call_911_now``
+        (patient, medications, session and infusion start). None when the desk refused."""
+        run = self.selected_run()
+        details.setdefault("patient", HandoffPatient(name=self._patient_name()))
+        result: list[EmergencyCall] = []
+
+        def call() -> None:
+            active = run.run_id if run is not None and run.is_active else None
+            result.append(self._desk.call_911_now(self._clinician(), run_id=active, **details))
+
+        self._do(call)
+        if not result:
+            return None
+        emergency = result[0]
+        self._emergency = emergency
+        if emergency.run_id is not None:
+            self._handoffs[emergency.run_id] = emergency.handoff
+            self.select_run(emergency.run_id)
+        self._show_handoff()
+        self.called_911.emit(emergency.run_id or "")
+        return emergency
 
     def refresh(self) -> None:
         """Read the desk and runs again and repaint."""
         self._show_offers()
         self._sync_runs()
         run = self.selected_run()
-        self.call_911_button.setVisible(run is not None and run.called_911_at is None and run.is_active)
+        self._set_text(self.run_title_label, self.run_combo.currentText())
         self._show_timers()
         mark = approval_mark(run.protocol) if run is not None else None
         self.run_mark_label.setText(f"{mark}: follow it on your own clinical judgement" if mark else "")
         self.run_mark_label.setVisible(mark is not None)
         if run is None:
             self.step_label.setText("No protocol running.")
+            self._set_text(self.detail_label, "")
+            self._set_text(self.info_label, "")
             self._set_actions([])
+            self._show_handoff()
             return
         view = run.current()
         key = (run.run_id, view.node_id, len(run.records))
@@ -270,16 +358,32 @@ class ProtocolPanel(QWidget):
         self.path_list.addItems([record_line(r) for r in run.records])
         self.path_list.scrollToBottom()
         self.step_label.setText(view.text)
-        self.detail_label.setText(view.detail or "")
-        self.info_label.setText(self._info(view))
+        self._set_text(self.detail_label, view.detail or "")
+        self._set_text(self.info_label, self._info(view))
         if key != self._shown_key:
             self._shown_key = key
             self._set_actions(self._actions(run, view) if run.is_active else [])
         if run.called_911_at is not None and run.run_id not in self._handoffs:
             self._handoffs[run.run_id] = self._desk.ems_handoff(run.run_id, self._patient_name())
-        self.handoff_text.setVisible(run.run_id in self._handoffs)
-        self.print_handoff_button.setVisible(run.run_id in self._handoffs)
-        self.handoff_text.setPlainText(self._handoffs.get(run.run_id, ""))
+        self._show_handoff()
+
+    @staticmethod
+    def _set_text(shown: QLabel, text: str) -> None:
+        """Words in a label that takes no room while it has none."""
+        if shown.text() != text:
+            shown.setText(text)
+        shown.setVisible(bool(text))
+
+    def _show_handoff(self) -> None:
+        """The selected run's hand-off, else the last CALL 911 press's (hidden when neither)."""
+        run = self.selected_run()
+        text = self._handoffs.get(run.run_id, "") if run is not None else ""
+        if not text and self._emergency is not None:
+            text = self._emergency.handoff
+        self.handoff_text.setVisible(bool(text))
+        self.print_handoff_button.setVisible(bool(text))
+        if self.handoff_text.toPlainText() != text:
+            self.handoff_text.setPlainText(text)
 
     def save_handoff_pdf(self, path: str) -> None:
         """Write the shown EMS hand-off sheet to a PDF file (for printing or attaching)."""
@@ -313,17 +417,18 @@ class ProtocolPanel(QWidget):
             row_layout = QVBoxLayout(row)
             row_layout.setContentsMargins(0, 0, 0, 0)
             row_layout.setSpacing(0)
-            button = QPushButton(offer.button_text)
+            button = WrapButton(offer.button_text)
             button.setToolTip(offer.reason)
-            button.setStyleSheet(_BIG_BUTTON + "background: #f9a825; color: #0b0f14;")
+            p = palette()
+            button.set_colours(p.on_offer, p.offer)
             button.clicked.connect(lambda _c=False, pid=offer.protocol_id: self._start(pid, from_offer=True))
             row_layout.addWidget(button)
             protocol = self._desk.library.protocols.get(offer.protocol_id)
             mark = approval_mark(protocol) if protocol is not None else None
             if mark:
-                label = QLabel(mark)
-                label.setStyleSheet(_MARK_STYLE)
-                row_layout.addWidget(label)
+                mark_label = label(mark, "body", bold=True)
+                mark_label.setStyleSheet(_mark_style())
+                row_layout.addWidget(mark_label)
             self.offers_box.addWidget(row)
             self._offer_rows.append(row)
             self._offer_buttons.append(button)
@@ -332,7 +437,7 @@ class ProtocolPanel(QWidget):
         """The approval mark under each offer button ("" for an approved protocol), top to bottom."""
         marks = []
         for row in self._offer_rows:
-            labels = row.findChildren(QLabel)
+            labels = row.findChildren(QLabel, "", Qt.FindChildOption.FindDirectChildrenOnly)
             marks.append(labels[0].text() if labels else "")
         return marks
 
@@ -352,6 +457,8 @@ class ProtocolPanel(QWidget):
         index = self.run_combo.findData(selected)
         self.run_combo.setCurrentIndex(index if index >= 0 else len(labels) - 1)
         self.run_combo.blockSignals(False)
+        # One run needs no switch: its title is the label below.
+        self.run_combo.setVisible(len(labels) > 1)
 
     def _info(self, view: NodeView) -> str:
         lines = [v.text for v in view.vitals]
@@ -369,7 +476,7 @@ class ProtocolPanel(QWidget):
             state = run.current().timer
             if state is not None:
                 parts.append(f"{run.protocol.protocol.title}: {countdown_text(state.remaining)}")
-        self.timers_label.setText("\n".join(parts))
+        self._set_text(self.timers_label, "\n".join(parts))
 
     def _actions(self, run: ProtocolRun, view: NodeView) -> list[tuple[str, Callable[[], None]]]:
         def who() -> str:
@@ -385,7 +492,7 @@ class ProtocolPanel(QWidget):
                 ]
             case NodeType.MEDICATION:
                 actions = [
-                    ("Medication given (time now)", lambda: run.confirm_medication(who(), self._now(), True)),
+                    ("Medication given…", lambda: self._medication_given(run, view)),
                     (
                         "Not given",
                         lambda: self._with_reason("Medication not given", run.confirm_medication, False),
@@ -398,6 +505,8 @@ class ProtocolPanel(QWidget):
                     actions.append(("Request NIBP", lambda: self._request_nibp(run)))
                 if view.type is NodeType.TIMER:
                     actions.append(("Restart timer", lambda: run.start_timer(who())))
+                if is_documentation_step(view):
+                    actions.append(("Write the note…", lambda: self._write_note(run, view)))
                 actions += [("Done", lambda: run.done(who())), ("Skip", lambda: self._skip(run))]
             case _:
                 actions = []
@@ -410,8 +519,9 @@ class ProtocolPanel(QWidget):
             b.deleteLater()
         self._action_buttons = []
         for text, action in actions:
-            button = QPushButton(text)
-            button.setStyleSheet(_BIG_BUTTON)
+            button = WrapButton(text)
+            p = palette()
+            button.set_colours(p.text, p.raised, p.border)
             button.clicked.connect(lambda _c=False, a=action: self._do(a))
             self.actions_box.addWidget(button)
             self._action_buttons.append(button)
@@ -424,12 +534,12 @@ class ProtocolPanel(QWidget):
         except (StepNotAllowed, ProtocolNotApproved, ProtocolNotLoaded) as exc:
             self._refuse(str(exc))
             return
-        self.status_label.setText("")
+        self._set_text(self.status_label, "")
         self.refresh()
 
     def _refuse(self, message: str) -> None:
         log.info("protocol action refused: %s", message)
-        self.status_label.setText(message)
+        self._set_text(self.status_label, message)
         self.action_failed.emit(message)
 
     def _now(self) -> datetime:
@@ -455,7 +565,9 @@ class ProtocolPanel(QWidget):
 
     def _request_nibp(self, run: ProtocolRun) -> None:
         if not run.request_nibp(self._clinician()):
-            self.status_label.setText("This monitor cannot be started remotely: start the NIBP cycle on it.")
+            self._set_text(
+                self.status_label, "This monitor cannot be started remotely: start the NIBP cycle on it."
+            )
 
     def _start(self, protocol_id: str, *, from_offer: bool) -> None:
         protocol = self._desk.library.protocols.get(protocol_id)
@@ -465,7 +577,9 @@ class ProtocolPanel(QWidget):
             why = "; ".join(n.message for n in protocol.flag_notes) or mark
             name = self._ask_acknowledgement(f"{protocol.protocol.title} ({mark})", why)
             if name is None:
-                self.status_label.setText(f"{protocol.protocol.title} not started: it is not approved.")
+                self._set_text(
+                    self.status_label, f"{protocol.protocol.title} not started: it is not approved."
+                )
                 return
             if not name.strip():
                 self._refuse(
@@ -494,17 +608,24 @@ class ProtocolPanel(QWidget):
             offered = any(o.protocol_id == protocol_id for o in self._desk.offers)
             self._start(protocol_id, from_offer=offered)
 
-    def _call_911(self) -> None:
-        run = self.selected_run()
-        if run is None:
+    def _write_note(self, run: ProtocolRun, view: NodeView) -> None:
+        """A documentation step: the note is written in the form and kept with the step (PRO-6)."""
+        note = self._ask_note("Add a note to the incident record", view.text)
+        if note is None:
             return
+        run.done(self._clinician(), note=note)
 
-        def call() -> None:
-            self._desk.call_911(run.run_id, self._clinician())
-            self._handoffs[run.run_id] = self._desk.ems_handoff(run.run_id, self._patient_name())
-            self.called_911.emit(run.run_id)
-
-        self._do(call)
+    def _medication_given(self, run: ProtocolRun, view: NodeView) -> None:
+        """The medication form, filled from the protocol's written medication; what was entered is
+        recorded with the step (drug, dose and route as given, the time given) (PRO-6, DOC-1)."""
+        entry = self._ask_medication(view.medication, self._now())
+        if entry is None:
+            return
+        written = view.medication.text if view.medication is not None else ""
+        note = "" if entry.text == written else f"as given: {entry.text}"
+        if entry.note:
+            note = f"{note}; {entry.note}" if note else entry.note
+        run.confirm_medication(self._clinician(), entry.given_at, True, note)
 
 
 def _state(run: ProtocolRun) -> str:

@@ -12,15 +12,16 @@ from collections.abc import Callable
 from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
-    QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
     QWidget,
 )
 
-from alarms import ChecklistItem, DischargeAttestation, ThresholdSet
+from alarms import AlarmPriority, ChecklistItem, DischargeAttestation, ThresholdSet
+from bedside.views.theme import palette
 from bedside.views.threshold_dialog import ThresholdDialog
+from bedside.views.widgets import WrapButton, label, text_role
 from bedside.workflow.clinical import ClinicalSession
 
 log = logging.getLogger(__name__)
@@ -32,20 +33,18 @@ class SessionControls(QGroupBox):
     def __init__(self, clinical: ClinicalSession, parent: QWidget | None = None) -> None:
         super().__init__("Session", parent)
         self.clinical = clinical
-        self.setStyleSheet(
-            "QGroupBox { font-size: 15px; font-weight: bold; color: #d8dee9; }"
-            "QPushButton { font-size: 14px; padding: 6px; }"
-        )
+        p = palette()
+        text_role(self, "body", bold=True)
+        self.setStyleSheet(f"QGroupBox {{ color: {p.text}; }}")
         grid = QGridLayout(self)
         self.clinician = QLineEdit()
+        text_role(self.clinician, "body")
         self.clinician.setPlaceholderText("your name (recorded with every action)")
-        self.phase_label = QLabel("")
-        self.phase_label.setWordWrap(True)
-        self.phase_label.setStyleSheet("font-size: 16px; font-weight: bold; color: #9be39b;")
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #ff8080;")
-        grid.addWidget(QLabel("Clinician"), 0, 0)
+        self.phase_label = label("", "body", bold=True)
+        self.phase_label.setStyleSheet(f"color: {p.good};")
+        self.message = label("", "body")
+        self.message.setStyleSheet(f"color: {p.priority_text[AlarmPriority.HIGH]};")
+        grid.addWidget(label("Clinician", "body", wrap=False), 0, 0)
         grid.addWidget(self.clinician, 0, 1, 1, 2)
         grid.addWidget(self.phase_label, 1, 0, 1, 3)
         self.buttons: dict[str, QPushButton] = {}
@@ -60,18 +59,19 @@ class SessionControls(QGroupBox):
             ("Discharge", clinical.discharge_patient),
         ]  # fmt: skip
         for i, (text, action) in enumerate(actions):
-            button = QPushButton(text)
+            button = WrapButton(text, "body")
+            button.set_colours(p.text, p.raised, p.border)
             button.clicked.connect(lambda _=False, a=action, t=text: self._run(t, a))
             self.buttons[text] = button
             grid.addWidget(button, 2 + i // 2, i % 2)
-        self.discharge_label = QLabel("")
-        self.discharge_label.setWordWrap(True)
-        self.discharge_label.setStyleSheet("color: #f5c400;")
+        self.discharge_label = label("", "body")
+        self.discharge_label.setStyleSheet(f"color: {p.warning};")
         grid.addWidget(self.discharge_label, 6, 0, 1, 3)
         grid.addWidget(self.message, 7, 0, 1, 3)
         self.refresh()
 
     def who(self) -> str:
+        """The clinician named at the monitor (until sign-in exists)."""
         return self.clinician.text().strip()
 
     def _run(self, text: str, action: Callable[[str], object]) -> None:
@@ -118,6 +118,7 @@ class SessionControls(QGroupBox):
                 self.clinical.attest(item, who)
 
     def refresh(self) -> None:
+        """Show the phase, what blocks the infusion, and what blocks discharge."""
         c = self.clinical
         missing = c.session.infusion_missing() if c.phase.value in ("setup", "baseline", "ready") else []
         extra = f" — before infusion: {'; '.join(missing)}" if missing else ""

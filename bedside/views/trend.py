@@ -7,15 +7,17 @@ the PlotItem (``addItem`` would overwrite a curve's own settings), so a full day
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from alarms import ReadingClass
 from bedside.monitor.vitals_board import VitalsBoard
-from bedside.views.theme import NIBP_COLOUR, PULSE_COLOUR, SPO2_COLOUR, class_look
+from bedside.views.theme import NIBP_COLOUR, PULSE_COLOUR, SPO2_COLOUR, class_look, palette
 from bedside.workflow.clinical import BandView, ClassifiedReading
 from drivers.types import VitalKind
 
@@ -30,7 +32,7 @@ def _key_entry(reading_class: ReadingClass) -> str:
 
 
 def _plot(title: str, y_range: tuple[float, float]) -> pg.PlotWidget:
-    widget = pg.PlotWidget(background="#05080b")
+    widget = pg.PlotWidget(background=palette().plot_background)
     item = widget.getPlotItem()
     item.setDownsampling(auto=True, mode="peak")
     item.setClipToView(True)
@@ -40,6 +42,13 @@ def _plot(title: str, y_range: tuple[float, float]) -> pg.PlotWidget:
     item.setMouseEnabled(x=True, y=False)
     item.hideButtons()
     return widget
+
+
+def _band_brush(alpha: int) -> Any:
+    """The expected-rise band's fill: the theme's band colour, faint (never the alarm yellow)."""
+    colour = QColor(palette().band)
+    colour.setAlpha(alpha)
+    return pg.mkBrush(colour)
 
 
 class TrendView(QWidget):
@@ -67,46 +76,46 @@ class TrendView(QWidget):
         nibp_item = self.nibp_plot.getPlotItem()
         self.sys_points = nibp_item.plot(pen=None, symbol="t", symbolSize=12, symbolBrush=NIBP_COLOUR)
         self.dia_points = nibp_item.plot(pen=None, symbol="t1", symbolSize=12, symbolBrush=NIBP_COLOUR)
-        self.mean_points = nibp_item.plot(pen=None, symbol="o", symbolSize=6, symbolBrush="#ffb0b0")
+        self.mean_points = nibp_item.plot(pen=None, symbol="o", symbolSize=6, symbolBrush=palette().plot_mean)
         self.window_min = 30.0
         # Baseline, expected band and thresholds on the same axes as the readings (MON-5).
-        band_pen = pg.mkPen("#ffb000", width=1)
+        band_pen = pg.mkPen(palette().band, width=1)  # never the medium-alarm yellow
         self.sys_band = pg.LinearRegionItem(
-            orientation="horizontal", movable=False, brush=pg.mkBrush(255, 176, 0, 40), pen=band_pen
+            orientation="horizontal", movable=False, brush=_band_brush(40), pen=band_pen
         )
         self.dia_band = pg.LinearRegionItem(
-            orientation="horizontal", movable=False, brush=pg.mkBrush(255, 176, 0, 28), pen=band_pen
+            orientation="horizontal", movable=False, brush=_band_brush(28), pen=band_pen
         )
         self.sys_baseline = pg.InfiniteLine(
             angle=0,
-            pen=pg.mkPen("#e0e0e0", width=1, style=Qt.PenStyle.DashLine),
+            pen=pg.mkPen(palette().plot_baseline, width=1, style=Qt.PenStyle.DashLine),
             label="baseline SBP {value:.0f}",
             labelOpts={"position": 0.12},
         )
         self.dia_baseline = pg.InfiniteLine(
             angle=0,
-            pen=pg.mkPen("#e0e0e0", width=1, style=Qt.PenStyle.DashLine),
+            pen=pg.mkPen(palette().plot_baseline, width=1, style=Qt.PenStyle.DashLine),
             label="baseline DBP {value:.0f}",
             labelOpts={"position": 0.12},
         )
-        threshold_pen = pg.mkPen("#ff3030", width=2, style=Qt.PenStyle.DashLine)
+        threshold_pen = pg.mkPen(palette().plot_threshold, width=2, style=Qt.PenStyle.DashLine)
         self.sys_ceiling = pg.InfiniteLine(
             angle=0,
             pen=threshold_pen,
             label="SBP limit {value:.0f}",
-            labelOpts={"position": 0.97, "color": "#ff6060"},
+            labelOpts={"position": 0.97, "color": palette().plot_threshold_text},
         )
         self.dia_ceiling = pg.InfiniteLine(
             angle=0,
             pen=threshold_pen,
             label="DBP limit {value:.0f}",
-            labelOpts={"position": 0.97, "color": "#ff6060"},
+            labelOpts={"position": 0.97, "color": palette().plot_threshold_text},
         )
         self.spo2_floor = pg.InfiniteLine(
             angle=0,
             pen=threshold_pen,
             label="SpO2 floor {value:.0f}",
-            labelOpts={"position": 0.97, "color": "#ff6060"},
+            labelOpts={"position": 0.97, "color": palette().plot_threshold_text},
         )
         self._band_items = (
             self.sys_band,
@@ -122,7 +131,7 @@ class TrendView(QWidget):
         self.spo2_floor.setVisible(False)
         self.spo2_plot.getPlotItem().addItem(self.spo2_floor)
         self._classified = False
-        self.classified_points = pg.ScatterPlotItem(pen=pg.mkPen("#000000"))
+        self.classified_points = pg.ScatterPlotItem(pen=pg.mkPen(palette().plot_marker_outline))
         nibp_item.addItem(self.classified_points)
         # The newest reading's class in words, and a key to the marker colours shown, pinned to
         # the plot's bottom-left corner (pixels, not data; below 50 mmHg is rarely drawn on):

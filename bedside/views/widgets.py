@@ -1,13 +1,120 @@
-"""Small Qt widgets for the monitor: numeric tiles and the simulation banner. They only render."""
+"""Small Qt widgets for the monitor: numeric tiles, the simulation banner, wrapping buttons, and the
+text scale every view's text follows. They only render."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from alarms import ReadingClass
+from alarms import PRIORITY_LOOK, AlarmPriority, ReadingClass
 from bedside.monitor.vitals_board import Freshness, NibpShown, Numeric
-from bedside.views.theme import class_look
+from bedside.views.theme import class_look, palette, text_px
+
+#: The widget property naming a text role of the type scale (``theme.TEXT_PX``).
+TEXT_ROLE = "textRole"
+_BOLD = "textBold"
+#: The scale of the window last sized, so widgets made later (an alarm row, a protocol's answer
+#: buttons) are born at the right size.
+_SCALE = [1.0]
+
+
+def _size(widget: QWidget, role: str, scale: float) -> None:
+    font = QFont(widget.font())
+    font.setPixelSize(text_px(role, scale))
+    font.setBold(bool(widget.property(_BOLD)))
+    if font != widget.font():
+        widget.setFont(font)
+
+
+def text_role(widget: QWidget, role: str, *, bold: bool = False) -> QWidget:
+    """Give a widget a role in the type scale (its size follows the window); returns the widget."""
+    widget.setProperty(TEXT_ROLE, role)
+    widget.setProperty(_BOLD, bold)
+    _size(widget, role, _SCALE[0])
+    return widget
+
+
+def current_text_scale() -> float:
+    """The scale text is made at now."""
+    return _SCALE[0]
+
+
+def apply_text_scale(root: QWidget, scale: float) -> None:
+    """Size the text of ``root`` and every widget under it that has a text role."""
+    _SCALE[0] = scale
+    for widget in (root, *root.findChildren(QWidget)):
+        role = widget.property(TEXT_ROLE)
+        if isinstance(role, str):
+            _size(widget, role, scale)
+
+
+def label(text: str = "", role: str = "body", *, bold: bool = False, wrap: bool = True) -> QLabel:
+    """A label in the type scale that wraps rather than being cut."""
+    shown = QLabel(text)
+    shown.setWordWrap(wrap)
+    text_role(shown, role, bold=bold)
+    return shown
+
+
+class WrapButton(QPushButton):
+    """A push button whose words wrap onto more lines instead of being cut or elided (issue 10:
+    protocol answers read ", no em"). ``text()`` is the whole text."""
+
+    def __init__(self, text: str = "", role: str = "button", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._label = QLabel(text, self)
+        self._label.setWordWrap(True)
+        self._label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._label.setStyleSheet("background: transparent;")
+        text_role(self._label, role, bold=True)
+        self._box = QVBoxLayout(self)
+        self._box.setContentsMargins(10, 6, 10, 6)
+        self._box.addWidget(self._label)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.setAccessibleName(text)
+
+    def text(self) -> str:
+        """The button's whole text."""
+        return self._label.text()
+
+    def setText(self, text: str) -> None:
+        """Change the words (they wrap)."""
+        self._label.setText(text)
+        self.setAccessibleName(text)
+        self.updateGeometry()
+
+    def set_colours(self, text: str, background: str, border: str = "") -> None:
+        """The button's background and its words' colour (a child label does not take the
+        button's style sheet colour, so both are set here)."""
+        self.setStyleSheet(
+            f"QPushButton {{ background: {background}; border: 1px solid {border or background};"
+            " border-radius: 6px; }"
+        )
+        self._label.setStyleSheet(f"background: transparent; color: {text};")
+
+    @property
+    def words(self) -> QLabel:
+        """The label carrying the words."""
+        return self._label
+
+    def sizeHint(self) -> QSize:
+        """As wide as the words on one line, as tall as they need at that width."""
+        return self._box.sizeHint()
+
+    def minimumSizeHint(self) -> QSize:
+        """Narrow: the words wrap rather than widen the window."""
+        return self._box.minimumSize()
+
+    def hasHeightForWidth(self) -> bool:
+        """Wrapped words need more height when narrower."""
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        """The height the wrapped words need at ``width``."""
+        return self._box.totalHeightForWidth(width)
+
 
 _QUALITY_TEXT = {
     "probe_off": "PROBE OFF",
@@ -30,35 +137,40 @@ def age_text(age_s: float | None) -> str:
 
 
 class NumericTile(QFrame):
-    """A large numeric with its label, unit, source, age and quality."""
+    """A large numeric with its label, unit, source, age and quality; framed in the alarm's priority
+    colour, with the priority's symbol, while one of its alarms is active."""
 
     def __init__(self, label: str, unit: str, colour: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("tile")
         self._colour = colour
-        self.setStyleSheet(
-            "#tile { background: #0b0f14; border: 1px solid #2a3440; border-radius: 6px; }"
-            "QLabel { color: #d8dee9; }"
-        )
+        self._label_text, self._unit = label, unit
+        self._alarm: AlarmPriority | None = None
+        p = palette()
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 4, 12, 4)
+        layout.setContentsMargins(10, 2, 10, 2)
         layout.setSpacing(0)
-        self.title = QLabel(f"{label}  <span style='color:#7a8894'>{unit}</span>")
-        self.title.setStyleSheet(f"color: {colour}; font-size: 18px; font-weight: bold;")
+        self.title = QLabel()
+        text_role(self.title, "vital_label", bold=True)
+        self.title.setWordWrap(True)
         self.value = QLabel("---")
+        text_role(self.value, "numeric_nibp" if unit == "mmHg" else "numeric", bold=True)
         self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.value.setStyleSheet(f"color: {colour}; font-size: 68px; font-weight: bold;")
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setAlignment(Qt.AlignmentFlag.AlignRight)
-        self.status.setStyleSheet("font-size: 14px; color: #9aa7b4;")
+        text_role(self.status, "body")  # the age is read from the chair too
+        self.status.setStyleSheet(f"color: {p.muted};")
         self.state = QLabel("")
         self.state.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.state.setWordWrap(True)  # a class in words is never cut: it wraps (finding 5)
-        self.state.setStyleSheet("font-size: 16px; font-weight: bold;")
+        text_role(self.state, "vital_state", bold=True)
         for w in (self.title, self.value, self.state, self.status):
             layout.addWidget(w)
         self._styles: dict[int, str] = {}
+        self._style(self.value, f"color: {colour};")
+        self.show_alarm(None)
 
     def _style(self, label: QLabel, css: str) -> None:
         # Re-polishing a style sheet costs far more than the check: tiles re-render on every sample.
@@ -66,32 +178,64 @@ class NumericTile(QFrame):
             self._styles[id(label)] = css
             label.setStyleSheet(css)
 
+    @property
+    def alarm(self) -> AlarmPriority | None:
+        """The priority of the most urgent active alarm on this vital (None: none)."""
+        return self._alarm
+
+    def show_alarm(self, priority: AlarmPriority | None) -> None:
+        """Frame the tile in the alarm's priority colour and put the priority's symbol and word in
+        its title while one of its alarms is active: the alarming number stands out (issue 10)."""
+        p = palette()
+        self._alarm = priority
+        if priority is None:
+            frame = f"#tile {{ background: {p.surface}; border: 1px solid {p.border}; border-radius: 6px; }}"
+            title = f"{self._label_text}  <span style='color:{p.muted}'>{self._unit}</span>"
+            self.setToolTip("")
+        else:
+            look = PRIORITY_LOOK[priority]
+            colour = p.priority[priority]
+            frame = f"#tile {{ background: {p.surface}; border: 6px solid {colour}; border-radius: 6px; }}"
+            # The symbol travels with the colour: a frame alone would be colour alone (ALM-1).
+            title = (
+                f"<span style='background:{colour}; color:{p.on_priority}'>&nbsp;{look.symbol}&nbsp;</span>"
+                f" {self._label_text}  <span style='color:{p.muted}'>{self._unit}</span>"
+            )
+            self.setToolTip(f"{look.text} priority alarm on {self._label_text}")
+        frame += " #tile QLabel { background: transparent; }"
+        if self.styleSheet() != frame:
+            self.setStyleSheet(frame)
+        self.title.setText(title)
+        self._style(self.title, f"color: {self._colour};")
+
     def show_numeric(self, n: Numeric) -> None:
         """A continuous vital: its value while current, otherwise greyed with why and its age."""
+        p = palette()
         self.value.setText(n.text)
         if n.freshness is Freshness.CURRENT:
-            self._style(self.value, f"color: {self._colour}; font-size: 68px; font-weight: bold;")
+            self._style(self.value, f"color: {self._colour};")
             self.state.setText("")
             self.status.setText(f"{n.source} · {age_text(n.age_s)}")
         else:
-            self._style(self.value, "color: #5c6670; font-size: 68px; font-weight: bold;")
+            self._style(self.value, f"color: {p.stale};")
             if n.freshness is Freshness.NOT_VALID:
                 self.state.setText(_QUALITY_TEXT.get(n.quality.value, n.quality.value.upper()))
             else:
                 self.state.setText("NO VALID DATA")
-            self._style(self.state, "font-size: 16px; font-weight: bold; color: #00e5ff;")
+            self._style(self.state, f"color: {p.priority_text[AlarmPriority.LOW]};")
             last = f"last valid {age_text(n.age_s)}" if n.age_s is not None else "no valid reading yet"
             self.status.setText(f"{n.source or 'no source'} · {last}")
 
     def show_nibp(self, n: NibpShown, reading_class: ReadingClass | None = None, label: str = "") -> None:
-        """The last NIBP reading; with the engine's class of it, coloured and worded by that class
-        (THR-4, THR-7), never by the band alone."""
+        """The last NIBP reading; with the engine's class of it, the digits and the words take that
+        class's colour (THR-4, THR-7): never red by default, never by the band alone."""
+        p = palette()
         self.value.setText(n.text)
         mean = f"({n.mean:.0f})" if n.mean is not None else ""
         failed = n.quality.value != "valid" and n.age_s is not None
         colour = self._colour
         if failed:
-            state, colour = _QUALITY_TEXT.get(n.quality.value, ""), "#00e5ff"
+            state, colour = _QUALITY_TEXT.get(n.quality.value, ""), p.priority_text[AlarmPriority.LOW]
         elif reading_class is not None:
             look = class_look(reading_class)
             colour = look.colour
@@ -99,9 +243,11 @@ class NumericTile(QFrame):
         else:
             state = mean
         self.state.setText(state)
-        self._style(self.state, f"font-size: 20px; font-weight: bold; color: {colour};")
+        self._style(self.state, f"color: {colour};")
         digits = self._colour if failed or reading_class is None else colour
-        self._style(self.value, f"color: {digits}; font-size: 68px; font-weight: bold;")
+        if failed:
+            digits = p.stale
+        self._style(self.value, f"color: {digits};")
         when = f"{n.restart_note} ({age_text(n.age_s)})" if n.restart_note else age_text(n.age_s)
         self.status.setText(f"{n.source or 'no source'} · {when}")
 
@@ -111,9 +257,11 @@ class SimulationBanner(QLabel):
 
     def __init__(self, scenario: str, parent: QWidget | None = None) -> None:
         super().__init__(f"SIMULATION — NOT A PATIENT — scenario: {scenario}", parent)
+        p = palette()
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)
+        text_role(self, "heading", bold=True)
         self.setStyleSheet(
-            "background: repeating-linear-gradient(45deg, #ff00aa, #ff00aa 20px, #aa0077 20px, #aa0077 40px);"
-            "background-color: #d1008f; color: white; font-size: 22px; font-weight: bold; padding: 6px;"
-            "border: 3px dashed white;"
+            f"background-color: {p.simulation}; color: {p.on_simulation}; padding: 1px;"
+            f" border: 3px dashed {p.on_simulation};"
         )

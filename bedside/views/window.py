@@ -15,31 +15,57 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMenu, QVBoxLayout, QWidget
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMenu, QScrollArea, QToolButton, QVBoxLayout, QWidget
 
+from alarms import AlarmPriority, ConditionId, SessionPhase, ThresholdSet
 from bedside.monitor.core import MonitorCore
+from bedside.views.action_bar import ActionBar
 from bedside.views.alarm_bar import AlarmBar
 from bedside.views.alarm_sound import AlarmSound
+from bedside.views.documentation import (
+    MedicationDialog,
+    MedicationEntry,
+    ThresholdChangeDialog,
+    ThresholdEntry,
+)
 from bedside.views.gui_thread import gui_only
 from bedside.views.nibp_panel import NibpPanel
-from bedside.views.protocol_panel import ProtocolPanel
+from bedside.views.patient_banner import PatientBanner, PatientOnScreen
+from bedside.views.protocol_panel import ProtocolPanel, ask_note_dialog
 from bedside.views.session_controls import SessionControls
-from bedside.views.theme import NIBP_COLOUR, PULSE_COLOUR, SPO2_COLOUR
+from bedside.views.theme import link_colour, palette, text_scale
 from bedside.views.trend import TrendView
-from bedside.views.widgets import NumericTile, SimulationBanner
+from bedside.views.widgets import NumericTile, SimulationBanner, apply_text_scale, text_role
 from bedside.workflow.clinical import BandView, ClinicalSession
 from bedside.workflow.protocol_desk import ProtocolDesk
-from drivers.types import DeviceEventKind, VitalKind
+from drivers.types import VitalKind
+from protocols import HandoffPatient
+from protocols.handoff import HandoffMedication
 
 log = logging.getLogger(__name__)
 
-_LINK_COLOURS = {
-    DeviceEventKind.CONNECTED: "#3ddc84",
-    DeviceEventKind.RESUMED: "#3ddc84",
-    DeviceEventKind.SILENT: "#ffd400",
-    DeviceEventKind.DISCONNECTED: "#ff5c5c",
+#: Which tile an alarm condition is about: the tile is framed in the alarm's colour (issue 10).
+_TILE_OF: dict[ConditionId, str] = {
+    ConditionId.SPO2_LOW: "spo2",
+    ConditionId.SPO2_PROBE_OFF: "spo2",
+    ConditionId.SPO2_NO_SIGNAL: "spo2",
+    ConditionId.PULSE_HIGH: "pulse",
+    ConditionId.PULSE_LOW: "pulse",
+    ConditionId.HR_HIGH: "pulse",
+    ConditionId.HR_LOW: "pulse",
+    ConditionId.PULSE_DEFICIT: "pulse",
+    ConditionId.BP_HIGH: "nibp",
+    ConditionId.BP_LOW: "nibp",
+    ConditionId.NIBP_FAILED: "nibp",
 }
+
+#: Asks the note to record (title, prompt); None when cancelled.
+NoteAsker = Callable[[str, str], "str | None"]
+#: Asks what medication was given (the time now); None when cancelled.
+WindowMedicationAsker = Callable[[datetime], "MedicationEntry | None"]
+#: Asks a threshold change with its reason (the set in force); None when cancelled.
+ThresholdAsker = Callable[[ThresholdSet], "ThresholdEntry | None"]
 
 
 class _Wakeup(QObject):
@@ -60,73 +86,152 @@ def clock_offset_words(offset_s: float) -> str:
     return f"{minutes // 60} h {minutes % 60} min {side}" if minutes >= 60 else f"{minutes} min {side}"
 
 
-class MonitorWindow(QMainWindow):
-    """Large SpO2 / pulse / NIBP numerics beside the session trend."""
+def _age_weight(patient: PatientOnScreen | None) -> str:
+    """Age and weight as the EMS hand-off's notes line ("34 y, 72.5 kg")."""
+    if patient is None:
+        return ""
+    parts = [f"{patient.age_years} y" if patient.age_years is not None else "",
+             f"{patient.weight_kg:g} kg" if patient.weight_kg is not None else ""]  # fmt: skip
+    return ", ".join(p for p in parts if p)
 
-    #: The one heartbeat: ages, countdowns, silence checks and the clinical tick. Never alarms:
-    #: those reach the screen on the data's own wake-up.
+
+class MonitorWindow(QMainWindow):
+    """The monitor screen: patient banner, alarms, trend, large numerics, protocols, CALL 911 and
+    documentation, sized for 1366x768 to 4K with the text following the window's size."""
+
+    #: The one heartbeat: ages, countdowns, silence checks, the clinical tick and the protocol
+    #: timers (a timer falling due alarms on this beat). Data alarms never wait for it: they reach
+    #: the screen on the data's own wake-up.
     TICK_MS = 1000
 
     def __init__(self, core: MonitorCore, simulation_scenario: str | None = None) -> None:
         super().__init__()
         self.core = core
+        p = palette()
         self.setWindowTitle("Bedside — SIMULATION" if simulation_scenario else "Bedside")
-        self.resize(1600, 1000)
         root = QWidget()
-        root.setStyleSheet("background: #0b0f14; color: #d8dee9;")
+        root.setObjectName("root")
+        text_role(root, "body")
+        root.setStyleSheet(
+            f"QWidget {{ background: {p.background}; color: {p.text}; }}"
+            f" QPushButton {{ background: {p.raised}; color: {p.text}; border: 1px solid {p.border};"
+            " border-radius: 4px; padding: 4px 8px; }"
+            f" QLineEdit, QComboBox, QListWidget, QPlainTextEdit {{ background: {p.surface};"
+            f" border: 1px solid {p.border}; }}"
+        )
         self.setCentralWidget(root)
         outer = QVBoxLayout(root)
-        outer.setContentsMargins(6, 6, 6, 6)
+        outer.setContentsMargins(6, 2, 6, 2)
+        outer.setSpacing(3)
         self.banner: SimulationBanner | None = None
         if simulation_scenario is not None:
             self.banner = SimulationBanner(simulation_scenario)
             outer.addWidget(self.banner)
+        self.patient_banner = PatientBanner()
+        outer.addWidget(self.patient_banner)
         self.top_slot = QVBoxLayout()  # alarm bar goes here
         outer.addLayout(self.top_slot)
         body = QHBoxLayout()
         outer.addLayout(body, 1)
         self.trend = TrendView()
-        body.addWidget(self.trend, 3)
+        body.addWidget(self.trend, 4)
         side = QWidget()
-        side.setMaximumWidth(400)
         column = QVBoxLayout(side)
         column.setContentsMargins(0, 0, 0, 0)
-        body.addWidget(side, 1)
-        self.protocol_column = QWidget()
-        self.protocol_column.setMaximumWidth(380)
-        self.protocol_slot = QVBoxLayout(self.protocol_column)
+        body.addWidget(side, 4)
+        self.protocol_column = QScrollArea()
+        self.protocol_column.setWidgetResizable(True)
+        self.protocol_column.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        protocol_holder = QWidget()
+        self.protocol_slot = QVBoxLayout(protocol_holder)
         self.protocol_slot.setContentsMargins(0, 0, 0, 0)
-        body.addWidget(self.protocol_column, 1)
+        self.protocol_column.setWidget(protocol_holder)
+        body.addWidget(self.protocol_column, 3)
         self.protocol_column.hide()
-        self.spo2_tile = NumericTile("SpO2", "%", SPO2_COLOUR)
-        self.pulse_tile = NumericTile("Pulse", "/min", PULSE_COLOUR)
-        self.nibp_tile = NumericTile("NIBP", "mmHg", NIBP_COLOUR)
-        # SpO2 and pulse side by side, NIBP below: the side column must fit a 1000 px screen
-        # with the NIBP prompts and the session's steps under it.
+        self.spo2_tile = NumericTile("SpO2", "%", p.spo2)
+        self.pulse_tile = NumericTile("Pulse", "/min", p.pulse)
+        self.nibp_tile = NumericTile("NIBP", "mmHg", p.nibp)
+        # SpO2 and pulse side by side, NIBP below; the NIBP prompts and the session's steps
+        # scroll under them, so the numerics never leave the screen.
         continuous = QHBoxLayout()
         continuous.addWidget(self.spo2_tile)
         continuous.addWidget(self.pulse_tile)
         column.addLayout(continuous)
         column.addWidget(self.nibp_tile)
-        self.side_slot = QVBoxLayout()  # NIBP countdown and prompts, the session's steps
-        column.addLayout(self.side_slot)
-        column.addStretch(1)
-        self.link_label = QLabel("")
-        self.link_label.setStyleSheet("font-size: 14px; padding: 2px;")
-        self.statusBar().addPermanentWidget(self.link_label, 1)
-        self.statusBar().setStyleSheet("background: #11161c; color: #d8dee9;")
+        steps = QScrollArea()
+        steps.setWidgetResizable(True)
+        steps.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        steps_holder = QWidget()
+        self.side_slot = QVBoxLayout(steps_holder)  # NIBP countdown and prompts, the session's steps
+        self.side_slot.setContentsMargins(0, 0, 0, 0)
+        self.side_slot.addStretch(1)
+        steps.setWidget(steps_holder)
+        column.addWidget(steps, 1)
+        self.action_bar = ActionBar()
+        outer.addWidget(self.action_bar)
+        # The links' state sits on the help line: a status bar would cost a line of the screen.
+        self.link_label = self.action_bar.links_label
 
         self.clinical: ClinicalSession | None = None
         self.desk: ProtocolDesk | None = None
+        self.patient: PatientOnScreen | None = None
+        self.session_started_at: datetime | None = None
+        #: Medications recorded on the monitor (outside protocols), for the EMS hand-off.
+        self.medications_given: list[HandoffMedication] = []
+        self.ask_note: NoteAsker = ask_note_dialog(self)
+        self.ask_medication: WindowMedicationAsker = self._medication_dialog
+        self.ask_threshold: ThresholdAsker = self._threshold_dialog
         self._offers_forwarded = 0
         self._views_pending = False
         self._shown_band: BandView | None = None
         self._shown_readings = -1
+        self._scale = 0.0
         self._tick_timer = QTimer(self)
         self._tick_timer.timeout.connect(self._tick)
         self._wakeup = _Wakeup(self)
         self._wakeup.arrived.connect(self._on_data_arrived, Qt.ConnectionType.QueuedConnection)
         core.set_waker(self._wakeup.arrived.emit)
+        self.action_bar.call_911.connect(self.call_911)
+        self.action_bar.note.connect(self.add_note)
+        self.action_bar.medication.connect(self.record_medication)
+        self.action_bar.threshold_change.connect(self.change_threshold)
+        self.action_bar.mark_event.connect(self.mark_event)
+        self.action_bar.measure_now.connect(self.measure_now)
+        self.shortcuts = {
+            "F1": self.acknowledge_top_alarm,
+            "F2": self.pause_audio,
+            "F3": self.measure_now,
+            "F4": self.mark_event,
+            "F5": self.add_note,
+        }
+        for key, action in self.shortcuts.items():
+            QShortcut(QKeySequence(key), self, action, Qt.ShortcutContext.WindowShortcut)
+        self.resize(*self._first_size())
+        self._rescale()
+
+    # -- size ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _first_size() -> tuple[int, int]:
+        """1600x1000, or the screen's free area when that is smaller (a 1366x768 laptop)."""
+        screen = QGuiApplication.primaryScreen()
+        if screen is None:
+            return 1600, 1000
+        free = screen.availableGeometry()
+        return min(1600, free.width()), min(1000, free.height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Text follows the window: sizes come from its height (its width when narrower than 16:9)."""
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        scale = text_scale(self.width(), self.height())
+        if abs(scale - self._scale) > 0.01:
+            self._scale = scale
+            apply_text_scale(self, scale)
+
+    # -- composition ---------------------------------------------------------------------------
 
     def attach_clinical(
         self,
@@ -147,31 +252,176 @@ class MonitorWindow(QMainWindow):
         self.alarm_bar = AlarmBar(pause_s=clinical.config.audio_pause.default_s)
         self.top_slot.addWidget(self.alarm_bar)
         self.nibp_panel = NibpPanel()
-        self.side_slot.addWidget(self.nibp_panel)
+        self.side_slot.insertWidget(0, self.nibp_panel)
         self.session_controls = SessionControls(clinical)
-        self.side_slot.addWidget(self.session_controls)
+        self.side_slot.insertWidget(1, self.session_controls)
+        self.session_controls.clinician.textChanged.connect(
+            lambda _t: self.patient_banner.show_clinician(self.session_controls.who())
+        )
         self.alarm_bar.acknowledge_requested.connect(
             lambda key: self._as_clinician(lambda who: clinical.acknowledge(key, who))
         )
-        self.alarm_bar.pause_requested.connect(lambda: self._as_clinician(clinical.pause_audio))
-        self.nibp_panel.measure_now_requested.connect(lambda: self._as_clinician(clinical.measure_now))
+        self.alarm_bar.pause_requested.connect(self.pause_audio)
+        self.nibp_panel.measure_now_requested.connect(self.measure_now)
         self.core.subscribe(on_observation=clinical.on_observation, on_event=clinical.on_device_event)
         # Before the listener: a failure found while the tones load is reported to the bar and
         # the alarm system without the sound being half-built.
         self.alarm_sound = alarm_sound or AlarmSound(on_failure=self._audio_failure)
         # gui_only: while the window is stalled the watchdog judges, and tells this from its thread.
         clinical.add_listener(gui_only(self._on_clinical_changed, self))
+        apply_text_scale(self, self._scale)
         self._on_clinical_changed()
+        self._show_banner()
 
     def attach_protocols(self, desk: ProtocolDesk) -> None:
         """The protocol panel beside the monitor; alarms' offers reach the desk as they are made."""
         self.desk = desk
-        # The panel's protocol timers tick on the window's heartbeat, not a timer of their own.
-        self.protocol_panel = ProtocolPanel(desk, clinician=self.session_controls.who, tick_ms=0)
+        # The panel's protocol timers tick on the window's heartbeat: no view owns a timer.
+        self.protocol_panel = ProtocolPanel(
+            desk,
+            clinician=self.session_controls.who,
+            patient_name=lambda: self.patient.name if self.patient is not None else "",
+        )
         self.protocol_slot.addWidget(self.protocol_panel)
         self.protocol_column.show()
         self.core.subscribe(on_observation=desk.on_observation)
+        apply_text_scale(self.protocol_column, self._scale)
         self._forward_offers()
+
+    # -- what the clinician does from the monitor screen ----------------------------------------
+
+    def show_patient(self, patient: PatientOnScreen | None) -> None:
+        """The session's patient in the banner (and on the EMS hand-off)."""
+        self.patient = patient
+        self.patient_banner.show_patient(patient)
+
+    def call_911(self) -> None:
+        """CALL 911: at any moment, needing no name (the signed-in clinician is recorded); the
+        desk records it (the running protocol's call-911 end, or an incident of its own) and the
+        EMS hand-off is shown. Pressing again gives the hand-off again with the newest vitals."""
+        if self.desk is None:
+            self.action_bar.say("CALL 911 now. (No protocol desk here: the call is not recorded.)")
+            return
+        patient = self.patient
+        infusion = self._phase_at(SessionPhase.INFUSION)
+        emergency = self.protocol_panel.call_911(
+            patient=HandoffPatient(
+                name=patient.name if patient else "",
+                allergies=patient.allergies if patient else "",
+                notes=_age_weight(patient),
+            ),
+            medications=tuple(self.medications_given),
+            session_started_at=self.session_started_at,
+            infusion_started_at=infusion,
+        )
+        self.protocol_column.show()
+        if emergency is not None:
+            again = " again" if emergency.repeat else ""
+            self.action_bar.say(
+                f"911 call recorded{again} at {emergency.at:%H:%M:%S} ({emergency.by}): EMS hand-off shown"
+            )
+
+    def add_note(self) -> None:
+        """A note in the session record (DOC-1)."""
+        clinical = self.clinical
+        if clinical is None:
+            return
+        text = self.ask_note("Add a note to the session record", "")
+        if text is not None:
+            self._as_clinician(lambda who: clinical.add_note(who, text), done="Note recorded")
+
+    def record_medication(self) -> None:
+        """A medication given (drug, dose as written, route, time) in the session record (DOC-1)."""
+        clinical = self.clinical
+        if clinical is None:
+            return
+        entry = self.ask_medication(self.core.clock.now())
+        if entry is None:
+            return
+
+        def record(who: str) -> None:
+            clinical.record_medication(
+                who,
+                drug=entry.drug,
+                dose=entry.dose,
+                route=entry.route,
+                given_at=entry.given_at,
+                note=entry.note,
+            )
+            self.medications_given.append(
+                HandoffMedication(entry.drug, entry.dose, entry.route, entry.given_at, who, "monitor screen")
+            )
+
+        self._as_clinician(record, done="Medication recorded")
+
+    def change_threshold(self) -> None:
+        """Change one threshold after the lock, with a reason (THR-5); before it, set the whole set."""
+        clinical = self.clinical
+        if clinical is None:
+            return
+        if not clinical.thresholds.locked:
+            self.action_bar.say("Before the infusion the thresholds are set as a whole: use Set thresholds.")
+            return
+        entry = self.ask_threshold(clinical.thresholds.current)
+        if entry is not None:
+            self._as_clinician(
+                lambda who: clinical.change_threshold(entry.field, entry.new, entry.reason, who),
+                done=f"Threshold changed: {entry.field.words} {entry.new:g}",
+            )
+
+    def mark_event(self) -> None:
+        """An event marker now, one tap (DOC-1)."""
+        clinical = self.clinical
+        if clinical is not None:
+            self._as_clinician(clinical.mark_event, done="Event marked")
+
+    def measure_now(self) -> None:
+        """Start an NIBP cycle now."""
+        clinical = self.clinical
+        if clinical is not None:
+            self._as_clinician(clinical.measure_now, done="NIBP cycle requested")
+
+    def pause_audio(self) -> None:
+        """Pause the alarm audio for the clinic's bounded time (ALM-3)."""
+        clinical = self.clinical
+        if clinical is not None:
+            self._as_clinician(clinical.pause_audio)
+
+    def acknowledge_top_alarm(self) -> None:
+        """Acknowledge the most urgent alarm not yet acknowledged (the F1 key)."""
+        clinical = self.clinical
+        if clinical is None:
+            return
+        waiting = [a for a in clinical.active_alarms() if a.acknowledged_by is None]
+        if waiting:
+            self._as_clinician(lambda who: clinical.acknowledge(waiting[0].key, who))
+
+    def _medication_dialog(self, now: datetime) -> MedicationEntry | None:
+        dialog = MedicationDialog(now, parent=self)
+        return dialog.entry() if dialog.exec() == MedicationDialog.DialogCode.Accepted else None
+
+    def _threshold_dialog(self, current: ThresholdSet) -> ThresholdEntry | None:
+        dialog = ThresholdChangeDialog(current, self)
+        return dialog.entry() if dialog.exec() == ThresholdChangeDialog.DialogCode.Accepted else None
+
+    def _phase_at(self, phase: SessionPhase) -> datetime | None:
+        clinical = self.clinical
+        if clinical is None:
+            return None
+        return next((t.at for t in clinical.session.transitions if t.to_phase is phase), None)
+
+    def _show_banner(self) -> None:
+        clinical = self.clinical
+        if clinical is None:
+            return
+        self.patient_banner.show_clinician(self.session_controls.who())
+        discharge = clinical.config.discharge
+        ended = self._phase_at(SessionPhase.RECOVERY)
+        now = self.core.clock.now()
+        state = discharge.dissociation_state((now - ended).total_seconds() / 60) if ended else "before"
+        self.patient_banner.show_clocks(
+            self._phase_at(SessionPhase.INFUSION), ended, now, state, discharge.dissociation_window_min
+        )
 
     def _forward_offers(self) -> None:
         if self.clinical is None or self.desk is None:
@@ -181,30 +431,45 @@ class MonitorWindow(QMainWindow):
             self.desk.offer(offer.protocol_id, offer.reason)
         self._offers_forwarded = len(offered)
 
-    def _as_clinician(self, action: Callable[[str], object]) -> None:
+    def _as_clinician(self, action: Callable[[str], object], done: str = "") -> None:
         who = self.session_controls.who()
         if not who:
-            self.session_controls.message.setText("Enter your name first: actions are recorded by person.")
+            words = "Enter your name first: actions are recorded by person."
+            self.session_controls.message.setText(words)
+            self.action_bar.say(words)
             return
         try:
             with self.core.engine_lock:  # never beside a watchdog pass (ALM-5)
                 action(who)
-        except Exception as exc:
+        except Exception as exc:  # the engine's refusal is shown, never a traceback
             self.session_controls.message.setText(str(exc))
+            self.action_bar.say(str(exc))
+            return
+        if done:
+            self.action_bar.say(f"{done} at {self.core.clock.now():%H:%M:%S} ({who})")
 
     def add_session_menu(self, screens: Sequence[str], open_screen: Callable[[str], object]) -> QMenu:
         """The one entry point to the session screens (issue 10): "Session ▸ Patient, Devices, ...".
 
-        A menu, so the monitor's own layout is untouched; ``open_screen(name)`` shows a screen.
+        A button in the action bar's entry slot opening a menu, so it costs no row of the screen;
+        ``open_screen(name)`` shows a screen.
         """
-        menu = self.menuBar().addMenu("&Session")
-        self.menuBar().setStyleSheet(
-            "QMenuBar, QMenu { background: #11161c; color: #d8dee9; font-size: 15px; }"
-            "QMenuBar::item:selected, QMenu::item:selected { background: #00607a; }"
+        p = palette()
+        button = QToolButton()
+        button.setText("Session ▸")
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        text_role(button, "button")
+        menu = QMenu(button)
+        menu.setStyleSheet(
+            f"QMenu {{ background: {p.surface}; color: {p.text}; }}"
+            f"QMenu::item:selected {{ background: {p.raised}; }}"
         )
         for name in screens:
             action = menu.addAction(name)
             action.triggered.connect(lambda _=False, n=name: open_screen(n))
+        button.setMenu(menu)
+        self.action_bar.entry_slot.addWidget(button)
+        self.session_button = button
         return menu
 
     def start_timers(self) -> None:
@@ -246,9 +511,16 @@ class MonitorWindow(QMainWindow):
             return
         # The tone first: the sound must not wait for the display (ALM-5).
         self.alarm_sound.update(clinical.audio_state())
-        self.alarm_bar.show_alarms(
-            clinical.active_alarms(), clinical.audio_paused, clinical.pause_remaining_s()
-        )
+        active = clinical.active_alarms()
+        self.alarm_bar.show_alarms(active, clinical.audio_paused, clinical.pause_remaining_s())
+        worst: dict[str, AlarmPriority] = {}
+        for alarm in active:
+            tile = _TILE_OF.get(alarm.condition)
+            if tile is not None and (alarm.present or alarm.latched):
+                worst[tile] = max(worst.get(tile, alarm.priority), alarm.priority)
+        self.spo2_tile.show_alarm(worst.get("spo2"))
+        self.pulse_tile.show_alarm(worst.get("pulse"))
+        self.nibp_tile.show_alarm(worst.get("nibp"))
 
     def _show_clinical_views(self) -> None:
         self._views_pending = False
@@ -262,9 +534,10 @@ class MonitorWindow(QMainWindow):
             self._shown_band = band
             self.trend.show_band(band)
         readings = clinical.readings()
-        if len(readings) != self._shown_readings:
+        started = self.session_started_at
+        if len(readings) != self._shown_readings and started is not None:
             self._shown_readings = len(readings)
-            self.trend.show_classified(readings, self.session_started_at)
+            self.trend.show_classified(readings, started)
             self._show_nibp_tile()
         self._forward_offers()
 
@@ -304,18 +577,19 @@ class MonitorWindow(QMainWindow):
 
     def _show_links(self) -> None:
         parts = []
+        p = palette()
         for h in self.core.health.values():
-            colour = _LINK_COLOURS.get(h.state, "#9aa7b4")
+            colour = link_colour(h.state.value)
             clock = ""
             if h.clock_offset_s is not None:
                 # ALM-4: the device clock offset learned from the first minutes, shown beside the link.
-                offset_colour = "#ffd400" if h.clock_implausible else "#7a8894"
+                offset_colour = p.warning if h.clock_implausible else p.muted
                 words = clock_offset_words(h.clock_offset_s)
                 clock = f" <span style='color:{offset_colour}'>clock {words}</span>"
             parts.append(
                 f"<span style='color:{colour}'>● {h.source}: {h.state.value}</span>"
-                f" <span style='color:#7a8894'>frames {h.frames_ok} ok / {h.frames_rejected} rejected</span>"
-                + clock
+                f" <span style='color:{p.muted}'>frames {h.frames_ok} ok"
+                f" / {h.frames_rejected} rejected</span>" + clock
             )
         self.link_label.setText("&nbsp;&nbsp;&nbsp;".join(parts))
 
@@ -326,7 +600,13 @@ class MonitorWindow(QMainWindow):
             if self.clinical is not None:
                 self.clinical.tick()  # its change notification renders the pause countdown and the panel
             if self.desk is not None:
-                self.protocol_panel.tick()
+                # The step's countdown is live; a timer that falls due is an alarm until acknowledged.
+                for prompt in self.protocol_panel.tick():
+                    if self.clinical is not None:
+                        self.clinical.protocol_timer_due(
+                            f"{prompt.run_id}/{prompt.node_id}", prompt.text, prompt.due_at
+                        )
+        self._show_banner()
         self._show_vitals()
         self._show_links()
         board = self.core.board

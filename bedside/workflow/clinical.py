@@ -51,6 +51,7 @@ from alarms import (
     ThresholdField,
     ThresholdSet,
     TrendFlag,
+    require_clinician,
 )
 from drivers.clock import Clock
 from drivers.types import DeviceEvent, Observation, VitalKind
@@ -234,6 +235,11 @@ class ClinicalSession:
         """The sustained HR - PR difference while it alarms (MON-7), else None."""
         return self.alarms.pulse_deficit()
 
+    def protocol_timer_due(self, timer: str, step_text: str, due_at: datetime) -> None:
+        """A written protocol's timer ran out: an alarm until acknowledged (PRO-2, ALM-3)."""
+        self._alarm_events(self.alarms.protocol_timer_due(timer, step_text, due_at.astimezone()))
+        self._changed()
+
     def on_device_event(self, event: DeviceEvent) -> None:
         """Take one link event (a ``MonitorCore`` event listener)."""
         self._alarm_events(self.alarms.device_event(event))
@@ -386,6 +392,40 @@ class ClinicalSession:
         )
         self._changed()
         return change
+
+    def add_note(self, who: str, text: str) -> NoteRecord:
+        """A clinician's free-text note in the session record (DOC-1)."""
+        person = require_clinician(who, "Adding a note")
+        words = text.strip()
+        if not words:
+            raise ValueError("a note must say something")
+        note = NoteRecord(self.session_id, self._clock.now(), person, words)
+        self._record(note)
+        self._changed()
+        return note
+
+    def record_medication(
+        self, who: str, *, drug: str, dose: str, route: str, given_at: datetime, note: str = ""
+    ) -> NoteRecord:
+        """A medication given, as the clinician wrote it: drug, dose (free text, never computed),
+        route and the time it was given (DOC-1)."""
+        person = require_clinician(who, "Recording a medication")
+        missing = [n for n, v in (("drug", drug), ("dose", dose), ("route", route)) if not v.strip()]
+        if missing:
+            raise ValueError(f"a medication given needs its {', '.join(missing)}")
+        if given_at > self._clock.now():
+            raise ValueError("the time a medication was given cannot be in the future")
+        text = f"Medication given: {drug.strip()} | {dose.strip()} | {route.strip()} at {given_at:%H:%M}"
+        if note.strip():
+            text += f" ({note.strip()})"
+        return self.add_note(person, text)
+
+    def mark_event(self, who: str, words: str = "") -> NoteRecord:
+        """An event marker at this moment, with optional words (DOC-1)."""
+        at = self._clock.now()
+        return self.add_note(
+            who, f"Event marked at {at:%H:%M:%S}" + (f": {words.strip()}" if words.strip() else "")
+        )
 
     def set_interval(self, minutes: int, who: str) -> None:
         """Set the session's NIBP interval (one of the allowed intervals, MON-2)."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from drivers.clock import Clock
@@ -32,9 +32,10 @@ from protocols import (
     build_ems_handoff,
     handoff_text,
 )
-from protocols.handoff import HANDOFF_VITALS_WINDOW
+from protocols.handoff import HANDOFF_VITALS_WINDOW, HandoffMedication
 from storage import (
     IncidentOpenedRecord,
+    NoteRecord,
     ProtocolRunEndedRecord,
     ProtocolRunStartedRecord,
     ProtocolRunSummary,
@@ -67,6 +68,23 @@ class ProtocolOffer:
         return f"Start {self.protocol_id.replace('-', ' ').replace('bp ', 'BP ')} protocol"
 
 
+#: Who a CALL 911 press is recorded against when nobody is signed in: the press is never refused.
+NOBODY_SIGNED_IN = "clinician not signed in"
+
+
+@dataclass(frozen=True, slots=True)
+class EmergencyCall:
+    """A CALL 911 press on the monitor screen: the incident it belongs to, the run it ended (if a
+    protocol was running), whether 911 had already been called, and the EMS hand-off text."""
+
+    incident_id: str
+    at: datetime
+    by: str
+    run_id: str | None
+    repeat: bool
+    handoff: str
+
+
 class ProtocolDesk:
     """Offers, starts and records protocol runs for one monitored session (PRO-2..PRO-6)."""
 
@@ -92,6 +110,8 @@ class ProtocolDesk:
         self._listeners: list[Callable[[], None]] = []
         # While a run is starting the runner does not know it yet: listeners hear once it does.
         self._starting = False
+        #: The incident a CALL 911 press with no protocol running opened, and when 911 was called.
+        self._emergency: tuple[str, datetime] | None = None
 
     # -- LiveVitals (what the engine reads) ----------------------------------------------------
 
@@ -250,6 +270,85 @@ class ProtocolDesk:
     def call_911(self, run_id: str, who: str) -> None:
         """Stop managing in clinic: the run jumps to its call-911 end (recorded)."""
         self._runner.run(run_id).call_911(who)
+
+    def call_911_now(
+        self,
+        who: str,
+        patient: HandoffPatient | None = None,
+        *,
+        run_id: str | None = None,
+        medications: Sequence[HandoffMedication] = (),
+        session_started_at: datetime | None = None,
+        infusion_started_at: datetime | None = None,
+    ) -> EmergencyCall:
+        """CALL 911 from the monitor screen at any moment: idle, during a protocol, after a press.
+
+        Never refused. With a protocol in progress (``run_id``, else the most recent active run
+        that has not called yet) the run jumps to its call-911 end, recorded as its step (PRO-5,
+        PRO-6). With none, an incident "911 called from the monitor screen" is opened and the call
+        noted in the session. A further press is noted and gives the hand-off again with the
+        newest vitals. ``who`` is the signed-in clinician; empty, the press is recorded against
+        ``NOBODY_SIGNED_IN``. ``medications`` are those recorded on the monitor outside protocols.
+        """
+        person = who.strip() or NOBODY_SIGNED_IN
+        now = self._clock.now()
+        active = [r for r in self._runner.active() if r.called_911_at is None]
+        chosen = next((r for r in active if r.run_id == run_id), active[-1] if active else None)
+        called = [r for r in self._runner.runs() if r.called_911_at is not None]
+        repeat = chosen is None and (bool(called) or self._emergency is not None)
+        if chosen is not None:
+            chosen.call_911(person)
+            incident_id, first_call = chosen.incident_id, now
+        elif self._emergency is not None:
+            incident_id, first_call = self._emergency
+        elif called:
+            incident_id, first_call = called[-1].incident_id, min(c.called_911_at or now for c in called)
+        else:
+            incident_id, first_call = str(uuid.uuid4()), now
+            self._put(
+                IncidentOpenedRecord(
+                    incident_id=incident_id,
+                    session_id=self.session_id,
+                    opened_at=now,
+                    kind="call_911",
+                    title="911 called from the monitor screen",
+                    opened_by=person,
+                )
+            )
+            self._emergency = (incident_id, now)
+        words = (
+            "CALL 911 pressed again: EMS hand-off given again"
+            if repeat
+            else "911 called from the monitor screen"
+        )
+        self._put(NoteRecord(self.session_id, now, person, words))
+        log.warning("%s (%s, incident %s)", words, person, incident_id)
+        first = (
+            [chosen]
+            if chosen is not None
+            else [r for r in self._runner.runs() if r.incident_id == incident_id]
+        )
+        ordered = [*first, *[r for r in self._runner.runs() if r not in first]]
+        handoff = build_ems_handoff(
+            patient or HandoffPatient(name=""),
+            incident_id,
+            [RunHistory.of(r) for r in ordered],
+            tuple(self._recent),
+            now,
+            session_started_at=session_started_at,
+            infusion_started_at=infusion_started_at,
+        )
+        given = tuple(sorted((*handoff.medications, *medications), key=lambda m: m.given_at or now))
+        handoff = replace(handoff, called_911_at=handoff.called_911_at or first_call, medications=given)
+        self._changed()
+        return EmergencyCall(
+            incident_id,
+            now,
+            person,
+            chosen.run_id if chosen is not None else None,
+            repeat,
+            handoff_text(handoff),
+        )
 
     def ems_handoff(
         self, run_id: str, patient_name: str, observations: Iterable[Observation] | None = None

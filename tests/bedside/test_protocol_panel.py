@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
+from bedside.views.documentation import MedicationEntry
 from bedside.views.protocol_panel import ProtocolPanel, countdown_text
 from bedside.workflow.protocol_desk import ProtocolDesk
 from drivers.clock import FakeClock
 from drivers.types import Observation, VitalKind
-from protocols import LIBRARY_DIR, LibraryLoad, load_library
+from protocols import LIBRARY_DIR, LibraryLoad, MedicationText, load_library
 from storage import IncidentOpenedRecord, ProtocolRunEndedRecord, ProtocolStepRecord
 
 
@@ -34,6 +35,12 @@ class Bench:
         #: The name given when the panel asks to acknowledge an unapproved protocol (None: cancel).
         self.acknowledger: str | None = "RN Okafor"
         self.acknowledgements: list[tuple[str, str]] = []
+        #: What the note form returns (None: cancelled) and the prompts it was shown.
+        self.note: str | None = "BP 150/92 at recheck; patient told it is coming down"
+        self.notes_asked: list[str] = []
+        #: The dose the medication form returns (None: cancelled) and when it was given.
+        self.dose_given: str | None = "as written"
+        self.given_at: datetime | None = None
         self.desk = ProtocolDesk(
             self.clock,
             library,
@@ -48,10 +55,20 @@ class Bench:
             patient_name=lambda: "Jordan Lee",
             ask_reason=lambda _title: self.reason,
             ask_acknowledgement=self._acknowledge,
-            tick_ms=0,
+            ask_note=self._note,
+            ask_medication=self._medication,
         )
         qtbot.addWidget(self.panel)
         self.qtbot = qtbot
+
+    def _note(self, title: str, prompt: str) -> str | None:
+        self.notes_asked.append(prompt)
+        return self.note
+
+    def _medication(self, written: MedicationText | None, now: datetime) -> MedicationEntry | None:
+        if written is None or self.dose_given is None:
+            return None
+        return MedicationEntry(written.drug, self.dose_given, written.route, self.given_at or now, "")
 
     def _acknowledge(self, title: str, why: str) -> str | None:
         self.acknowledgements.append((title, why))
@@ -89,7 +106,6 @@ def test_clicking_to_the_emergency_branch_reaches_call_911_and_shows_the_handoff
     assert isinstance(bench.put[0], IncidentOpenedRecord)
     assert bench.panel.offer_buttons() == {}
     assert bench.panel.step_label.text().startswith("Slow or pause the ketamine infusion")
-    assert not bench.panel.call_911_button.isHidden()
     assert not bench.panel.handoff_text.isVisibleTo(bench.panel)
     bench.click("Done")
     assert set(bench.panel.action_buttons()) == {"yes", "no"}
@@ -111,7 +127,6 @@ def test_clicking_to_the_emergency_branch_reaches_call_911_and_shows_the_handoff
     assert isinstance(bench.put[-1], ProtocolRunEndedRecord)
     assert bench.put[-1].outcome == "call_911"
     assert bench.panel.action_buttons() == {}
-    assert bench.panel.call_911_button.isHidden()
     assert "Patient: Jordan Lee" in bench.panel.handoff_text.toPlainText()
     assert bench.panel.handoff_text.isReadOnly()
     assert bench.panel.path_list.count() == len(bench.steps())
@@ -132,9 +147,9 @@ def test_clicking_through_recheck_medication_and_decision_to_resolved(bench: Ben
     assert bench.steps()[-2].note == "cuff reading by hand"
     bench.click("yes")
     bench.click("yes")
-    assert set(bench.panel.action_buttons()) == {"Medication given (time now)", "Not given"}
+    assert set(bench.panel.action_buttons()) == {"Medication given…", "Not given"}
     bench.clock.advance(30)
-    bench.click("Medication given (time now)")
+    bench.click("Medication given…")
     given = next(s for s in bench.steps() if s.kind == "medication_given")
     assert given.occurred_at == bench.clock.now()
     assert bench.panel.timers_label.text().endswith("5:00")
@@ -161,19 +176,18 @@ def test_call_911_button_from_any_step_emits_and_shows_the_handoff(bench: Bench)
     bench.start_bp_spike()
     bench.clock.advance(60)
     with bench.qtbot.waitSignal(bench.panel.called_911) as called:
-        bench.panel.call_911_button.click()
+        bench.panel.call_911()
     run_id = bench.steps()[0].run_id
     assert called.args == [run_id]
     assert [s.kind for s in bench.steps()[-3:]] == ["call_911", "shown", "ended"]
     text = bench.panel.handoff_text.toPlainText()
     assert "RN Okafor: 911 called" in text
-    assert bench.panel.call_911_button.isHidden()
 
 
 @pytest.mark.req("PRO-6")
 def test_the_ems_handoff_sheet_is_printable_to_pdf(bench: Bench, tmp_path: Path) -> None:
     bench.start_bp_spike()
-    bench.panel.call_911_button.click()
+    bench.panel.call_911()
     assert bench.panel.print_handoff_button.isVisibleTo(bench.panel)
     out = tmp_path / "handoff.pdf"
     bench.panel.save_handoff_pdf(str(out))

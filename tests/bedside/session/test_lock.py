@@ -68,7 +68,7 @@ def test_the_lock_leaves_the_monitor_and_its_alarms_live(qtbot: QtBot, rig: Rig)
     window.attach_protocols(rig.desk)
     hub = attach_session_screens(window, s)
     qtbot.addWidget(hub)
-    titles = [a.text() for a in window.menuBar().actions()[0].menu().actions()]  # type: ignore[union-attr]
+    titles = [a.text() for a in window.session_button.menu().actions()]
     assert titles[:3] == ["Sign in", "Patient", "Devices"] and "Drill" in titles
     sign_in_first_start(hub)
     assert window.session_controls.who() == "rdiaz"
@@ -94,7 +94,7 @@ def test_the_session_menu_opens_each_screen(qtbot: QtBot, rig: Rig) -> None:
     window.attach_clinical(rig.clinical, rig.clock.now())
     hub = attach_session_screens(window, rig.services)
     qtbot.addWidget(hub)
-    menu = window.menuBar().actions()[0].menu()
+    menu = window.session_button.menu()
     for action in menu.actions():  # type: ignore[union-attr]
         action.trigger()
         assert hub.stack.currentWidget() is hub.screens[action.text()]
