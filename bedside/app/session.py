@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alarms import ClinicalConfig
+from bedside.views.patient_banner import PatientOnScreen
 from bedside.views.session.context import DrillLauncher, DrillTiming, SessionServices
 from bedside.workflow.audit import AuditTrail
 from bedside.workflow.clinical import ClinicalSession
@@ -202,5 +203,26 @@ def attach_session_screens(window: MonitorWindow, services: SessionServices) -> 
         controls.setEnabled(not services.station.locked)
 
     services.station.add_listener(follow_sign_in)
+
+    def show_patient() -> None:
+        # The banner shows the patient chosen on the Patient screen (issue 10: no patient anywhere).
+        if not services.patients_id_known():
+            window.show_patient(None)
+            return
+        details = services.patients.patient(services.patient_id).details
+        today = services.clock.now().date()
+        born = details.date_of_birth
+        age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+        window.show_patient(
+            PatientOnScreen(
+                name=details.name or details.clinic_id,
+                age_years=age,
+                weight_kg=details.weight_kg,
+                allergies=", ".join(details.allergies) or "no known allergies",
+            )
+        )
+
+    services.add_listener(show_patient)
+    show_patient()
     window.add_session_menu(SCREENS, screens.show_screen)
     return screens

@@ -140,6 +140,10 @@ class SessionServices:
         for listener in list(self._listeners):
             listener()
 
+    def patients_id_known(self) -> bool:
+        """True once this session has a patient (chosen on the Patient screen)."""
+        return bool(self.patient_id)
+
     def signer(self) -> SignedIn:
         """The clinician an action is recorded for; NotSignedIn / StationLocked otherwise."""
         return self.station.require()

@@ -98,3 +98,26 @@ def test_the_session_menu_opens_each_screen(qtbot: QtBot, rig: Rig) -> None:
     for action in menu.actions():  # type: ignore[union-attr]
         action.trigger()
         assert hub.stack.currentWidget() is hub.screens[action.text()]
+
+
+def test_the_patient_chosen_on_the_patient_screen_is_in_the_monitor_banner(qtbot: QtBot, rig: Rig) -> None:
+    """Issue 10 ("No patient anywhere"): the monitor's banner names the session's patient with age,
+    weight and allergies once chosen, and says "no patient recorded" before."""
+    from datetime import date
+
+    from bedside.views.patient_banner import NO_PATIENT
+    from storage.identity import PatientDetails
+
+    window = MonitorWindow(MonitorCore(rig.clock))
+    qtbot.addWidget(window)
+    window.attach_clinical(rig.clinical, rig.clock.now())
+    hub = attach_session_screens(window, rig.services)
+    qtbot.addWidget(hub)
+    assert window.patient_banner.patient_label.text() == NO_PATIENT
+    sign_in_first_start(hub)
+    born = rig.clock.now().date().replace(year=rig.clock.now().year - 41)
+    details = PatientDetails("Alex Morgan", "K-1042", date(born.year, born.month, 1), "female", 68.5, ("latex",))
+    record = rig.services.patients.add(rig.services.signer(), details)
+    rig.services.choose_patient(record.patient_id)
+    shown = window.patient_banner.patient_label.text()
+    assert "Alex Morgan" in shown and "41 y" in shown and "68.5 kg" in shown and "latex" in shown
