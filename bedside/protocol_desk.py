@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from drivers.clock import Clock
 from drivers.types import Observation, VitalKind
@@ -79,7 +80,10 @@ class ProtocolDesk:
         put: Callable[[StoredRecord], None],
         latest: Callable[[VitalKind], Observation | None],
         request_nibp: Callable[[], bool],
+        audit: Callable[[str, str, str, Mapping[str, Any]], None] | None = None,
     ) -> None:
+        """``audit`` gets every protocol start and step with the person who took it (default: none)."""
+        self._audit = audit
         self._clock = clock
         self.library = library
         self.session_id = session_id
@@ -373,6 +377,13 @@ class ProtocolDesk:
                 occurred_at=rec.occurred_at,
             )
         )
+        if self._audit is not None:
+            self._audit(
+                rec.person,
+                "protocol_step",
+                rec.run_id,
+                {"seq": rec.seq, "node": rec.node_id, "kind": str(rec.kind), "value": rec.value},
+            )
         if rec.kind in _END_KINDS:
             outcome = rec.value if rec.kind is StepKind.ENDED else str(StepKind.ABANDONED)
             self._put(ProtocolRunEndedRecord(run_id=rec.run_id, ended_at=rec.at, outcome=outcome))
