@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,7 @@ from alarms import (
     StartCycle,
     ThresholdBook,
     ThresholdChange,
+    ThresholdError,
     ThresholdField,
     ThresholdSet,
     TrendFlag,
@@ -341,6 +342,21 @@ class ClinicalSession:
             {"threshold_set_id": self._threshold_set_id},
         )
         self._changed()
+        return confirmed
+
+    def accept_suggested_thresholds(self, suggested: ThresholdSet, reason: str, who: str) -> ThresholdSet:
+        """Confirm thresholds suggested after a follow-up's "adjust" outcome (DOC-7): a suggestion
+        is never in force until a named clinician confirms it here; the confirmation is audited
+        with the suggestion's reason."""
+        if not who.strip():
+            raise ThresholdError("a suggested threshold change is confirmed by a named clinician")
+        confirmed = self.confirm_thresholds(who, replace(suggested, confirmed_by=None, confirmed_at=None))
+        self._audit(
+            who,
+            "suggested_thresholds_confirmed",
+            self.session_id,
+            {"threshold_set_id": self._threshold_set_id, "reason": reason},
+        )
         return confirmed
 
     def attest(self, item: ChecklistItem | DischargeAttestation, who: str) -> None:
