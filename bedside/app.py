@@ -396,6 +396,7 @@ def run_monitor(args: argparse.Namespace) -> int:
         request_nibp=lambda: _measure_now(clinical, window),
         audit=audit,
     )
+    desk.alarm_events = lambda: clinical.alarm_events  # for the EMS hand-off sheet
     window.attach_protocols(desk)
     if recorder.resumed:
         problems = restore_session(clinical, desk, recorder, clock)

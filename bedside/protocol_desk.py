@@ -11,14 +11,16 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from alarms.manager import AlarmEvent
 from drivers.clock import Clock
 from drivers.types import Observation, VitalKind
 from protocols import (
+    EmsHandoff,
     HandoffPatient,
     LibraryLoad,
     LoadedProtocol,
@@ -84,6 +86,9 @@ class ProtocolDesk:
     ) -> None:
         """``audit`` gets every protocol start and step with the person who took it (default: none)."""
         self._audit = audit
+        #: The session's alarm events, for the EMS hand-off sheet (the app points it at the
+        #: ClinicalSession's; empty by default).
+        self.alarm_events: Callable[[], Sequence[AlarmEvent]] = tuple
         self._clock = clock
         self.library = library
         self.session_id = session_id
@@ -263,14 +268,19 @@ class ProtocolDesk:
         ``observations`` defaults to what the desk was given through ``on_observation``; only the
         last 30 minutes are shown.
         """
+        return handoff_text(self.ems_handoff_record(run_id, patient_name, observations))
+
+    def ems_handoff_record(
+        self, run_id: str, patient_name: str, observations: Iterable[Observation] | None = None
+    ) -> EmsHandoff:
+        """The EMS hand-off as data (what ``ems_handoff`` writes as text and the PDF prints)."""
         called = self._runner.run(run_id)
         others = [r for r in self._runner.runs() if r.run_id != run_id]
         histories = [RunHistory.of(r) for r in (called, *others)]
         obs = tuple(self._recent) if observations is None else tuple(observations)
-        handoff = build_ems_handoff(
+        return build_ems_handoff(
             HandoffPatient(name=patient_name), called.incident_id, histories, obs, self._clock.now()
         )
-        return handoff_text(handoff)
 
     def restore(self, runs: Iterable[ProtocolRunSummary], offers: Iterable[ProtocolOffer] = ()) -> list[str]:
         """After a restart (MON-8): re-open the session's runs from their stored steps, so the panel
