@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 #: The kinds drawn as curves (as ``VitalsBoard.CONTINUOUS``).
 CURVE_KINDS = (VitalKind.SPO2, VitalKind.PULSE_RATE, VitalKind.HEART_RATE, VitalKind.PERFUSION_INDEX)
 NIBP_KINDS = (VitalKind.NIBP_SYSTOLIC, VitalKind.NIBP_DIASTOLIC, VitalKind.NIBP_MEAN)
+#: What ``TrendView`` draws (SpO2, pulse or heart rate, NIBP): the only kinds read on resume.
+DRAWN_KINDS = (VitalKind.SPO2, VitalKind.PULSE_RATE, VitalKind.HEART_RATE, *NIBP_KINDS)
 
 Points = list[tuple[float, float | None, float | None, float | None]]
 
@@ -67,7 +69,8 @@ def nibp_points(columns: Mapping[VitalKind, TrendColumns], started_s: float) -> 
 def load_trend_history(repo: SessionRepository, session: SessionSummary) -> TrendHistory:
     """Read the session's trend as arrays (bounded by the repository's row cap) and its last NIBP
     cycle as observations (one small query)."""
-    columns = repo.trend_columns(session.session_id)
+    # Only what the trend draws: perfusion index has no curve, and its rows would double the read.
+    columns = repo.trend_columns(session.session_id, kinds=DRAWN_KINDS)
     started_s = session.started_at.timestamp()
     curves = {
         kind: (c.measured_at_s - started_s, np.where(c.valid, c.values, np.nan))
