@@ -66,13 +66,12 @@ def _child(url: str, how: str) -> None:
     began = time.perf_counter()
     import dataclasses
 
+    import bedside.recorder
     from bedside.core import MonitorCore
     from bedside.recorder import SessionRecorder
     from drivers.clock import FakeClock
     from drivers.types import VitalKind
     from storage import open_database
-
-    import bedside.recorder
 
     # The monitor resumes a session up to RESUME_WITHIN after its start (12 h); the benchmark reads a
     # 24-hour one to measure the read at the size the issue names.
