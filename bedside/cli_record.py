@@ -359,10 +359,10 @@ def _run(
     if args.action == "close":
         closure = incidents.close(who, incident_id, args.outcome, args.text)
         out.write(f"incident {incident_id} closed: {Outcome(closure.outcome).words}\n")
-        for due in incidents.scheduled:
+        for owed in incidents.scheduled:
             out.write(
-                f"follow-up {due.follow_up_id} scheduled: {due.item.contact.replace('_', ' ')} "
-                f"due by {due.item.due_by.astimezone():%Y-%m-%d %H:%M}\n"
+                f"follow-up {owed.follow_up_id} scheduled: {owed.item.contact.replace('_', ' ')} "
+                f"due by {owed.item.due_by.astimezone():%Y-%m-%d %H:%M}\n"
             )
     elif args.action == "debrief":
         incidents.debrief(

@@ -108,6 +108,7 @@ def _child(url: str, how: str) -> None:
                 "ready_s": ready - imported,
                 "import_s": imported - began,
                 "peak_mb": peak_mb,
+                "base_mb": base_mb,
                 "replayed": replayed,
             }
         )
