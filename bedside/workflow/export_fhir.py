@@ -167,24 +167,34 @@ def charted(observations: Iterable[Observation], interval_s: float) -> list[Obse
     return out
 
 
+def _words(text: str) -> str:
+    # FHIR strings may not be empty or hold only control characters: whitespace runs become one space.
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
 def _medication_administration(record: FullSessionRecord, n: int, med: MedicationRecord) -> dict[str, Any]:
     """A medication the clinician entered (DOC-1) as a MedicationAdministration: drug, dose, route
     and who gave it as free text, since Bedside keeps no drug or route code list (RxNorm, SNOMED)."""
+    dose: dict[str, Any] = {"value": med.dose}
+    unit = _words(med.unit)
+    if unit:
+        dose.update(unit=unit, system=UCUM_SYSTEM, code=unit)
+    dosage: dict[str, Any] = {"dose": dose}
+    if _words(med.route):
+        dosage["route"] = {"text": _words(med.route)}
     resource: dict[str, Any] = {
         "resourceType": "MedicationAdministration",
         "id": str(uuid.uuid5(_ID_NAMESPACE, f"{record.session.session_id}|medication|{n}")),
         "status": "completed",
-        "medicationCodeableConcept": {"text": med.drug},
+        "medicationCodeableConcept": {"text": _words(med.drug) or "drug not recorded"},
         "subject": _subject(record),
         "effectiveDateTime": _time(med.given_at),
-        "performer": [{"actor": {"display": med.who}}],
-        "dosage": {
-            "route": {"text": med.route},
-            "dose": {"value": med.dose, "unit": med.unit, "system": UCUM_SYSTEM, "code": med.unit},
-        },
+        "dosage": dosage,
     }
-    if med.note:
-        resource["note"] = [{"text": med.note}]
+    if _words(med.who):
+        resource["performer"] = [{"actor": {"display": _words(med.who)}}]
+    if _words(med.note):
+        resource["note"] = [{"text": _words(med.note)}]
     if record.session.is_drill:
         resource["meta"] = {"security": [_drill_label()]}
     return resource
