@@ -119,6 +119,12 @@ def _medications_given(record: FullSessionRecord) -> list[str]:
             if step.kind == "medication_given":
                 drug, dose, route = ([*step.value.split(" | "), "", ""])[:3]
                 given.append(f"{drug} {dose} {route}".strip() + f" (during {run.started.protocol_id})")
+    # Entered by the clinician (DOC-1): ketamine is the suspect product, named apart on the form.
+    for med in record.medications:
+        if "ketamine" not in med.drug.lower():
+            given.append(
+                f"{med.drug} {med.dose:g} {med.unit} {med.route}".strip() + f" ({med.given_at:%Y-%m-%d})"
+            )
     return given
 
 
