@@ -111,3 +111,33 @@ def test_a_failing_audit_write_never_blocks_the_acknowledgement(
         db.close()
     assert [r.kind for r in room.alarm_records()][-1] == "acknowledged"
     assert failures == ["audit trail not written (alarm_acknowledged): the database is read-only"]
+
+
+@pytest.mark.req("EXP-1")
+def test_an_export_is_audited_with_who_and_what(tmp_path: Path) -> None:
+    """Issue 9 audit: `bedside export` appends a durable audit entry (format, file) to the trail of the
+    database it read; the chain stays intact."""
+    from bedside.cli import main
+    from storage.full_record import write_full_record
+    from tests.workflow.sample_session import sample_record
+
+    url = f"sqlite:///{tmp_path / 'bedside.sqlite3'}"
+    db = open_database(url)
+    record = sample_record(hours=0.1)
+    try:
+        write_full_record(db, record)
+    finally:
+        db.close()
+    out = tmp_path / "vitals.csv"
+    assert main(["export", record.session.session_id, "--format", "csv", "--out", str(out), "--db", url]) == 0
+    db = open_database(url)
+    try:
+        trail = AuditTrail(db, FakeClock(), station="x")
+        exported = [e for e in trail.entries() if e.action == "session_exported"]
+        assert trail.verify().intact
+    finally:
+        db.close()
+    assert len(exported) == 1
+    assert exported[0].subject == record.session.session_id
+    assert exported[0].who.startswith("os user ")
+    assert exported[0].details["format"] == "csv" and exported[0].details["path"] == str(out)
