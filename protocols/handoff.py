@@ -29,6 +29,7 @@ class HandoffPatient:
     date_of_birth: date | None = None
     allergies: str = ""
     notes: str = ""
+    weight_kg: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,17 +5,34 @@ again gives the same value. Writing goes straight to the rows (not through ``app
 that every column comes back exactly as it was, including a session's phase and end time.
 Clinical snapshots (restart state, MON-8) are not part of the record: they are the monitor's
 working memory, and everything they hold is also in the rows below.
+
+The clinical documentation (DOC-1..4: event markers, medications given, and each incident's origin,
+links, closing with its outcome, amendments, debriefs, formal reviews and what the patient was told)
+is part of the record too. Row ids are the database's own and differ after an import, so whatever
+points at a row (an incident's link to an alarm, note, marker or medication; the alarm it was opened
+from) points at its position in the record's list instead and is turned back into the new row id
+when written.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from drivers.types import DeviceEvent, Observation
+from storage.clinical_record import (
+    ClinicalRecordRepository,
+    Debrief,
+    IncidentAmendment,
+    IncidentClosure,
+    PatientTold,
+    Review,
+)
 from storage.database import Database
 from storage.errors import DrillMixingError, StorageError
 from storage.records import (
@@ -38,11 +55,20 @@ from storage.schema import (
     AttestationRow,
     BaselineRow,
     DeviceEventRow,
+    EventMarkerRow,
+    IncidentAmendmentRow,
+    IncidentClosureRow,
+    IncidentDebriefRow,
+    IncidentLinkRow,
+    IncidentOriginRow,
+    IncidentReviewRow,
     IncidentRow,
+    MedicationGivenRow,
     MonitoringGapRow,
     NibpIntervalChangeRow,
     NoteRow,
     ObservationRow,
+    PatientToldRow,
     PhaseTransitionRow,
     ProtocolRunRow,
     ProtocolStepRow,
@@ -56,6 +82,74 @@ log = logging.getLogger(__name__)
 
 class SessionExistsError(StorageError):
     """An imported session's id is already in the target database."""
+
+
+class BrokenRecordLinkError(StorageError):
+    """An incident points at an alarm, note, marker or medication that is not in the session."""
+
+
+#: What an incident link may point at, and the record's list that holds it.
+LINK_LISTS = {"alarm": "alarm_events", "note": "notes", "marker": "markers", "medication": "medications"}
+
+
+@dataclass(frozen=True, slots=True)
+class MarkerRecord:
+    """A time-stamped event marker (DOC-1): ``label`` happened at ``at``; entered by ``who``."""
+
+    at: datetime
+    recorded_at: datetime
+    who: str
+    station: str
+    label: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MedicationRecord:
+    """A medication given as the clinician entered it (DOC-1); Bedside never computes a dose."""
+
+    given_at: datetime
+    recorded_at: datetime
+    who: str
+    station: str
+    drug: str
+    dose: float
+    unit: str
+    route: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentOriginEntry:
+    """How an incident was opened: ``source`` "alarm" (``alarm_item``: position in alarm_events) or "hand"."""
+
+    source: str
+    station: str
+    alarm_item: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentLinkEntry:
+    """Something linked to an incident: ``kind`` (see LINK_LISTS) and its position in that list."""
+
+    kind: str
+    item: int
+    at: datetime
+    who: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentDocumentation:
+    """Everything written about one incident after it was opened (DOC-2..4), each list oldest first."""
+
+    incident_id: str
+    origin: IncidentOriginEntry | None
+    links: tuple[IncidentLinkEntry, ...]
+    closure: IncidentClosure | None
+    amendments: tuple[IncidentAmendment, ...]
+    debriefs: tuple[Debrief, ...]
+    reviews: tuple[Review, ...]
+    patient_told: tuple[PatientTold, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +170,58 @@ class FullSessionRecord:
     notes: tuple[NoteRecord, ...]
     attestations: tuple[AttestationRecord, ...]
     monitoring_gaps: tuple[MonitoringGapRecord, ...]
+    markers: tuple[MarkerRecord, ...] = ()
+    medications: tuple[MedicationRecord, ...] = ()
+    incident_documentation: tuple[IncidentDocumentation, ...] = ()
+
+
+def _documentation(
+    clinical: ClinicalRecordRepository, incident_id: str, positions: dict[str, dict[int, int]]
+) -> IncidentDocumentation:
+    def position(kind: str, row_id: int) -> int:
+        try:
+            return positions[kind][row_id]
+        except KeyError:
+            raise BrokenRecordLinkError(
+                f"incident {incident_id} points at {kind} {row_id}, which is not in its session: "
+                "the database was edited by hand; restore it from a backup"
+            ) from None
+
+    origin = clinical.origin(incident_id)
+    return IncidentDocumentation(
+        incident_id=incident_id,
+        origin=None
+        if origin is None
+        else IncidentOriginEntry(
+            origin.source,
+            origin.station,
+            None if origin.alarm_event_id is None else position("alarm", origin.alarm_event_id),
+        ),
+        links=tuple(
+            IncidentLinkEntry(link.kind, position(link.kind, int(link.ref)), link.at, link.who)
+            for link in clinical.links(incident_id)
+        ),
+        closure=clinical.closure(incident_id),
+        amendments=tuple(clinical.amendments(incident_id)),
+        debriefs=tuple(clinical.debriefs(incident_id)),
+        reviews=tuple(clinical.reviews(incident_id)),
+        patient_told=tuple(clinical.patient_told(incident_id)),
+    )
 
 
 def read_full_record(repo: SessionRepository, session_id: str) -> FullSessionRecord:
     """The session's whole record; ``UnknownRecordError`` if there is no such session."""
     summary = repo.session(session_id)
+    clinical = ClinicalRecordRepository(repo.database)
+    markers = clinical.markers(session_id)
+    medications = clinical.medications(session_id)
+    positions = {
+        "alarm": {a.alarm_event_id: n for n, a in enumerate(clinical.alarm_events(session_id))},
+        "note": {note.note_id: n for n, note in enumerate(clinical.notes(session_id))},
+        "marker": {m.marker_id: n for n, m in enumerate(markers)},
+        "medication": {m.medication_id: n for n, m in enumerate(medications)},
+    }
+    incidents = tuple(repo.incidents(session_id))
     return FullSessionRecord(
         session=summary,
         observations=tuple(repo.observations_for_export(session_id)),
@@ -91,11 +232,19 @@ def read_full_record(repo: SessionRepository, session_id: str) -> FullSessionRec
         threshold_changes=tuple(repo.threshold_changes(session_id)),
         nibp_interval_changes=tuple(repo.nibp_interval_changes(session_id)),
         alarm_events=tuple(repo.alarm_events(session_id)),
-        incidents=tuple(repo.incidents(session_id)),
+        incidents=incidents,
         protocol_runs=tuple(repo.protocol_runs(session_id)),
         notes=tuple(repo.notes(session_id)),
         attestations=tuple(repo.attestations(session_id)),
         monitoring_gaps=tuple(repo.monitoring_gaps(session_id)),
+        markers=tuple(MarkerRecord(m.at, m.recorded_at, m.who, m.station, m.label, m.note) for m in markers),
+        medications=tuple(
+            MedicationRecord(
+                m.given_at, m.recorded_at, m.who, m.station, m.drug, m.dose, m.unit, m.route, m.note
+            )
+            for m in medications
+        ),
+        incident_documentation=tuple(_documentation(clinical, i.incident_id, positions) for i in incidents),
     )
 
 
@@ -360,7 +509,172 @@ def write_full_record(db: Database, record: FullSessionRecord) -> None:
                 for g in record.monitoring_gaps
             ],
         )
+        _write_documentation(session, record)
     log.info("imported session %s into %s", s.session_id, db.url)
+
+
+def _row_ids(session: Session, table: Any, session_id: str) -> list[int]:
+    # The session is new, so its rows' ids ascend in the order they were just inserted: the record's.
+    query = select(table.id).where(table.session_id == session_id).order_by(table.id)
+    return list(session.scalars(query))
+
+
+def _write_documentation(session: Session, record: FullSessionRecord) -> None:
+    """Markers, medications and each incident's documentation, with positions turned into row ids."""
+    sid = record.session.session_id
+    _insert(
+        session,
+        EventMarkerRow,
+        [
+            {
+                "session_id": sid,
+                "at": m.at,
+                "recorded_at": m.recorded_at,
+                "who": m.who,
+                "station": m.station,
+                "label": m.label,
+                "note": m.note,
+            }
+            for m in record.markers
+        ],
+    )
+    _insert(
+        session,
+        MedicationGivenRow,
+        [
+            {
+                "session_id": sid,
+                "given_at": m.given_at,
+                "recorded_at": m.recorded_at,
+                "who": m.who,
+                "station": m.station,
+                "drug": m.drug,
+                "dose": m.dose,
+                "unit": m.unit,
+                "route": m.route,
+                "note": m.note,
+            }
+            for m in record.medications
+        ],
+    )
+    if not record.incident_documentation:
+        return
+    ids = {
+        "alarm": _row_ids(session, AlarmEventRow, sid),
+        "note": _row_ids(session, NoteRow, sid),
+        "marker": _row_ids(session, EventMarkerRow, sid),
+        "medication": _row_ids(session, MedicationGivenRow, sid),
+    }
+
+    def row_id(kind: str, item: int, incident_id: str) -> int:
+        if kind not in ids or not 0 <= item < len(ids[kind]):
+            raise BrokenRecordLinkError(
+                f"incident {incident_id} points at {kind} #{item}, which is not in the record"
+            )
+        return ids[kind][item]
+
+    origins: list[dict[str, object]] = []
+    links: list[dict[str, object]] = []
+    closures: list[dict[str, object]] = []
+    amendments: list[dict[str, object]] = []
+    debriefs: list[dict[str, object]] = []
+    reviews: list[dict[str, object]] = []
+    told: list[dict[str, object]] = []
+    for doc in record.incident_documentation:
+        iid = doc.incident_id
+        if doc.origin is not None:
+            alarm = doc.origin.alarm_item
+            origins.append(
+                {
+                    "incident_id": iid,
+                    "source": doc.origin.source,
+                    "station": doc.origin.station,
+                    "alarm_event_id": None if alarm is None else row_id("alarm", alarm, iid),
+                }
+            )
+        links += [
+            {
+                "incident_id": iid,
+                "kind": link.kind,
+                "ref": str(row_id(link.kind, link.item, iid)),
+                "at": link.at,
+                "who": link.who,
+            }
+            for link in doc.links
+        ]
+        if doc.closure is not None:
+            c = doc.closure
+            closures.append(
+                {
+                    "incident_id": iid,
+                    "at": c.at,
+                    "who": c.who,
+                    "station": c.station,
+                    "outcome": c.outcome,
+                    "outcome_text": c.outcome_text,
+                }
+            )
+        amendments += [
+            {"incident_id": iid, "at": a.at, "who": a.who, "station": a.station, "text": a.text}
+            for a in doc.amendments
+        ]
+        debriefs += [
+            {
+                "incident_id": iid,
+                "at": d.at,
+                "who": d.who,
+                "station": d.station,
+                "what_happened": d.what_happened,
+                "what_was_done": d.what_was_done,
+                "went_well": d.went_well,
+                "to_improve": d.to_improve,
+                "protocol_followed": d.protocol_followed,
+                "serious": list(d.serious),
+                "serious_text": d.serious_text,
+            }
+            for d in doc.debriefs
+        ]
+        reviews += [
+            {
+                "incident_id": iid,
+                "at": r.at,
+                "who": r.who,
+                "station": r.station,
+                "protocol_id": r.protocol_id,
+                "protocol_version": r.protocol_version,
+                "protocol_hash": r.protocol_hash,
+                "protocol_followed": r.protocol_followed,
+                "needs_change": r.needs_change,
+                "findings": r.findings,
+                "change_proposal": r.change_proposal,
+            }
+            for r in doc.reviews
+        ]
+        told += [
+            {
+                "incident_id": iid,
+                "observed": t.observed,
+                "done": t.done,
+                "meaning": t.meaning,
+                "told_by": t.told_by,
+                "told_at": t.told_at,
+                "recorded_by": t.recorded_by,
+                "recorded_at": t.recorded_at,
+                "station": t.station,
+            }
+            for t in doc.patient_told
+        ]
+    tables: tuple[tuple[type, list[dict[str, object]]], ...] = (
+        (IncidentOriginRow, origins),
+        (IncidentLinkRow, links),
+        (IncidentClosureRow, closures),
+        (IncidentAmendmentRow, amendments),
+        (IncidentDebriefRow, debriefs),
+        (IncidentReviewRow, reviews),
+        (PatientToldRow, told),
+    )
+    for table, rows in tables:
+        _insert(session, table, rows)
 
 
 def _insert(session: Session, table: type, rows: list[dict[str, object]]) -> None:

@@ -123,6 +123,11 @@ class SessionRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    @property
+    def database(self) -> Database:
+        """The database this repository reads (for readers of the rest of the record)."""
+        return self._db
+
     def create_session(
         self,
         *,

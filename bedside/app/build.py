@@ -272,9 +272,15 @@ def restore_session(
             "no clinical state was stored for this session: confirm baseline and thresholds again"
         )
     else:
+        from bedside.monitor.trend_history import baseline_samples_since
+
+        # Bounded: only from the snapshot's first baseline reading, never the whole session (issue 9).
+        since = baseline_samples_since(snapshot.state)
         samples = (
-            repo.observations(session_id, kinds=(VitalKind.SPO2, VitalKind.PULSE_RATE, VitalKind.HEART_RATE))
-            if session_state.needs_baseline_samples(snapshot.state)
+            repo.observations(
+                session_id, since=since, kinds=(VitalKind.SPO2, VitalKind.PULSE_RATE, VitalKind.HEART_RATE)
+            )
+            if session_state.needs_baseline_samples(snapshot.state) and since is not None
             else []
         )
         try:

@@ -173,10 +173,14 @@ def run_monitor(args: argparse.Namespace) -> int:
     send, command = (
         (parts.nibp_links[0][0].send, parts.nibp_links[0][1]) if parts.nibp_links else (None, None)
     )
+    from bedside.workflow.audit import AuditTrail, trail_sink
+
+    audit = trail_sink(AuditTrail(db, clock, station))  # clinician actions, durable (issue 9)
     clinical = ClinicalSession(
         clock, config, session_id=recorder.session_id, record=recorder.writer.put,
         nibp_link_send=send, nibp_start_command=command,
         protocols_for=lambda condition: [p.id for p in base_library.offered_for(condition)],
+        audit=audit,
     )  # fmt: skip
     window.attach_clinical(clinical, recorder.session.started_at)
     autopilot: DrillAutopilot | None = None
@@ -196,7 +200,9 @@ def run_monitor(args: argparse.Namespace) -> int:
         put=recorder.writer.put,
         latest=board.latest,
         request_nibp=lambda: _measure_now(clinical, window),
+        audit=audit,
     )
+    desk.alarm_events = lambda: clinical.alarm_events  # for the EMS hand-off sheet
     window.attach_protocols(desk)
     if recorder.resumed:
         problems = restore_session(clinical, desk, recorder, clock)

@@ -48,6 +48,9 @@ def open_log_file(path: Path | None = None, *, level: int = logging.INFO) -> Pat
     Raises StartupError when the folder cannot be created or the file cannot be written.
     """
     target = default_log_file() if path is None else path
+    for existing in logging.getLogger().handlers:  # opened already (a spare monitor opens it early)
+        if isinstance(existing, logging.FileHandler) and Path(existing.baseFilename) == target.absolute():
+            return target
     folder = target.parent
     try:
         if not folder.exists():

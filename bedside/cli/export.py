@@ -89,6 +89,14 @@ def run_export(args: argparse.Namespace) -> int:
     url = args.db or default_database_url(drill=args.drill)
     try:
         with _open(url, args.drill) as db:
+            import getpass
+            import socket
+
+            from bedside.workflow.audit import AuditTrail, trail_sink
+            from drivers.clock import SystemClock
+
+            # No sign-in on this command: the entry names the computer account that exported.
+            audit = trail_sink(AuditTrail(db, SystemClock(), station=socket.gethostname()))
             path = export_session(
                 SessionRepository(db),
                 args.session,
@@ -96,6 +104,8 @@ def run_export(args: argparse.Namespace) -> int:
                 args.out,
                 progress=_log_progress,
                 fhir_interval_s=args.fhir_interval,
+                audit=audit,
+                who=f"os user {getpass.getuser()}",
             )
     except SessionNotFoundError as exc:
         return fail(f"{exc} ({url.split('://', 1)[0]} database {_shown(url)}); check the id or --db.")

@@ -5,7 +5,12 @@
 closes one; ``bedside medwatch draft INCIDENT_OR_SESSION --out F.pdf`` prints the MedWatch draft of a
 flagged event; ``bedside referral SESSION --out F.pdf`` prints the referral summary (only with the
 patient's written consent recorded); ``bedside drill report SESSION --out F.pdf`` prints a drill
-report from the drill database. Every change and export signs in (``--as LOGIN``; the PIN or password
+report from the drill database. ``bedside followup schedule SESSION --event-type TYPE [--incident ID]``
+schedules what an event calls for; ``bedside medwatch flag SUBJECT --criterion C ... --description
+TEXT`` / ``medwatch unflag SUBJECT --reason TEXT`` flag an event as serious or withdraw the flag;
+``bedside consent record PATIENT --scope TEXT --signed-on DATE`` records the written consent (DOC-5);
+``bedside drill log SESSION --date DATE --scenario TEXT --participant NAME ...`` logs a drill
+(DRL-2). Every change and export signs in (``--as LOGIN``; the PIN or password
 is asked without echo, or read from standard input with ``--secret-stdin``) and is audited.
 Exit 0 when done, 1 when refused (sign-in, consent, not flagged), 2 on bad input.
 """
@@ -19,7 +24,7 @@ import socket
 import sys
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -39,17 +44,25 @@ from bedside.workflow.followup import (
     suggest_next_thresholds,
 )
 from bedside.workflow.identity import IdentityError, IdentityService, SignedIn
-from bedside.workflow.medwatch import MedWatchError, MedWatchService
+from bedside.workflow.medwatch import MedWatchError, MedWatchService, SeriousCriterion
 from bedside.workflow.referral import ConsentMissing, ReferralError, ReferralService
 from drivers.clock import Clock, SystemClock
-from storage import Database, DatabasePurposeError, SessionRepository, StorageError, open_database
+from storage import (
+    Database,
+    DatabasePurposeError,
+    IdentityRepository,
+    SessionRepository,
+    StorageError,
+    UnknownRecordError,
+    open_database,
+)
 from storage.files import write_owner_only
 from storage.followup import FollowUpRecord
 from storage.urls import sqlite_file_of
 
 log = logging.getLogger(__name__)
 
-FOLLOWUP_COMMANDS = ("followup", "medwatch", "referral", "drill")
+FOLLOWUP_COMMANDS = ("followup", "medwatch", "referral", "drill", "consent")
 
 Ask = Callable[[str], str]
 
@@ -94,9 +107,38 @@ def add_followup_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     close.add_argument("--workup", choices=[w.value for w in Workup], help="the workup a pause waits for")
     close.add_argument("--note", default="", help="what the patient reported, what was agreed")
     _common(close)
+    schedule = fsub.add_parser("schedule", help="schedule the follow-ups an event's type calls for")
+    schedule.add_argument("session", help="the session the event happened in")
+    schedule.add_argument(
+        "--event-type", required=True, help="the event's type: a protocol id (bp-spike ...) or any word"
+    )
+    schedule.add_argument("--incident", default="", help="the incident the follow-up is about")
+    schedule.add_argument("--event-at", default=None, help="when it happened (ISO time; default: now)")
+    _common(schedule)
 
     medwatch = sub.add_parser("medwatch", help="print the MedWatch draft of a serious event (never sent)")
     msub = medwatch.add_subparsers(dest="action", required=True)
+    flag = msub.add_parser("flag", help="flag an incident or session as a serious event (DOC-6)")
+    flag.add_argument("subject", metavar="INCIDENT_OR_SESSION")
+    flag.add_argument(
+        "--criterion",
+        action="append",
+        required=True,
+        choices=[c.value for c in SeriousCriterion],
+        help="a serious criterion met (repeatable)",
+    )
+    flag.add_argument("--description", required=True, help="what happened, what was done, how the patient is")
+    flag.add_argument("--event-at", default=None, help="when it happened (ISO time; default: the incident)")
+    flag.add_argument("--tests", default="", help="relevant tests and results")
+    flag.add_argument("--dose", default="", help="ketamine dose as given, e.g. '0.5 mg/kg over 40 min'")
+    flag.add_argument("--route", default="", help="route of the suspect product")
+    flag.add_argument("--therapy-dates", default="", help="therapy dates")
+    flag.add_argument("--concomitant", action="append", default=[], help="a concomitant medication")
+    _common(flag)
+    unflag = msub.add_parser("unflag", help="withdraw an event's serious flag, with the reason")
+    unflag.add_argument("subject", metavar="INCIDENT_OR_SESSION")
+    unflag.add_argument("--reason", required=True, help="why the flag is withdrawn")
+    _common(unflag)
     draft = msub.add_parser(
         "draft", help="the voluntary report's fields as a PDF for the clinician to submit"
     )
@@ -117,6 +159,24 @@ def add_followup_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     report.add_argument("session")
     report.add_argument("--out", type=Path, required=True, help="the PDF to write")
     _common(report, drill=True)
+    log_drill = dsub.add_parser(
+        "log", help="log a drill run on a drill session: date, scenario, participants"
+    )
+    log_drill.add_argument("session")
+    log_drill.add_argument("--date", required=True, help="the drill's date (YYYY-MM-DD)")
+    log_drill.add_argument("--scenario", required=True, help="what was rehearsed")
+    log_drill.add_argument(
+        "--participant", action="append", required=True, help="a participant's name and role (repeatable)"
+    )
+    _common(log_drill, drill=True)
+
+    consent = sub.add_parser("consent", help="record a patient's written consent (DOC-5)")
+    csub = consent.add_subparsers(dest="action", required=True)
+    record = csub.add_parser("record", help="record the written consent to share summaries")
+    record.add_argument("patient", help="the patient's clinic id (MRN) or patient id")
+    record.add_argument("--scope", required=True, help="what may be shared with whom")
+    record.add_argument("--signed-on", required=True, help="the date the patient signed (YYYY-MM-DD)")
+    _common(record)
 
 
 def _name(args: argparse.Namespace) -> str:
@@ -236,6 +296,22 @@ def _run(
             if not records:
                 out.write("no follow-up " + (f"{state.value}\n" if state else "open\n"))
             return 0
+        if args.action == "schedule":
+            assert signed is not None
+            SessionRepository(db).session(args.session)  # an unknown session is named, not scheduled
+            event_at = _time(args.event_at, "--event-at") if args.event_at else clock.now()
+            patient = SessionRepository(db).session(args.session).patient_mrn
+            records = service.schedule(
+                signed,
+                event_type=args.event_type.strip() or "default",
+                event_at=event_at,
+                session_id=args.session,
+                incident_id=args.incident,
+                patient_ref=patient,
+            )
+            for record in records:
+                out.write(_line(record, clock.now()) + "\n")
+            return 0
         assert signed is not None
         closed = service.close(
             signed, args.id, args.outcome, adjustments=args.adjust, workup=args.workup, note=args.note
@@ -244,6 +320,10 @@ def _run(
         _print_suggestion(db, config, closed, out)
         return 0
     assert signed is not None
+    changed = _change(args, db=db, clock=clock, audit=audit, config=config, signed=signed)
+    if changed is not None:
+        out.write(changed + "\n")
+        return 0
     if args.command == "medwatch":
         pdf = MedWatchService(db, clock, audit).draft_pdf(signed, args.subject, reporter=signed.name)
         what = "MedWatch draft (not sent anywhere: check it and submit it yourself)"
@@ -256,6 +336,76 @@ def _run(
     write_owner_only(args.out, pdf)
     out.write(f"{what} written to {args.out}\n")
     return 0
+
+
+def _time(text: str, what: str) -> datetime:
+    """An ISO time; one without a zone is this computer's local time."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise _BadInput(f"{what} {text!r} is not a time such as 2026-11-27T10:05") from None
+    return value if value.tzinfo is not None else value.astimezone()
+
+
+def _day(text: str, what: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise _BadInput(f"{what} {text!r} is not a date such as 2026-11-27") from None
+
+
+def _change(
+    args: argparse.Namespace,
+    *,
+    db: Database,
+    clock: Clock,
+    audit: AuditTrail,
+    config: ClinicalConfig,
+    signed: SignedIn,
+) -> str | None:
+    """Record a consent, a serious flag (or its withdrawal) or a drill log; the sentence to print,
+    or None when the command is not one of these."""
+    if args.command == "consent":
+        identity = IdentityRepository(db)
+        patient = identity.patient_by_clinic_id(args.patient)
+        if patient is None:
+            try:
+                patient = identity.patient(args.patient)
+            except UnknownRecordError:
+                raise _BadInput(
+                    f"no patient with clinic id or id {args.patient!r}: list them with 'bedside patient list'"
+                ) from None
+        consent = ReferralService(db, clock, audit).record_consent(
+            signed, patient.patient_id, scope=args.scope, signed_on=_day(args.signed_on, "--signed-on")
+        )
+        return f"consent {consent.consent_id} recorded for {patient.details.name or args.patient}"
+    if args.command == "medwatch" and args.action == "flag":
+        flagged = MedWatchService(db, clock, audit).flag(
+            signed,
+            args.subject,
+            args.criterion,
+            description=args.description,
+            event_at=_time(args.event_at, "--event-at") if args.event_at else None,
+            relevant_tests=args.tests,
+            suspect_dose=args.dose,
+            suspect_route=args.route,
+            therapy_dates=args.therapy_dates,
+            concomitant_medications=args.concomitant,
+        )
+        return f"{args.subject} flagged as serious ({', '.join(flagged.criteria)}): flag {flagged.flag_id}"
+    if args.command == "medwatch" and args.action == "unflag":
+        MedWatchService(db, clock, audit).unflag(signed, args.subject, reason=args.reason)
+        return f"serious flag of {args.subject} withdrawn"
+    if args.command == "drill" and args.action == "log":
+        logged = DrillService(db, clock, audit).log_drill(
+            signed,
+            args.session,
+            drill_date=_day(args.date, "--date"),
+            scenario=args.scenario,
+            participants=args.participant,
+        )
+        return f"drill {logged.drill_id} logged with {len(logged.participants)} participant(s)"
+    return None
 
 
 def _print_suggestion(db: Database, config: ClinicalConfig, closed: FollowUpRecord, out: TextIO) -> None:

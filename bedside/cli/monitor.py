@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 from pathlib import Path
 
@@ -113,6 +114,13 @@ def run_monitor_command(args: argparse.Namespace) -> int:
     """`bedside monitor`: open the window (Qt is imported only now); returns the exit code."""
     from bedside.app.run import run_monitor, wait_as_standby
 
+    if args.standby_fd is not None:
+        from bedside.app.startup import StartupError, open_log_file
+
+        # The spare's own lines (loading, standing by) belong in the log file too; a log file that
+        # cannot be opened is said in one sentence by run_monitor when this spare is started.
+        with contextlib.suppress(StartupError):
+            open_log_file(getattr(args, "log_file", None))
     if args.standby_fd is not None and not wait_as_standby(args.standby_fd):
         return 0  # the supervisor closed without needing this spare
     try:

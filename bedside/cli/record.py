@@ -301,7 +301,7 @@ def _run(
     out: TextIO,
 ) -> int:
     audit = AuditTrail(db, clock, station=args.station or socket.gethostname())
-    incidents = IncidentService(db, clock, audit, config.incident_record)
+    incidents = IncidentService(db, clock, audit, config.incident_record, config.follow_up)
     record = RecordService(db, clock, audit)
     if args.command == "incident" and args.action == "list":
         for summary in incidents.incidents(args.session):
@@ -350,6 +350,11 @@ def _run(
     if args.action == "close":
         closure = incidents.close(who, incident_id, args.outcome, args.text)
         out.write(f"incident {incident_id} closed: {Outcome(closure.outcome).words}\n")
+        for owed in incidents.scheduled:
+            out.write(
+                f"follow-up {owed.follow_up_id} scheduled: {owed.item.contact.replace('_', ' ')} "
+                f"due by {owed.item.due_by.astimezone():%Y-%m-%d %H:%M}\n"
+            )
     elif args.action == "debrief":
         incidents.debrief(
             who,

@@ -8,7 +8,6 @@ shown as "before restart", never as current.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import socket
 from datetime import datetime, timedelta
@@ -90,10 +89,12 @@ class SessionRecorder:
         core.board.session_start_mono = now_mono - (now_wall - self.session.started_at).total_seconds()
         replayed = 0
         if self.resumed:
-            for obs in self.repo.observations(self.session_id):
-                mono = now_mono - (now_wall - obs.received_at).total_seconds()
-                core.board.add_before_restart(dataclasses.replace(obs, received_mono=mono))
-                replayed += 1
+            from bedside.monitor.trend_history import load_trend_history
+
+            # Columns, not an object per reading: a 24-hour session resumes in a second or two (issue 9).
+            history = load_trend_history(self.repo, self.session)
+            core.board.add_history(history.curves, history.nibp_points, history.last_nibp)
+            replayed = history.count
             core.board.mark_restart(now_mono, now_wall)
         core.subscribe(on_observation=self._observation, on_event=self._event)
         return replayed

@@ -12,6 +12,7 @@ given with ``use_clinic_config``), the same numbers the alarm system judges with
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -95,6 +96,17 @@ class TrendSeries:
         self._v[self._n] = np.nan if value is None else value
         self._n += 1
 
+    def extend(self, t: npt.NDArray[np.float64], values: npt.NDArray[np.float64]) -> None:
+        """Append many samples at once (a resumed session's history; NaN where not valid)."""
+        need = self._n + int(t.shape[0])
+        if need > self._t.size:
+            size = max(need, 2 * self._t.size)
+            self._t = np.concatenate([self._t[: self._n], np.empty(size - self._n, dtype=np.float64)])
+            self._v = np.concatenate([self._v[: self._n], np.empty(size - self._n, dtype=np.float64)])
+        self._t[self._n : need] = t
+        self._v[self._n : need] = values
+        self._n = need
+
     def __len__(self) -> int:
         return self._n
 
@@ -157,6 +169,22 @@ class VitalsBoard:
             self.trends[obs.kind].append(t, obs.value if obs.is_valid else None)
         elif obs.kind.is_nibp:
             self._collect_nibp(obs, t)
+
+    def add_history(
+        self,
+        curves: Mapping[VitalKind, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]],
+        nibp_points: Iterable[tuple[float, float | None, float | None, float | None]],
+        last_nibp: Iterable[Observation],
+    ) -> None:
+        """Load a stored session's trend before a restart as arrays (trend only, never a current
+        value); ``last_nibp`` is the last cycle, which the NIBP tile shows as "before restart"."""
+        for kind, (t, values) in curves.items():
+            if kind in self.trends:
+                self.trends[kind].extend(t, values)
+        self.nibp_points.extend(nibp_points)
+        for obs in last_nibp:
+            if obs.is_valid or obs.kind not in self._before_restart:
+                self._before_restart[obs.kind] = obs
 
     def mark_restart(self, now_mono: float, now_wall: datetime) -> None:
         """The monitor restarted now: break every curve here so the gap is not drawn as data."""

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -386,22 +387,71 @@ class ProtocolPanel(QWidget):
             self.handoff_text.setPlainText(text)
 
     def save_handoff_pdf(self, path: str) -> None:
-        """Write the shown EMS hand-off sheet to a PDF file (for printing or attaching)."""
-        from PySide6.QtPrintSupport import QPrinter
+        """Write the selected run's EMS hand-off sheet to a PDF file (owner-only), with the one PDF
+        renderer every Bedside document uses (``bedside.workflow.ems_handoff_pdf``)."""
+        from bedside.workflow.ems_handoff_pdf import (
+            HandoffAlarm,
+            HandoffPatientDetails,
+            ems_handoff_pdf,
+            save_owner_only,
+        )
 
-        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-        printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
-        printer.setOutputFileName(path)
-        self.handoff_text.document().print_(printer)
+        run = self.selected_run()
+        emergency = self._emergency
+        if emergency is not None and emergency.record is not None and (
+            run is None or emergency.run_id in (None, run.run_id)
+        ):
+            record = emergency.record  # CALL 911 pressed: the sheet it showed, with the patient's details
+        elif run is not None:
+            record = self._desk.ems_handoff_record(run.run_id, self._patient_name())
+        else:
+            return
+        alarms = [
+            HandoffAlarm(
+                e.at,
+                e.condition.value if e.condition is not None else "audio",
+                e.priority.text.lower() if e.priority is not None else "",
+                str(e.kind.value),
+                e.message,
+            )
+            for e in self._desk.alarm_events()
+        ]
+        who = record.patient
+        pdf = ems_handoff_pdf(
+            record,
+            patient=HandoffPatientDetails(
+                name=who.name or self._patient_name(),
+                identifier=who.identifier,
+                date_of_birth=who.date_of_birth,
+                weight_kg=who.weight_kg,
+                allergies=(
+                    [a.strip() for a in who.allergies.split(",") if a.strip()] if who.allergies else None
+                ),
+            ),
+            caller=self._clinician(),
+            alarms=alarms,
+        )
+        save_owner_only(Path(path), pdf)
 
     def _print_handoff(self) -> None:
-        from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+        # The sheet is a PDF: saved where the clinician says, then opened in the system viewer,
+        # whose print dialog knows the clinic's printers.
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+        from PySide6.QtWidgets import QFileDialog
 
-        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-        dialog = QPrintDialog(printer, self)
-        dialog.setWindowTitle("Print the EMS hand-off sheet")
-        if dialog.exec() == QPrintDialog.DialogCode.Accepted:
-            self.handoff_text.document().print_(printer)
+        default = Path.home() / f"ems-handoff-{self._now():%Y%m%d-%H%M}.pdf"
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save the EMS hand-off sheet", str(default), "PDF (*.pdf)"
+        )
+        if not path:
+            return
+        try:
+            self.save_handoff_pdf(path)
+        except OSError as exc:
+            self._refuse(f"the hand-off sheet could not be written to {path}: {exc}")
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
     # -- building ------------------------------------------------------------------------------
 

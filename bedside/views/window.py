@@ -309,6 +309,7 @@ class MonitorWindow(QMainWindow):
                 name=patient.name if patient else "",
                 allergies=patient.allergies if patient else "",
                 notes=_age_weight(patient),
+                weight_kg=patient.weight_kg if patient else None,
             ),
             medications=tuple(self.medications_given),
             session_started_at=self.session_started_at,

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from drivers.clock import Clock
-from storage import AuditEntry, AuditRepository, Database, VerifyResult
+from storage import AuditEntry, AuditRepository, Database, StorageError, VerifyResult
 
 log = logging.getLogger(__name__)
 
@@ -77,3 +77,29 @@ class AuditTrail:
     def entries(self) -> Iterator[AuditEntry]:
         """Every entry, oldest first."""
         return self._repository.entries()
+
+
+#: The name an entry carries when an action had no person (a timer step the monitor itself took).
+SYSTEM_ACTOR = "Bedside"
+
+
+def trail_sink(
+    trail: AuditTrail, on_failure: Callable[[str], None] | None = None
+) -> Callable[[str, str, str, Mapping[str, Any]], None]:
+    """An audit sink for ``ClinicalSession`` / ``ProtocolDesk`` that appends to ``trail``, durably.
+
+    A failed audit write never undoes or blocks the clinical action at the bedside (an
+    acknowledgement refused because the audit database is down would leave an alarm sounding):
+    it is logged as an error and reported to ``on_failure`` (the app shows it), and the action's
+    own record (alarm event, threshold change, protocol step) is still kept by the recorder.
+    """
+
+    def sink(who: str, action: str, subject: str, details: Mapping[str, Any]) -> None:
+        try:
+            trail.append(who.strip() or SYSTEM_ACTOR, action, subject, details)
+        except (StorageError, ValueError) as exc:
+            log.error("audit entry %s by %s could not be written: %s", action, who, exc)
+            if on_failure is not None:
+                on_failure(f"audit trail not written ({action}): {exc}")
+
+    return sink

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,7 @@ from alarms import (
     StartCycle,
     ThresholdBook,
     ThresholdChange,
+    ThresholdError,
     ThresholdField,
     ThresholdSet,
     TrendFlag,
@@ -81,6 +82,13 @@ DISCHARGE_CHECKLIST = "discharge"
 
 Record = Callable[[StoredRecord], None]
 Listener = Callable[[], None]
+#: Where clinical actions are audited: ``(who, action, subject, details)``; the app passes the
+#: storage audit trail (``bedside.workflow.audit.trail_sink``), tests and replays the default no-op.
+AuditSink = Callable[[str, str, str, Mapping[str, Any]], None]
+
+
+def no_audit(who: str, action: str, subject: str, details: Mapping[str, Any]) -> None:
+    """The default audit sink: keeps nothing (a replay or a test without an audit trail)."""
 
 
 class PromptKind(enum.StrEnum):
@@ -152,11 +160,14 @@ class ClinicalSession:
         nibp_link_send: Callable[[bytes], None] | None,
         nibp_start_command: bytes | None,
         protocols_for: Callable[[str], Sequence[str]] | None = None,
+        audit: AuditSink = no_audit,
     ) -> None:
         """``nibp_link_send``/``nibp_start_command`` start a cycle on a device that accepts a remote
         start; with either missing the session prompts the clinician instead. ``protocols_for``
         names the written protocols offered when an alarm condition starts (PRO-8); without it only
-        the clinic's BP-spike protocol is offered, on a meaningful spike (THR-4)."""
+        the clinic's BP-spike protocol is offered, on a meaningful spike (THR-4). ``audit`` gets
+        every clinician action (thresholds, acknowledgements, pauses) with the clinician's name."""
+        self._audit = audit
         self._clock = clock
         self.config = config
         self.session_id = session_id
@@ -333,7 +344,28 @@ class ClinicalSession:
                 expected_rise_high=self.config.band.high_factor,
             )
         )
+        self._audit(
+            confirmed.confirmed_by,
+            "thresholds_confirmed",
+            self.session_id,
+            {"threshold_set_id": self._threshold_set_id},
+        )
         self._changed()
+        return confirmed
+
+    def accept_suggested_thresholds(self, suggested: ThresholdSet, reason: str, who: str) -> ThresholdSet:
+        """Confirm thresholds suggested after a follow-up's "adjust" outcome (DOC-7): a suggestion
+        is never in force until a named clinician confirms it here; the confirmation is audited
+        with the suggestion's reason."""
+        if not who.strip():
+            raise ThresholdError("a suggested threshold change is confirmed by a named clinician")
+        confirmed = self.confirm_thresholds(who, replace(suggested, confirmed_by=None, confirmed_at=None))
+        self._audit(
+            who,
+            "suggested_thresholds_confirmed",
+            self.session_id,
+            {"threshold_set_id": self._threshold_set_id, "reason": reason},
+        )
         return confirmed
 
     def attest(self, item: ChecklistItem | DischargeAttestation, who: str) -> None:
@@ -390,6 +422,12 @@ class ClinicalSession:
                 reason=change.reason,
             )
         )
+        self._audit(
+            change.who,
+            "threshold_changed",
+            self.session_id,
+            {"field": change.field.value, "old": change.old, "new": change.new, "reason": change.reason},
+        )
         self._changed()
         return change
 
@@ -444,11 +482,13 @@ class ClinicalSession:
     def acknowledge(self, key: str, who: str) -> None:
         """Acknowledge one alarm by its key (ALM-3)."""
         self._alarm_events([self.alarms.acknowledge(key, who)])
+        self._audit(who, "alarm_acknowledged", self.session_id, {"alarm": key})
         self._changed()
 
     def pause_audio(self, who: str, duration_s: float | None = None) -> None:
         """Pause the audio of the alarms active now for a bounded time (ALM-3)."""
         self._alarm_events([self.alarms.pause_audio(who, duration_s)])
+        self._audit(who, "alarm_audio_paused", self.session_id, {"duration_s": duration_s})
         self._changed()
 
     def resume_audio(self, who: str) -> None:
@@ -456,6 +496,7 @@ class ClinicalSession:
         event = self.alarms.resume_audio(who)
         if event is not None:
             self._alarm_events([event])
+            self._audit(who, "alarm_audio_resumed", self.session_id, {})
         self._changed()
 
     def dismiss_prompt(self, kind: PromptKind) -> None:

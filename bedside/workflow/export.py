@@ -11,10 +11,11 @@ import enum
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
+from typing import Any
 
 from alarms import ClinicalConfig, load_config
 from storage.database import Database
@@ -133,6 +134,8 @@ def export_session(
     config: ClinicalConfig | None = None,
     zone: tzinfo | None = None,
     fhir_interval_s: float | None = None,
+    audit: Callable[[str, str, str, Mapping[str, Any]], None] | None = None,
+    who: str = "",
 ) -> Path:
     """Export one session to ``out`` (default ``session-<id><suffix>`` here) and return the path.
 
@@ -140,6 +143,7 @@ def export_session(
     and FHIR always carry UTC. ``fhir_interval_s`` is the FHIR bundle's charting interval for SpO2
     and rates (default ``export_fhir.DEFAULT_INTERVAL_S``; 0 sends every value). Raises
     ``SessionNotFoundError`` for an unknown id, ``ExportError`` when the file cannot be written.
+    ``audit`` (e.g. ``bedside.workflow.audit.trail_sink``) gets the export with ``who``.
     """
     try:
         fmt = ExportFormat(fmt)
@@ -162,6 +166,10 @@ def export_session(
         write_private(path, data)
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    if audit is not None:  # an export takes the record off the computer: who, what, where
+        audit(
+            who, "session_exported", session_id, {"format": fmt.value, "path": str(path), "bytes": len(data)}
+        )
     report(ExportProgress("done", 3, 3))
     log.info("exported session %s as %s to %s (%d bytes)", session_id, fmt.value, path, len(data))
     return path

@@ -28,7 +28,7 @@ from fhir.resources.R4B.bundle import Bundle
 from alarms import NibpAssembler
 from drivers.mdc import VITAL_CODES, CodeSystem, VitalCode
 from drivers.types import Observation, VitalKind
-from storage.full_record import FullSessionRecord
+from storage.full_record import FullSessionRecord, MedicationRecord
 
 log = logging.getLogger(__name__)
 
@@ -167,10 +167,49 @@ def charted(observations: Iterable[Observation], interval_s: float) -> list[Obse
     return out
 
 
+def _words(text: str) -> str:
+    # FHIR strings may not be empty or hold only control characters: whitespace runs become one space.
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
+def _medication_administration(record: FullSessionRecord, n: int, med: MedicationRecord) -> dict[str, Any]:
+    """A medication the clinician entered (DOC-1) as a MedicationAdministration: drug, dose, route
+    and who gave it as free text, since Bedside keeps no drug or route code list (RxNorm, SNOMED)."""
+    dose: dict[str, Any] = {"value": med.dose}
+    unit = _words(med.unit)
+    if unit:
+        dose.update(unit=unit, system=UCUM_SYSTEM, code=unit)
+    dosage: dict[str, Any] = {"dose": dose}
+    if _words(med.route):
+        dosage["route"] = {"text": _words(med.route)}
+    resource: dict[str, Any] = {
+        "resourceType": "MedicationAdministration",
+        "id": str(uuid.uuid5(_ID_NAMESPACE, f"{record.session.session_id}|medication|{n}")),
+        "status": "completed",
+        "medicationCodeableConcept": {"text": _words(med.drug) or "drug not recorded"},
+        "subject": _subject(record),
+        "effectiveDateTime": _time(med.given_at),
+        "dosage": dosage,
+    }
+    if _words(med.who):
+        resource["performer"] = [{"actor": {"display": _words(med.who)}}]
+    if _words(med.note):
+        resource["note"] = [{"text": _words(med.note)}]
+    if record.session.is_drill:
+        resource["meta"] = {"security": [_drill_label()]}
+    return resource
+
+
 def session_bundle(record: FullSessionRecord, interval_s: float = DEFAULT_INTERVAL_S) -> Bundle:
-    """The session's valid vitals as a FHIR Bundle (type "collection"), validated by the R4 models."""
+    """The session's valid vitals as a FHIR Bundle (type "collection"), validated by the R4 models,
+    with the medications the clinician entered as MedicationAdministration resources.
+
+    Event markers, incidents, debriefs, reviews and what the patient was told stay out: they are
+    clinic documentation with no R4 resource an EHR would file them under without a local profile
+    (the PDF and JSON exports carry them; docs/export-schema.md)."""
     resources = [_single(record, obs) for obs in charted(record.observations, interval_s)]
     resources += _nibp_panels(record)
+    resources += [_medication_administration(record, n, m) for n, m in enumerate(record.medications)]
     resources.sort(key=lambda r: (r["effectiveDateTime"], r["id"]))
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",

@@ -16,14 +16,19 @@ from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from storage.full_record import FullSessionRecord
+from storage.full_record import LINK_LISTS, FullSessionRecord
 
 log = logging.getLogger(__name__)
 
 #: The document type written in every export; an importer refuses any other.
 SCHEMA_NAME = "bedside.session-record"
-#: Raised on any change a reader of version 1 could not read (docs/export-schema.md, "Versions").
-SCHEMA_VERSION = 1
+#: Raised on any change a reader of the previous version could not read (docs/export-schema.md,
+#: "Versions"). 2 added markers, medications and incident_documentation (DOC-1..4).
+SCHEMA_VERSION = 2
+#: Versions this Bedside still reads: a version 1 document simply has none of version 2's parts.
+READABLE_VERSIONS = (1, 2)
+#: The top-level lists version 2 added, empty when a version 1 document is read.
+_ADDED_IN_2 = ("markers", "medications", "incident_documentation")
 
 
 class RecordImportError(ValueError):
@@ -122,11 +127,16 @@ def record_from_json(text: str | bytes) -> FullSessionRecord:
         raise RecordImportError(f'not a Bedside session record (no "schema": "{SCHEMA_NAME}")')
     version = document.pop("schema_version", None)
     document.pop("schema")
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
         raise RecordImportError(
-            f"schema_version {version!r} is not {SCHEMA_VERSION}: this Bedside reads version "
-            f"{SCHEMA_VERSION} only (see docs/export-schema.md)"
+            f"schema_version {version!r} is not one this Bedside reads "
+            f"({', '.join(map(str, READABLE_VERSIONS))}; see docs/export-schema.md)"
         )
+    if version == 1:
+        for name in _ADDED_IN_2:
+            if name in document:
+                raise RecordImportError(f"record.{name} is not part of schema_version 1")
+            document[name] = []
     record: FullSessionRecord = _decode_dataclass(document, FullSessionRecord, "record")
     _check_links(record)
     return record
@@ -145,3 +155,17 @@ def _check_links(record: FullSessionRecord) -> None:
             raise RecordImportError(f"record.protocol_runs[{n}] belongs to an incident not in the record")
         if any(step.run_id != run.started.run_id for step in run.steps):
             raise RecordImportError(f"record.protocol_runs[{n}] holds a step of another run")
+    documented: set[str] = set()
+    for n, doc in enumerate(record.incident_documentation):
+        where = f"record.incident_documentation[{n}]"
+        if doc.incident_id not in incidents or doc.incident_id in documented:
+            raise RecordImportError(f"{where} is for an incident not in the record (or a second time)")
+        documented.add(doc.incident_id)
+        targets = [(link.kind, link.item, f"{where}.links[{m}]") for m, link in enumerate(doc.links)]
+        if doc.origin is not None and doc.origin.alarm_item is not None:
+            targets.append(("alarm", doc.origin.alarm_item, f"{where}.origin"))
+        for kind, item, at in targets:
+            if kind not in LINK_LISTS:
+                raise RecordImportError(f"{at}: {kind!r} is not one of {', '.join(LINK_LISTS)}")
+            if not 0 <= item < len(getattr(record, LINK_LISTS[kind])):
+                raise RecordImportError(f"{at}: {kind} #{item} is not in record.{LINK_LISTS[kind]}")

@@ -1,8 +1,9 @@
 """The session record as a readable PDF (EXP-1), with reportlab: the project's one PDF renderer.
 
-Summary, phases, trend plots, baseline and thresholds (with every change), alarms, incidents,
-protocol runs step by step, medications given, notes (THR-6 trend flags among them), NIBP
-readings, monitoring gaps and attestations. A drill says DRILL on every page (DRL-2).
+Summary, phases, trend plots, baseline and thresholds (with every change), alarms, event markers,
+incidents with their closing, debriefs, formal reviews and what the patient was told, protocol runs
+step by step, medications given (from protocol steps and as entered), notes (THR-6 trend flags
+among them), NIBP readings, monitoring gaps and attestations. A drill says DRILL on every page (DRL-2).
 Clock times are shown in ``zone`` (the computer's own by default), which the header names.
 """
 
@@ -31,7 +32,7 @@ from reportlab.platypus import (
 
 from alarms import ClinicalConfig
 from bedside.workflow.export_plots import nibp_readings, trend_drawing
-from storage.full_record import FullSessionRecord
+from storage.full_record import LINK_LISTS, FullSessionRecord, IncidentDocumentation, MedicationRecord
 from storage.records import ProtocolRunSummary
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,10 @@ def _none(what: str) -> Paragraph:
     return _p(f"No {what} recorded.", BODY)
 
 
-def _medications(runs: Sequence[ProtocolRunSummary]) -> list[tuple[object, ...]]:
+def _medications(
+    runs: Sequence[ProtocolRunSummary], entered: Sequence[MedicationRecord] = ()
+) -> list[tuple[object, ...]]:
+    """Medications from protocol steps and those the clinician entered (DOC-1), in time order."""
     rows: list[tuple[object, ...]] = []
     for run in runs:
         corrections: dict[int, list[str]] = {}
@@ -130,6 +134,19 @@ def _medications(runs: Sequence[ProtocolRunSummary]) -> list[tuple[object, ...]]
                     "; ".join(corrections.get(step.seq, [])),
                 )
             )
+    for med in entered:
+        rows.append(
+            (
+                med.given_at,
+                med.drug,
+                f"{med.dose:g} {med.unit}",
+                med.route,
+                "given" + (f": {med.note}" if med.note else ""),
+                med.who,
+                "- (entered)",
+                "",
+            )
+        )
     rows.sort(key=lambda r: r[0])  # type: ignore[arg-type,return-value]
     return rows
 
@@ -304,11 +321,27 @@ def session_pdf(record: FullSessionRecord, config: ClinicalConfig, *, zone: tzin
     else:
         story.append(_none("alarms"))
 
+    story.append(_p("Event markers", H2))
+    if record.markers:
+        story.append(
+            _table(
+                ["Time", "Marker", "Note", "By", "Entered"],
+                [
+                    (t.clock(m.at), m.label, m.note or "-", m.who, t.clock(m.recorded_at))
+                    for m in record.markers
+                ],
+                [0.8 * inch, 1.6 * inch, width - 4.5 * inch, 1.3 * inch, 0.8 * inch],
+            )
+        )
+    else:
+        story.append(_none("event markers"))
+
     story.append(_p("Incidents", H2))
+    docs = {d.incident_id: d for d in record.incident_documentation}
     if record.incidents:
         story.append(
             _table(
-                ["Opened", "Kind", "Title", "Opened by", "Closed"],
+                ["Opened", "Kind", "Title", "Opened by", "Closed", "Outcome"],
                 [
                     (
                         t.clock(i.opened_at),
@@ -316,21 +349,26 @@ def session_pdf(record: FullSessionRecord, config: ClinicalConfig, *, zone: tzin
                         i.title,
                         i.opened_by,
                         f"{t.clock(i.closed_at)} by {i.closed_by}" if i.closed_at else "OPEN",
+                        _outcome(docs.get(i.incident_id)),
                     )
                     for i in record.incidents
                 ],
-                [0.8 * inch, 1.1 * inch, 2.4 * inch, 1.3 * inch, width - 5.6 * inch],
+                [0.8 * inch, 0.9 * inch, 1.8 * inch, 1.1 * inch, 1.2 * inch, width - 5.8 * inch],
             )
         )
+        for incident in record.incidents:
+            doc = docs.get(incident.incident_id)
+            if doc is not None:
+                story += _incident_documentation(record, incident.title, doc, t, width)
     else:
         story.append(_none("incidents"))
 
     story.append(_p("Medications given", H2))
-    meds = _medications(record.protocol_runs)
+    meds = _medications(record.protocol_runs, record.medications)
     if meds:
         story.append(
             _table(
-                ["Time", "Drug", "Dose", "Route", "Given", "Confirmed by", "Protocol", "Corrections"],
+                ["Time", "Drug", "Dose", "Route", "Given", "By", "From protocol", "Corrections"],
                 [(t.clock(m[0]), *m[1:]) for m in meds],  # type: ignore[arg-type]
                 [
                     0.7 * inch,
@@ -475,6 +513,113 @@ def session_pdf(record: FullSessionRecord, config: ClinicalConfig, *, zone: tzin
         footer=f"Bedside session record, exported {t.full(datetime.now(UTC))}",
         drill=drill,
     )
+
+
+def _outcome(doc: IncidentDocumentation | None) -> str:
+    if doc is None or doc.closure is None:
+        return "-"
+    words = doc.closure.outcome.replace("_", " ")
+    return f"{words}: {doc.closure.outcome_text}" if doc.closure.outcome_text else words
+
+
+def _linked(record: FullSessionRecord, kind: str, item: int, t: _Times) -> str:
+    """A linked item in words, e.g. "alarm 14:27:03 bp high started"."""
+    target = getattr(record, LINK_LISTS.get(kind, ""), ())
+    if not 0 <= item < len(target):
+        return f"{kind} #{item}"
+    thing = target[item]
+    if kind == "alarm":
+        return f"alarm {t.clock(thing.at)} {thing.condition.replace('_', ' ')} {thing.kind}"
+    if kind == "note":
+        return f"note {t.clock(thing.at)} {thing.who}: {thing.text[:60]}"
+    if kind == "marker":
+        return f"marker {t.clock(thing.at)} {thing.label}"
+    return f"medication {t.clock(thing.given_at)} {thing.drug} {thing.dose:g} {thing.unit} {thing.route}"
+
+
+def _incident_documentation(
+    record: FullSessionRecord, title: str, doc: IncidentDocumentation, t: _Times, width: float
+) -> list[Flowable]:
+    """An incident's links, amendments, debriefs, reviews and what the patient was told (DOC-2..4)."""
+    parts: list[Flowable] = [Spacer(1, 5), _p(f"Incident: {title}", _bold())]
+    if doc.origin is not None:
+        opened = (
+            f"opened from {_linked(record, 'alarm', doc.origin.alarm_item, t)}"
+            if doc.origin.alarm_item is not None
+            else f"opened by hand at {doc.origin.station or '-'}"
+        )
+        parts.append(_p(opened.capitalize(), BODY))
+    if doc.links:
+        parts.append(
+            _p(
+                "Linked: " + "; ".join(_linked(record, link.kind, link.item, t) for link in doc.links),
+                BODY,
+            )
+        )
+    if doc.closure is not None:
+        c = doc.closure
+        parts.append(_p(f"Closed {t.clock(c.at)} by {c.who}: {_outcome(doc)}", BODY))
+    for d in doc.debriefs:
+        serious = ", ".join(x.replace("_", " ") for x in d.serious) or "none"
+        if d.serious_text:
+            serious += f" ({d.serious_text})"
+        rows = [
+            ("What happened", d.what_happened),
+            ("What was done", d.what_was_done),
+            ("Went well", d.went_well),
+            ("To improve", d.to_improve),
+            ("Protocol followed", d.protocol_followed),
+            ("Serious criteria", serious),
+        ]
+        parts.append(
+            KeepTogether(
+                [
+                    _p(f"Debrief {t.full(d.at)} by {d.who}", _bold()),
+                    _grid_table([[_p(a, _bold()), _p(b)] for a, b in rows], [1.4 * inch, width - 1.4 * inch]),
+                ]
+            )
+        )
+    for r in doc.reviews:
+        rows = [
+            ("Protocol", f"{r.protocol_id} v{r.protocol_version} ({r.protocol_hash[:23]})"),
+            ("Protocol followed", r.protocol_followed),
+            ("Findings", r.findings),
+            ("Protocol needs change", "yes" if r.needs_change else "no"),
+            ("Proposed change", r.change_proposal or "-"),
+        ]
+        parts.append(
+            KeepTogether(
+                [
+                    _p(f"Formal review {t.full(r.at)} by {r.who}", _bold()),
+                    _grid_table([[_p(a, _bold()), _p(b)] for a, b in rows], [1.4 * inch, width - 1.4 * inch]),
+                ]
+            )
+        )
+    for told in doc.patient_told:
+        rows = [
+            ("Observed", told.observed),
+            ("Done", told.done),
+            ("What it means", told.meaning),
+            ("Told by, when", f"{told.told_by}, {t.full(told.told_at)}"),
+        ]
+        parts.append(
+            KeepTogether(
+                [
+                    _p(f"What the patient was told (recorded by {told.recorded_by})", _bold()),
+                    _grid_table([[_p(a, _bold()), _p(b)] for a, b in rows], [1.4 * inch, width - 1.4 * inch]),
+                ]
+            )
+        )
+    if doc.amendments:
+        parts.append(_p("Amendments", _bold()))
+        parts.append(
+            _table(
+                ["Time", "By", "Text"],
+                [(t.full(a.at), a.who, a.text) for a in doc.amendments],
+                [1.6 * inch, 1.3 * inch, width - 2.9 * inch],
+            )
+        )
+    return parts
 
 
 def _bp_text(systolic: float | None, diastolic: float | None, mean: float | None) -> str:

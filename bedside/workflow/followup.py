@@ -20,11 +20,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from alarms import ThresholdError, ThresholdSet
+from alarms import ClinicalConfig, ThresholdError, ThresholdSet
 from alarms.config import FollowUpConfig
+from alarms.thresholds import ThresholdField
 from bedside.workflow.audit import Actor, AuditTrail
 from drivers.clock import Clock
-from storage import Database
+from storage import Database, IdentityRepository, SessionRepository
 from storage.followup import FollowUpItem, FollowUpRecord, FollowUpRepository
 
 log = logging.getLogger(__name__)
@@ -211,6 +212,49 @@ def suggest_next_thresholds(
         f"diastolic {current.diastolic_ceiling:g} -> {suggested.diastolic_ceiling:g} mmHg)"
     )
     return ThresholdSuggestion(current=current, suggested=suggested, reason=reason)
+
+
+def session_thresholds(db: Database, session_id: str, config: ClinicalConfig) -> ThresholdSet:
+    """The thresholds in force at the end of a session: its last confirmed set with every later
+    change (THR-5) applied; a value the set did not hold (an older row) is the clinic default."""
+    repo = SessionRepository(db)
+    sets = repo.threshold_sets(session_id)
+    base = ThresholdSet.clinic_default(config)
+    if not sets:
+        return base
+    last = sets[-1]
+    values: dict[str, Any] = {}
+    for f in ThresholdField:
+        stored = getattr(last, f.value, None)
+        values[f.value] = base.value(f) if stored is None else stored
+    for change in repo.threshold_changes(session_id):
+        if change.threshold_set_id == last.threshold_set_id and change.new is not None:
+            values[change.field] = change.new
+    return replace(base, **values)
+
+
+def suggested_thresholds(db: Database, patient_id: str, config: ClinicalConfig) -> ThresholdSuggestion | None:
+    """The threshold change suggested for the patient's next session (DOC-7), or None.
+
+    Taken from the patient's most recently closed follow-up with "adjust: earlier BP threshold",
+    applied to the thresholds in force at the end of that follow-up's session. Nothing is applied
+    here: ``ClinicalSession.accept_suggested_thresholds`` does it when a clinician confirms it.
+    """
+    patient = IdentityRepository(db).patient(patient_id)
+    refs = {patient.patient_id, patient.details.clinic_id} - {""}
+    adjusted = [
+        r
+        for r in FollowUpRepository(db).follow_ups()
+        if r.item.patient_ref in refs
+        and r.outcome == FollowUpOutcome.ADJUST
+        and Adjustment.EARLIER_BP_THRESHOLD.value in r.outcome_details.get("adjustments", ())
+        and r.closed_at is not None
+    ]
+    if not adjusted:
+        return None
+    latest = max(adjusted, key=lambda r: r.closed_at or r.item.due_by)
+    current = session_thresholds(db, latest.item.session_id, config)
+    return suggest_next_thresholds(current, latest, config.follow_up)
 
 
 class FollowUpService:

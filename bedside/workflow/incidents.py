@@ -27,12 +27,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from alarms.config import IncidentRecordConfig
+from alarms.config import FollowUpConfig, IncidentRecordConfig
 from bedside.workflow.audit import Actor, AuditTrail
+from bedside.workflow.followup import FollowUpService
 from bedside.workflow.record import RecordEntryError, check_time, who_of
 from drivers.clock import Clock
 from drivers.types import Observation
-from storage import Database, IncidentSummary
+from storage import Database, IncidentSummary, SessionRepository
 from storage.clinical_record import (
     ClinicalRecordRepository,
     Debrief,
@@ -49,6 +50,7 @@ from storage.clinical_record import (
     StoredAlarmEvent,
     StoredNote,
 )
+from storage.followup import FollowUpRecord
 
 log = logging.getLogger(__name__)
 
@@ -241,11 +243,26 @@ def change_log_proposal(
 class IncidentService:
     """Incidents of the sessions of one station (room): open, link, close, debrief, review, tell."""
 
-    def __init__(self, db: Database, clock: Clock, audit: AuditTrail, config: IncidentRecordConfig) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        audit: AuditTrail,
+        config: IncidentRecordConfig,
+        follow_up: FollowUpConfig | None = None,
+    ) -> None:
+        """With ``follow_up`` (the clinic's schedules) closing an incident schedules the follow-ups
+        its event type calls for (DOC-7); in a drill database it never does (no patient to call)."""
         self._repository = ClinicalRecordRepository(db)
+        self._db = db
         self._clock = clock
         self._audit = audit
         self._config = config
+        self._follow_ups = (
+            None if follow_up is None or db.is_drill else FollowUpService(db, clock, audit, follow_up)
+        )
+        #: The follow-ups the last ``close`` scheduled (for the caller to show).
+        self.scheduled: list[FollowUpRecord] = []
 
     @property
     def station(self) -> str:
@@ -389,7 +406,26 @@ class IncidentService:
             who, IncidentAction.CLOSED, incident_id, {"outcome": chosen.value, "outcome_text": text}
         )
         log.info("incident %s closed by %s: %s", incident_id, name, chosen.words)
+        self.scheduled = self._schedule_follow_ups(who, incident_id)
         return closure
+
+    def _schedule_follow_ups(self, who: Actor | str, incident_id: str) -> list[FollowUpRecord]:
+        """The contacts the incident's event type calls for, from its opening (audited by the service)."""
+        if self._follow_ups is None:
+            return []
+        incident = self._repository.incident(incident_id)
+        session = SessionRepository(self._db).session(incident.session_id)
+        # The event type is the protocol that ran (the schedules are named by protocol), else the
+        # incident's own kind (an alarm condition, "hand"), which the default schedule covers.
+        runs = self._repository.protocol_runs(incident_id)
+        return self._follow_ups.schedule(
+            who,
+            event_type=runs[0].protocol_id if runs else incident.kind,
+            event_at=incident.opened_at,
+            session_id=incident.session_id,
+            incident_id=incident_id,
+            patient_ref=session.patient_mrn,
+        )
 
     def amend(self, who: Actor | str, incident_id: str, text: str) -> IncidentAmendment:
         """Add to an incident (open or closed) without changing what was written."""

@@ -119,6 +119,12 @@ def _medications_given(record: FullSessionRecord) -> list[str]:
             if step.kind == "medication_given":
                 drug, dose, route = ([*step.value.split(" | "), "", ""])[:3]
                 given.append(f"{drug} {dose} {route}".strip() + f" (during {run.started.protocol_id})")
+    # Entered by the clinician (DOC-1): ketamine is the suspect product, named apart on the form.
+    for med in record.medications:
+        if "ketamine" not in med.drug.lower():
+            given.append(
+                f"{med.drug} {med.dose:g} {med.unit} {med.route}".strip() + f" ({med.given_at:%Y-%m-%d})"
+            )
     return given
 
 
@@ -318,6 +324,35 @@ class MedWatchService:
         )
         return record
 
+    def unflag(self, by: Actor | str, subject: str, *, reason: str) -> SeriousEventRecord:
+        """Withdraw an event's serious flag (e.g. flagged on the wrong incident), with the reason.
+
+        Nothing is deleted: the withdrawal is a flag with no criteria after the old one, so the
+        history stays and the newest entry decides; audited. MedWatchError when it is not flagged.
+        """
+        if not reason.strip():
+            raise MedWatchError("say why the serious flag is withdrawn (the audit trail keeps the reason)")
+        flags = self._repository.serious_events(subject)
+        if not flags or not flags[-1].criteria:
+            self._session_of(subject)  # an unknown id says so before "not flagged"
+            raise MedWatchError(f"{subject} is not flagged as a serious event: nothing to withdraw")
+        last = flags[-1]
+        who = by if isinstance(by, str) else by.who
+        record = self._repository.add_serious_event(
+            subject=last.subject,
+            session_id=last.session_id,
+            criteria=[],
+            event_at=last.event_at,
+            description=reason.strip(),
+            details={"withdraws": last.flag_id},
+            at=self._clock.now(),
+            by=who,
+        )
+        self._audit.append(
+            by, "medwatch_unflagged", subject, {"flag": last.flag_id, "reason": reason.strip()}
+        )
+        return record
+
     def flags(self, subject: str | None = None) -> list[SeriousEventRecord]:
         """Flagged events, for one incident or session when given."""
         return self._repository.serious_events(subject)
@@ -332,6 +367,11 @@ class MedWatchService:
                 "that meets a serious criterion (flag it first)"
             )
         flag = flags[-1]
+        if not flag.criteria:  # the newest entry withdrew the flag
+            raise MedWatchError(
+                f"the serious flag of {subject} was withdrawn {flag.flagged_at:%Y-%m-%d} by "
+                f"{flag.flagged_by} ({flag.description}): flag it again if it is serious"
+            )
         record = read_full_record(self._sessions, flag.session_id)
         mrn = record.session.patient_mrn
         patient = self._identity.patient_by_clinic_id(mrn) if mrn else None

@@ -11,13 +11,16 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
+from alarms.manager import AlarmEvent
 from drivers.clock import Clock
 from drivers.types import Observation, VitalKind
 from protocols import (
+    EmsHandoff,
     HandoffPatient,
     LibraryLoad,
     LoadedProtocol,
@@ -83,6 +86,8 @@ class EmergencyCall:
     run_id: str | None
     repeat: bool
     handoff: str
+    #: The hand-off as data, for the printed sheet (the one PDF renderer).
+    record: EmsHandoff | None = None
 
 
 class ProtocolDesk:
@@ -97,7 +102,13 @@ class ProtocolDesk:
         put: Callable[[StoredRecord], None],
         latest: Callable[[VitalKind], Observation | None],
         request_nibp: Callable[[], bool],
+        audit: Callable[[str, str, str, Mapping[str, Any]], None] | None = None,
     ) -> None:
+        """``audit`` gets every protocol start and step with the person who took it (default: none)."""
+        self._audit = audit
+        #: The session's alarm events, for the EMS hand-off sheet (the app points it at the
+        #: ClinicalSession's; empty by default).
+        self.alarm_events: Callable[[], Sequence[AlarmEvent]] = tuple
         self._clock = clock
         self.library = library
         self.session_id = session_id
@@ -348,6 +359,7 @@ class ProtocolDesk:
             chosen.run_id if chosen is not None else None,
             repeat,
             handoff_text(handoff),
+            handoff,
         )
 
     def ems_handoff(
@@ -358,14 +370,19 @@ class ProtocolDesk:
         ``observations`` defaults to what the desk was given through ``on_observation``; only the
         last 30 minutes are shown.
         """
+        return handoff_text(self.ems_handoff_record(run_id, patient_name, observations))
+
+    def ems_handoff_record(
+        self, run_id: str, patient_name: str, observations: Iterable[Observation] | None = None
+    ) -> EmsHandoff:
+        """The EMS hand-off as data (what ``ems_handoff`` writes as text and the PDF prints)."""
         called = self._runner.run(run_id)
         others = [r for r in self._runner.runs() if r.run_id != run_id]
         histories = [RunHistory.of(r) for r in (called, *others)]
         obs = tuple(self._recent) if observations is None else tuple(observations)
-        handoff = build_ems_handoff(
+        return build_ems_handoff(
             HandoffPatient(name=patient_name), called.incident_id, histories, obs, self._clock.now()
         )
-        return handoff_text(handoff)
 
     def restore(self, runs: Iterable[ProtocolRunSummary], offers: Iterable[ProtocolOffer] = ()) -> list[str]:
         """After a restart (MON-8): re-open the session's runs from their stored steps, so the panel
@@ -472,6 +489,13 @@ class ProtocolDesk:
                 occurred_at=rec.occurred_at,
             )
         )
+        if self._audit is not None:
+            self._audit(
+                rec.person,
+                "protocol_step",
+                rec.run_id,
+                {"seq": rec.seq, "node": rec.node_id, "kind": str(rec.kind), "value": rec.value},
+            )
         if rec.kind in _END_KINDS:
             outcome = rec.value if rec.kind is StepKind.ENDED else str(StepKind.ABANDONED)
             self._put(ProtocolRunEndedRecord(run_id=rec.run_id, ended_at=rec.at, outcome=outcome))

@@ -41,10 +41,13 @@ class Supervised:
         self.db_file = tmp_path / "supervised.sqlite3"
         self.report = tmp_path / "state.json"
         self.log = tmp_path / "run.log"
+        #: The monitors' own log (the terminal shows warnings only; the file has everything).
+        self.monitor_log = tmp_path / "monitor.log"
         env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
         command = [
             sys.executable, "-m", "bedside.cli", "run", "--db", f"sqlite:///{self.db_file}",
-            "--station", "supervised-room", "--state-report", str(self.report), *extra,
+            "--station", "supervised-room", "--state-report", str(self.report),
+            "--log-file", str(self.monitor_log), *extra,
         ]  # fmt: skip
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -74,7 +77,9 @@ class Supervised:
         """Poll the log until ``text`` appears ``count`` times."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self.log.read_text(encoding="utf-8", errors="replace").count(text) >= count:
+            files = [f for f in (self.log, self.monitor_log) if f.exists()]
+            logs = [f.read_text(encoding="utf-8", errors="replace") for f in files]
+            if sum(log.count(text) for log in logs) >= count:
                 return
             time.sleep(0.1)
         pytest.fail(f"timed out waiting for {text!r} in the log:\n{self.tail()}")

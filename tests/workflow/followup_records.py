@@ -106,10 +106,7 @@ def make_sample_documents(folder: Path) -> list[Path]:
                 relevant_tests="NIBP 176/104 at the peak, 142/88 after 14 min; ECG sinus rhythm 88/min",
                 suspect_dose="0.5 mg/kg (34 mg) over 40 minutes",
                 suspect_route="intravenous infusion",
-                concomitant_medications=[
-                    "sertraline 100 mg by mouth daily",
-                    "ondansetron 4 mg IV before the infusion",
-                ],
+                concomitant_medications=["sertraline 100 mg by mouth daily"],
             )
             clock.advance(timedelta(hours=1).total_seconds())
             drill_audit = AuditTrail(drill_db, clock, station="room-2")

@@ -7,7 +7,14 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from drivers.types import CANONICAL_UNIT, DeviceEvent, DeviceEventKind, Observation, Quality, Stamp, VitalKind
-from storage.full_record import FullSessionRecord
+from storage.clinical_record import Debrief, IncidentAmendment, IncidentClosure, PatientTold, Review
+from storage.full_record import (
+    FullSessionRecord,
+    IncidentDocumentation,
+    IncidentLinkEntry,
+    MarkerRecord,
+    MedicationRecord,
+)
 from storage.records import (
     AlarmEventRecord,
     AttestationRecord,
@@ -287,4 +294,105 @@ def sample_record(
             ),
         ),
         monitoring_gaps=(MonitoringGapRecord(sid, gap[0], gap[1], "room-2", "monitor restarted (power)"),),
+        markers=(
+            MarkerRecord(
+                infusion, infusion, "RN Okafor", "room-2", "infusion started", "ketamine 0.5 mg/kg/40 min"
+            ),
+            MarkerRecord(
+                spike - timedelta(seconds=30),
+                spike + timedelta(minutes=16),
+                "RN Okafor",
+                "room-2",
+                "headache",
+                "patient reports a pounding frontal headache",
+            ),
+            MarkerRecord(
+                end - timedelta(minutes=min(40, hours * 10)),
+                end - timedelta(minutes=min(40, hours * 10)),
+                "RN Okafor",
+                "room-2",
+                "infusion ended",
+            ),
+        ),
+        medications=(
+            MedicationRecord(
+                s(8), s(8), "RN Okafor", "room-2", "ondansetron", 4.0, "mg", "IV", "before infusion"
+            ),
+            MedicationRecord(
+                infusion,
+                infusion,
+                "Dr. Rivera",
+                "room-2",
+                "ketamine",
+                34.0,
+                "mg",
+                "IV infusion",
+                "over 40 min",
+            ),
+        ),
+        incident_documentation=(
+            IncidentDocumentation(
+                incident_id=incident,
+                origin=None,
+                links=(
+                    IncidentLinkEntry("alarm", 0, spike + timedelta(minutes=16), "Dr. Rivera"),
+                    IncidentLinkEntry("marker", 1, spike + timedelta(minutes=16), "Dr. Rivera"),
+                ),
+                closure=IncidentClosure(
+                    spike + timedelta(minutes=30),
+                    "Dr. Rivera",
+                    "room-2",
+                    "resolved_in_clinic",
+                    "BP 142/88 after labetalol; headache gone",
+                ),
+                amendments=(
+                    IncidentAmendment(
+                        end + timedelta(hours=2),
+                        "Dr. Rivera",
+                        "room-2",
+                        "Phone call: home, no headache, BP at home 128/80.",
+                    ),
+                ),
+                debriefs=(
+                    Debrief(
+                        spike + timedelta(minutes=45),
+                        "Dr. Rivera",
+                        "room-2",
+                        "Systolic rose to 176 with a headache 27 min into the infusion.",
+                        "Infusion stopped, labetalol 10 mg IV; BP 142/88 within 14 min.",
+                        "The trend flag came 6 min early; NIBP went to 2-minute cycles.",
+                        "Labetalol was drawn up late: keep it ready for known hypertensives.",
+                        "yes",
+                        ("intervention_to_prevent_harm",),
+                        "IV antihypertensive needed",
+                    ),
+                ),
+                reviews=(
+                    Review(
+                        end + timedelta(days=2),
+                        "Dr. Lee (medical director)",
+                        "room-2",
+                        "bp-spike",
+                        "1.2",
+                        "sha256:" + "ab" * 32,
+                        "yes",
+                        True,
+                        "Protocol followed; the recheck interval after labetalol is not stated.",
+                        "Add: recheck BP 5 min after each labetalol dose.",
+                    ),
+                ),
+                patient_told=(
+                    PatientTold(
+                        "Your blood pressure went up to 176/104 and you had a headache.",
+                        "We stopped the infusion and gave labetalol, a blood pressure medicine.",
+                        "It came down within 15 minutes; next time we will start slower.",
+                        "Dr. Rivera",
+                        spike + timedelta(minutes=35),
+                        "Dr. Rivera",
+                        spike + timedelta(minutes=36),
+                        "room-2",
+                    ),
+                ),
+            ),
+        ),
     )

@@ -10,6 +10,7 @@ import shutil
 import stat
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,7 +28,24 @@ from bedside.workflow.export_plots import segments
 from drivers.mdc import VITAL_CODES, CodeSystem
 from drivers.types import CANONICAL_UNIT, Observation, Quality, VitalKind
 from storage import Database, SessionRepository, open_database
-from storage.full_record import FullSessionRecord, read_full_record, write_full_record
+from storage.clinical_record import (
+    ClinicalRecordRepository,
+    Debrief,
+    IncidentAmendment,
+    IncidentClosure,
+    PatientTold,
+    Review,
+)
+from storage.full_record import (
+    FullSessionRecord,
+    IncidentDocumentation,
+    IncidentLinkEntry,
+    IncidentOriginEntry,
+    MarkerRecord,
+    MedicationRecord,
+    read_full_record,
+    write_full_record,
+)
 from storage.records import (
     AlarmEventRecord,
     BaselineOverride,
@@ -183,6 +201,42 @@ def _records(draw: st.DrawFn) -> FullSessionRecord:
             key=lambda g: g.since,
         )
     )
+    markers = tuple(
+        sorted(
+            (
+                MarkerRecord(at, rec, who, stn, label, note)
+                for at, rec, who, stn, label, note in draw(
+                    st.lists(st.tuples(_times, _times, _text, _text, _text, _text), max_size=4)
+                )
+            ),
+            key=lambda m: m.at,
+        )
+    )
+    medications = tuple(
+        sorted(
+            (
+                MedicationRecord(at, rec, who, "room-2", drug, dose, unit, route, note)
+                for at, rec, who, drug, dose, unit, route, note in draw(
+                    st.lists(
+                        st.tuples(
+                            _times,
+                            _times,
+                            _text,
+                            _text,
+                            st.floats(0, 1e4, allow_nan=False),
+                            st.sampled_from(["mg", "mcg", "mL"]),
+                            st.sampled_from(["IV", "PO", "IM"]),
+                            _text,
+                        ),
+                        max_size=4,
+                    )
+                )
+            ),
+            key=lambda m: m.given_at,
+        )
+    )
+    lists = {"alarm": alarms, "note": notes, "marker": markers, "medication": medications}
+    documentation = tuple(_documentation(draw, incident.incident_id, lists) for incident in base.incidents)
     return FullSessionRecord(
         session=session,
         observations=tuple(observations),
@@ -198,10 +252,112 @@ def _records(draw: st.DrawFn) -> FullSessionRecord:
         notes=notes,
         attestations=base.attestations,
         monitoring_gaps=gaps,
+        markers=markers,
+        medications=medications,
+        incident_documentation=documentation,
+    )
+
+
+def _documentation(
+    draw: st.DrawFn, incident_id: str, lists: dict[str, tuple[object, ...]]
+) -> IncidentDocumentation:
+    """One incident's documentation (DOC-2..4) whose links point only at items the record holds."""
+    kinds = [k for k, items in lists.items() if items]
+    links: list[IncidentLinkEntry] = []
+    for _ in range(draw(st.integers(0, 4)) if kinds else 0):
+        kind = draw(st.sampled_from(kinds))
+        links.append(
+            IncidentLinkEntry(kind, draw(st.integers(0, len(lists[kind]) - 1)), draw(_times), draw(_text))
+        )
+    alarm_item = (
+        draw(st.one_of(st.none(), st.integers(0, len(lists["alarm"]) - 1))) if lists["alarm"] else None
+    )
+    origin = draw(
+        st.one_of(
+            st.none(),
+            st.just(IncidentOriginEntry("alarm" if alarm_item is not None else "hand", "room-2", alarm_item)),
+        )
+    )
+    closure = draw(
+        st.one_of(
+            st.none(),
+            st.builds(
+                IncidentClosure,
+                _times,
+                _text,
+                _text,
+                st.sampled_from(["resolved_in_clinic", "transferred_911", "other"]),
+                _text,
+            ),
+        )
+    )
+    return IncidentDocumentation(
+        incident_id=incident_id,
+        origin=origin,
+        links=tuple(links),
+        closure=closure,
+        amendments=tuple(
+            draw(st.lists(st.builds(IncidentAmendment, _times, _text, _text, _text), max_size=2))
+        ),
+        debriefs=tuple(
+            draw(
+                st.lists(
+                    st.builds(
+                        Debrief,
+                        _times,
+                        _text,
+                        _text,
+                        _text,
+                        _text,
+                        _text,
+                        _text,
+                        st.sampled_from(["yes", "no", "partly"]),
+                        st.lists(st.sampled_from(["death", "other_serious"]), max_size=2).map(tuple),
+                        _text,
+                    ),
+                    max_size=2,
+                )
+            )
+        ),
+        reviews=tuple(
+            draw(
+                st.lists(
+                    st.builds(
+                        Review, _times, _text, _text, _text, _text, _text, _text, st.booleans(), _text, _text
+                    ),
+                    max_size=2,
+                )
+            )
+        ),
+        patient_told=tuple(
+            draw(
+                st.lists(
+                    st.builds(PatientTold, _text, _text, _text, _text, _times, _text, _times, _text),
+                    max_size=2,
+                )
+            )
+        ),
+    )
+
+
+def _another_session(drill: bool) -> FullSessionRecord:
+    """A session with alarms, notes, markers and medications but no incidents (their ids are fixed)."""
+    other = sample_record(hours=0.05, drill=drill, session_id="another-session")
+    return replace(
+        other,
+        threshold_sets=(),
+        threshold_changes=(),
+        incidents=(),
+        protocol_runs=(),
+        incident_documentation=(),
     )
 
 
 @pytest.mark.req("EXP-1")
+@pytest.mark.req("DOC-1")
+@pytest.mark.req("DOC-2")
+@pytest.mark.req("DOC-3")
+@pytest.mark.req("DOC-4")
 @settings(
     max_examples=25,
     deadline=None,
@@ -211,12 +367,15 @@ def _records(draw: st.DrawFn) -> FullSessionRecord:
 def test_json_export_reimports_into_an_empty_database_to_an_identical_record(
     record: FullSessionRecord, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """EXP-1: the full record as JSON re-imports to an identical record: export -> import -> export
-    gives the same bytes, over generated sessions (nulls, every quality, odd text, drills)."""
+    """EXP-1, DOC-1..4: the full record as JSON re-imports to an identical record: export -> import ->
+    export gives the same bytes, over generated sessions (nulls, every quality, odd text, drills),
+    event markers, medications and incident documentation with links pointing across the record."""
     tmp = tmp_path_factory.mktemp("roundtrip")
     first = open_database(f"sqlite:///{tmp / 'a.sqlite3'}", drill=record.session.is_drill)
     second = open_database(f"sqlite:///{tmp / 'b.sqlite3'}", drill=record.session.is_drill)
     try:
+        # Another session already in the target: every row id of the import differs from the source's.
+        write_full_record(second, _another_session(record.session.is_drill))
         write_full_record(first, record)
         sid = record.session.session_id
         exported = export_session(SessionRepository(first), sid, "json", tmp / "a.json").read_bytes()
@@ -264,13 +423,141 @@ def test_json_carries_its_schema_version_and_refuses_another(stored: FullSession
     """EXP-1: the JSON is versioned; an importer never guesses at a version it does not know."""
     document = json.loads(record_to_json(stored))
     assert document["schema"] == "bedside.session-record"
-    assert document["schema_version"] == 1
-    document["schema_version"] = 2
-    with pytest.raises(RecordImportError, match="schema_version 2"):
+    assert document["schema_version"] == 2
+    document["schema_version"] = 3
+    with pytest.raises(RecordImportError, match="schema_version 3"):
         record_from_json(json.dumps(document))
-    document["schema_version"] = 1
+    document["schema_version"] = 2
     document["notes"][0]["mood"] = "fine"
     with pytest.raises(RecordImportError, match="unknown field"):
+        record_from_json(json.dumps(document))
+
+
+@pytest.mark.req("EXP-1")
+@pytest.mark.req("DOC-1")
+@pytest.mark.req("DOC-2")
+@pytest.mark.req("DOC-3")
+@pytest.mark.req("DOC-4")
+def test_exports_carry_markers_medications_closings_debriefs_reviews_and_what_the_patient_was_told(
+    db: Database, tmp_path: Path
+) -> None:
+    """EXP-1, DOC-1..4: what the clinician documents through the clinical record (markers, medications,
+    an incident's closing with its outcome, debrief, formal review, what the patient was told, links)
+    reaches the JSON (and back), the PDF and, for medications, the FHIR bundle."""
+    sample = sample_record(hours=0.75)
+    open_incident = replace(sample.incidents[0], closed_at=None, closed_by="")
+    base = replace(sample, incidents=(open_incident,), incident_documentation=(), markers=(), medications=())
+    write_full_record(db, base)
+    sid, iid = base.session.session_id, base.incidents[0].incident_id
+    clinical = ClinicalRecordRepository(db)
+    at = START + timedelta(minutes=30)
+    marker = clinical.add_marker(
+        sid, at=at, recorded_at=at, who="RN Okafor", station="room-2", label="jaw thrust", note="brief"
+    )
+    clinical.add_medication(
+        sid,
+        given_at=at,
+        recorded_at=at,
+        who="Dr. Rivera",
+        station="room-2",
+        drug="midazolam",
+        dose=2.0,
+        unit="mg",
+        route="IV",
+        note="",
+    )
+    clinical.add_link(iid, kind="marker", ref=str(marker.marker_id), at=at, who="Dr. Rivera")
+    clinical.close_incident(
+        iid,
+        at=at,
+        who="Dr. Rivera",
+        station="room-2",
+        outcome="transferred_911",
+        outcome_text="EMS took over",
+    )
+    clinical.add_debrief(
+        iid,
+        Debrief(
+            at,
+            "Dr. Rivera",
+            "room-2",
+            "desaturation",
+            "jaw thrust",
+            "fast",
+            "suction",
+            "partly",
+            ("other_serious",),
+        ),
+    )
+    clinical.add_review(
+        iid,
+        Review(
+            at,
+            "Dr. Lee",
+            "room-2",
+            "bp-spike",
+            "1.2",
+            "sha256:ab",
+            "partly",
+            True,
+            "late call",
+            "call at 3 min",
+        ),
+    )
+    clinical.add_patient_told(
+        iid,
+        PatientTold(
+            "oxygen fell",
+            "we helped you breathe",
+            "no lasting harm",
+            "Dr. Rivera",
+            at,
+            "Dr. Rivera",
+            at,
+            "room-2",
+        ),
+    )
+    record = read_full_record(SessionRepository(db), sid)
+    assert [m.label for m in record.markers] == ["jaw thrust"]
+    assert [m.drug for m in record.medications] == ["midazolam"]
+    (doc,) = record.incident_documentation
+    assert doc.closure is not None and doc.closure.outcome == "transferred_911"
+    assert [(link.kind, link.item) for link in doc.links] == [("marker", 0)]
+    assert len(doc.debriefs) == len(doc.reviews) == len(doc.patient_told) == 1
+    assert record_from_json(record_to_json(record)) == record
+
+    text = "\n".join(_pages_text(_export(db, record, "pdf", tmp_path)))
+    for expected in (
+        "Event markers",
+        "jaw thrust",
+        "midazolam",
+        "transferred 911: EMS took over",
+        "Debrief",
+        "Formal review",
+        "call at 3 min",
+        "What the patient was told",
+        "we helped you breathe",
+    ):
+        assert expected in text, expected
+    bundle = Bundle.model_validate_json(_export(db, record, "fhir", tmp_path).read_text())
+    (given,) = [
+        e.resource for e in bundle.entry if e.resource.get_resource_type() == "MedicationAdministration"
+    ]
+    assert given.medicationCodeableConcept.text == "midazolam"
+    assert given.dosage.dose.value == 2.0 and given.dosage.route.text == "IV"
+
+
+@pytest.mark.req("EXP-1")
+def test_a_version_1_export_still_imports_with_none_of_version_2s_parts(db: Database) -> None:
+    """EXP-1: a version 1 document (before markers, medications and incident documentation) reads back."""
+    document = json.loads(record_to_json(sample_record(hours=0.2)))
+    for name in ("markers", "medications", "incident_documentation"):
+        del document[name]
+    document["schema_version"] = 1
+    record = record_from_json(json.dumps(document))
+    assert record.markers == record.medications == record.incident_documentation == ()
+    document["markers"] = []
+    with pytest.raises(RecordImportError, match="not part of schema_version 1"):
         record_from_json(json.dumps(document))
 
 
@@ -293,7 +580,11 @@ def test_fhir_bundle_validates_against_r4_models_with_loinc_and_mdc_codes(
     ).read_text()
     bundle = Bundle.model_validate_json(text)
     assert bundle.type == "collection"
-    resources = [json.loads(e.resource.model_dump_json()) for e in bundle.entry]
+    resources = [
+        json.loads(e.resource.model_dump_json())
+        for e in bundle.entry
+        if e.resource.get_resource_type() == "Observation"
+    ]
     by_loinc: dict[str, list[dict[str, object]]] = {}
     for r in resources:
         by_loinc.setdefault(_codings(r["code"])["http://loinc.org"], []).append(r)
@@ -329,6 +620,8 @@ def test_fhir_bundle_charts_one_real_sample_per_minute_and_every_nibp_cycle(
     panels = 0
     for entry in document["entry"]:
         r = entry["resource"]
+        if r["resourceType"] != "Observation":  # medications given: MedicationAdministration
+            continue
         at = datetime.fromisoformat(r["effectiveDateTime"].replace("Z", "+00:00"))
         loinc = _codings(r["code"])["http://loinc.org"]
         if loinc == "85354-9":

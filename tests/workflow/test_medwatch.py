@@ -106,6 +106,9 @@ def test_a_flagged_incident_drafts_the_voluntary_reports_fields(
     assert draft.therapy_dates == "2026-11-23" or "2026-11-2" in draft.therapy_dates
     assert draft.concomitant_medications[0] == "sertraline 100 mg daily"
     assert any("labetalol" in m for m in draft.concomitant_medications)
+    # Entered in the record (issue 9 export completeness): ondansetron goes, ketamine is the suspect.
+    assert any(m.startswith("ondansetron 4 mg IV") for m in draft.concomitant_medications)
+    assert not any("ketamine" in m for m in draft.concomitant_medications)
     assert draft.reporter == "Dr. Ana Rivera"
     assert draft.incident_id == INCIDENT
     assert any(cond == "bp_high" for _, cond, _ in draft.vitals_around_event)

@@ -116,7 +116,9 @@ def test_the_patient_chosen_on_the_patient_screen_is_in_the_monitor_banner(qtbot
     assert window.patient_banner.patient_label.text() == NO_PATIENT
     sign_in_first_start(hub)
     born = rig.clock.now().date().replace(year=rig.clock.now().year - 41)
-    details = PatientDetails("Alex Morgan", "K-1042", date(born.year, born.month, 1), "female", 68.5, ("latex",))
+    details = PatientDetails(
+        "Alex Morgan", "K-1042", date(born.year, born.month, 1), "female", 68.5, ("latex",)
+    )
     record = rig.services.patients.add(rig.services.signer(), details)
     rig.services.choose_patient(record.patient_id)
     shown = window.patient_banner.patient_label.text()
