@@ -3,6 +3,7 @@
 #   scripts/dev.sh run [bedside monitor args]   set up, then start the monitor (simulator + SQLite)
 #   scripts/dev.sh test [pytest args]           set up, then lint, type-check, check layers, test
 #   scripts/dev.sh bench                        set up, then run the benchmarks and print figures
+#   scripts/dev.sh fuzz [--inputs N]            set up, then fuzz every driver (default 1,000,000 inputs each)
 #   scripts/dev.sh screenshots                  set up, then refresh the screenshots in docs/
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,10 +83,14 @@ case "$cmd" in
     export QT_QPA_PLATFORM=offscreen
     exec .venv/bin/python -m tests.benchmarks "$@"
     ;;
+  fuzz)
+    setup
+    exec .venv/bin/python -m tests.fuzz "$@"
+    ;;
   screenshots)
     setup
     exec xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m bedside.screenshots docs "$@"
     ;;
   *)
-    echo "usage: scripts/dev.sh {run|test|bench|screenshots} [args]" >&2; exit 2 ;;
+    echo "usage: scripts/dev.sh {run|test|bench|fuzz|screenshots} [args]" >&2; exit 2 ;;
 esac
