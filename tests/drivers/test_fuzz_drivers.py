@@ -35,7 +35,7 @@ def _assert_no_escape(protocol: str, data: bytes, cuts: list[int]) -> None:
     driver = fresh_driver(protocol)
     result = feed(driver, data, cuts)
     assert not isinstance(result, Escape), result.describe()
-    assert observation_problems(result.observations) == []
+    assert observation_problems(result.observations, protocol) == []
     check_state(driver)
 
 
@@ -148,3 +148,28 @@ def test_mllp_framer_public_api_never_escapes(data: bytes, cuts: list[int]) -> N
             if isinstance(item, bytes):
                 assert len(item) <= 512
     assert framer.counters.bytes_discarded >= 0
+
+
+@pytest.mark.req("MON-6")
+def test_a_value_hundreds_of_digits_long_is_a_rejection_not_an_escape() -> None:
+    """Found by the long run (seed 1, ivy-ansar): ``HR=1;999...9;`` raised OverflowError out of feed,
+    and the same digits on a Masimo line decoded as an infinite pulse rate."""
+    from simulators.encoders.ivy import IvyAnsarEncoder
+    from simulators.model import VitalsSnapshot
+    from tests.fuzz.harness import STAMP
+
+    frame = IvyAnsarEncoder().encode(VitalsSnapshot(STAMP.wall, 97, 72, heart_rate=71))
+    garbled = frame.replace(b"HR=1;71;", b"HR=1;" + b"9" * 400 + b";")
+    driver = fresh_driver("ivy-ansar")
+    result = feed(driver, garbled)
+    assert not isinstance(result, Escape), result.describe()
+    assert result.observations == () and len(result.rejections) == 1
+    assert "whole number" in result.rejections[0].reason
+    pr = frame.replace(b"PR=72 ", b"PR=" + b"7" * 400)
+    result = feed(fresh_driver("ivy-ansar"), pr)
+    assert not isinstance(result, Escape), result.describe()
+    masimo = fresh_driver("masimo-ascii")
+    line = b"11/23/26 14:00:00 SPO2=097% BPM=" + b"9" * 400 + b" PI=03.20% EXC=000800\r\n"
+    result = feed(masimo, line)
+    assert not isinstance(result, Escape)
+    assert result.observations == () and len(result.rejections) == 1

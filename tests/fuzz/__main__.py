@@ -70,7 +70,7 @@ def fuzz_one(protocol: str, inputs: int, seed: int, reset: int, state_every: int
                 first.append(result.describe())
             driver = fresh_driver(protocol)  # its state is unknown after a raise
             continue
-        if observation_problems(result.observations):
+        if observation_problems(result.observations, protocol):
             shape_errors += 1
         if n % state_every == 0:
             peak_state = max(peak_state, retained_bytes(driver))
