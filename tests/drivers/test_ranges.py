@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from drivers.masimo import MasimoAsciiDriver
@@ -145,6 +145,8 @@ def _check_value(protocol: str, kind: VitalKind, value: float) -> None:
         assert driver.counters.values_implausible >= 1
 
 
+#: The HL7 cases fail until its driver screens (xfail): shrinking them through hl7apy takes minutes.
+NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
 CASES = [(p, k) for p, (kinds, _, _) in WIRES.items() for k in kinds]
 
 
@@ -154,7 +156,7 @@ CASES = [(p, k) for p, (kinds, _, _) in WIRES.items() for k in kinds]
     ("protocol", "kind"),
     [pytest.param(p, k, marks=[HL7_GAP] if p == "hl7-pcd01" else []) for p, k in CASES],
 )
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, phases=NO_SHRINK)
 @given(data=st.data())
 def test_values_at_and_beyond_the_device_edges(protocol: str, kind: VitalKind, data: st.DataObject) -> None:
     """Finding 11 ("impossible values"): inside the device's range VALID, outside IMPLAUSIBLE and counted."""
@@ -214,7 +216,7 @@ NIBP_WIRES: dict[str, Callable[[int, int, int], bytes]] = {
 @pytest.mark.parametrize(
     "protocol", [pytest.param(p, marks=[HL7_GAP] if p == "hl7-pcd01" else []) for p in sorted(NIBP_WIRES)]
 )
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, phases=NO_SHRINK)
 @given(systolic=st.integers(20, 320), diastolic=st.integers(5, 320), mean=st.integers(5, 320))
 def test_an_nibp_reading_that_cannot_be_right_is_never_valid(
     protocol: str, systolic: int, diastolic: int, mean: int
