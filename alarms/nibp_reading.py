@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from alarms.config import ClinicalConfig
@@ -25,9 +25,10 @@ class NibpReading:
     source: str
     quality: Quality = Quality.VALID
     #: When the reading arrived: wall stamp and monotonic seconds (None for a reading built from
-    #: a record, e.g. restored after a restart: its age then comes from wall time).
-    received_at: datetime | None = None
-    received_mono: float | None = None
+    #: a record, e.g. restored after a restart: its age then comes from wall time). Bookkeeping,
+    #: not part of what was measured: two readings of the same values and time are equal.
+    received_at: datetime | None = field(default=None, compare=False)
+    received_mono: float | None = field(default=None, compare=False)
 
     @property
     def is_valid(self) -> bool:
