@@ -10,18 +10,20 @@ The table is a device fact, so it lives with the drivers; the clinic's own "poss
 judging (alarms/defaults.yaml) are a separate, clinical matter and stay in the alarm engine.
 
 Sources for the edges (``basis`` on each range):
-- Masimo SET (Rad-8 / Radical-7): SpO2 1-100 %, pulse rate up to 240/min, PI 0.02-20 % (Masimo
-  module specifications as printed in monitor manuals that embed it, e.g. Mindray's).
-- Nonin OEM III: SpO2 0-100 %, pulse rate up to 321/min (OEM III specification). DF2 cannot carry
-  SpO2 above 127 or a rate above 511, so the wire alone does not bound them.
-- SunTech Advantage: systolic 40-260, diastolic 20-200 mmHg, heart rate up to 220/min (SunTech
-  OEM module specification). The mean is bounded by the two.
+- Masimo SET (Rad-8 / Radical-7): SpO2 1-100 %, PI 0.02-20 % (Masimo module specifications as
+  printed in monitor manuals that embed it, e.g. Mindray's).
+- Nonin OEM III: SpO2 0-100 % (OEM III specification). DF2 can carry SpO2 up to 127 and a rate up
+  to 511, so the wire alone does not bound them.
+- SunTech Advantage: systolic 40-260, diastolic 20-200 mmHg (SunTech OEM module specification).
+  The mean is bounded by the two.
 - Ivy 450C and an unknown HL7 gateway: no manual at hand; the ranges of oscillometric and
   oximetry monitors in general (``basis`` says so).
 
-Rates have no floor above zero on purpose: a device counting a very slow rhythm (a pulse of
-18/min) reports a real extreme that must be judged (ALM-4), and whether it is clinically possible
-is the alarm engine's call. A negative rate, or any value past a device's ceiling, is not a rhythm.
+Rates are 0-350/min for every device, whatever its manual says. The manuals' rate ranges (Masimo
+to 240, Nonin to 321, SunTech to 220) are where accuracy is specified; a device counting a slower
+or faster rhythm still reports a real extreme that must alarm (ALM-4: a pulse of 18/min or 250/min
+is judged, with its high-priority tier). Whether it is clinically possible is the alarm engine's
+call; only a rate no heart has (negative, above 350/min) is not a measurement.
 
 Two NIBP rules hold for every cuff: the diastolic is below the systolic (otherwise all three
 values of the reading are implausible: which field was garbled cannot be told), and the mean lies
@@ -61,12 +63,14 @@ class MeasurementRange:
 
 
 _GENERAL = "monitors of this kind in general (no manual for this device)"
+#: Every device's rates: extremes a device counts are judged (ALM-4), see the module docstring.
+RATE = MeasurementRange(0, 350, "no heart beats faster; slower or faster than the manual is still judged")
 
 #: For a device the table does not name, or a kind it has no entry for.
 GENERIC_RANGES: dict[VitalKind, MeasurementRange] = {
     VitalKind.SPO2: MeasurementRange(0, 100, "a saturation is a percentage"),
-    VitalKind.PULSE_RATE: MeasurementRange(0, 350, _GENERAL),
-    VitalKind.HEART_RATE: MeasurementRange(0, 350, _GENERAL),
+    VitalKind.PULSE_RATE: RATE,
+    VitalKind.HEART_RATE: RATE,
     VitalKind.NIBP_SYSTOLIC: MeasurementRange(20, 300, _GENERAL),
     VitalKind.NIBP_DIASTOLIC: MeasurementRange(10, 250, _GENERAL),
     VitalKind.NIBP_MEAN: MeasurementRange(15, 270, _GENERAL),
@@ -81,23 +85,23 @@ _SUNTECH = "SunTech Advantage OEM specification"
 DEVICE_RANGES: dict[str, dict[VitalKind, MeasurementRange]] = {
     "masimo-ascii": {
         VitalKind.SPO2: MeasurementRange(1, 100, _MASIMO),
-        VitalKind.PULSE_RATE: MeasurementRange(0, 240, _MASIMO),
+        VitalKind.PULSE_RATE: RATE,
         VitalKind.PERFUSION_INDEX: MeasurementRange(0.02, 20, _MASIMO),
     },
     "nonin-df2": {
         VitalKind.SPO2: MeasurementRange(0, 100, _NONIN),
-        VitalKind.PULSE_RATE: MeasurementRange(0, 321, _NONIN),
+        VitalKind.PULSE_RATE: RATE,
     },
     "suntech-advantage": {
         VitalKind.NIBP_SYSTOLIC: MeasurementRange(40, 260, _SUNTECH),
         VitalKind.NIBP_DIASTOLIC: MeasurementRange(20, 200, _SUNTECH),
         VitalKind.NIBP_MEAN: MeasurementRange(20, 260, _SUNTECH + " (between diastolic and systolic)"),
-        VitalKind.PULSE_RATE: MeasurementRange(0, 220, _SUNTECH),
+        VitalKind.PULSE_RATE: RATE,
     },
     "ivy-ansar": {
         VitalKind.SPO2: MeasurementRange(0, 100, _GENERAL),
-        VitalKind.PULSE_RATE: MeasurementRange(0, 300, _GENERAL),
-        VitalKind.HEART_RATE: MeasurementRange(0, 300, _GENERAL),
+        VitalKind.PULSE_RATE: RATE,
+        VitalKind.HEART_RATE: RATE,
         VitalKind.NIBP_SYSTOLIC: MeasurementRange(30, 280, _GENERAL),
         VitalKind.NIBP_DIASTOLIC: MeasurementRange(10, 220, _GENERAL),
         VitalKind.NIBP_MEAN: MeasurementRange(20, 250, _GENERAL),

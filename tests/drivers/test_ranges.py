@@ -268,9 +268,12 @@ def test_a_value_the_device_flagged_keeps_its_flag() -> None:
 @pytest.mark.req("ALM-4")
 @pytest.mark.parametrize("protocol", sorted(DRIVERS))
 def test_extreme_but_possible_rates_stay_valid(protocol: str) -> None:
-    """ALM-4: a pulse of 18/min and a heart rate of 220/min are judged, never called data errors."""
+    """ALM-4: a pulse of 18/min or 250/min (past Masimo's specified 240) is judged, never called a
+    data error; a negative rate or one past 350/min is."""
     for kind in (VitalKind.PULSE_RATE, VitalKind.HEART_RATE):
-        for value in (18.0, 220.0):
+        assert out_of_range(protocol, kind, -1) is not None
+        assert out_of_range(protocol, kind, 351) is not None
+        for value in (0.0, 18.0, 250.0, 300.0, 350.0):
             assert out_of_range(protocol, kind, value) is None
 
 
