@@ -173,3 +173,33 @@ def test_a_value_hundreds_of_digits_long_is_a_rejection_not_an_escape() -> None:
     result = feed(masimo, line)
     assert not isinstance(result, Escape)
     assert result.observations == () and len(result.rejections) == 1
+
+
+class _BrokenDriver:
+    """A driver that breaks the contract both ways the harness looks for."""
+
+    protocol = "broken"
+    source = "fuzz"
+
+    def __init__(self) -> None:
+        self.held = bytearray()
+
+    def feed(self, data: bytes, stamp: object) -> object:
+        self.held += data  # never lets go of anything
+        if b"\xff" in data:
+            raise IndexError("list index out of range")
+        from drivers.types import DecodeResult
+
+        return DecodeResult()
+
+
+def test_the_harness_catches_an_escape_and_a_growing_buffer() -> None:
+    """The harness itself can fail: a raise is an Escape, a buffer that grows is StateGrewError."""
+    from tests.fuzz.harness import StateGrewError
+
+    driver = _BrokenDriver()
+    escaped = feed(driver, b"ok\xff", [1, 2])  # type: ignore[arg-type]
+    assert isinstance(escaped, Escape) and "IndexError" in escaped.error and escaped.cuts == (1, 2)
+    assert not isinstance(feed(driver, b"A" * (STATE_CAP_BYTES + 1)), Escape)  # type: ignore[arg-type]
+    with pytest.raises(StateGrewError, match="holds"):
+        check_state(driver)  # type: ignore[arg-type]
