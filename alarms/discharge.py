@@ -16,6 +16,7 @@ from datetime import datetime
 from alarms.baseline import Baseline
 from alarms.clinician import require_clinician
 from alarms.config import ClinicalConfig
+from alarms.freshness import measured_age_s
 from alarms.nibp_reading import NibpReading, implausibility
 from drivers.clock import Clock
 from drivers.types import Observation, VitalKind
@@ -131,7 +132,7 @@ class DischargeCriteria:
         r = self._rules
         if nibp is None or implausibility(nibp, self._config) or nibp.measured_at < recovery_began:
             return ["no valid NIBP reading since recovery began: measure the blood pressure"]
-        if (self._clock.now() - nibp.measured_at).total_seconds() > r.nibp_max_age_s:
+        if self._reading_age_s(nibp) > r.nibp_max_age_s:
             return [f"the last NIBP reading is older than {r.nibp_max_age_s / 60:g} min: measure again"]
         assert nibp.systolic is not None and nibp.diastolic is not None  # implausibility() checked both
         unmet: list[str] = []
@@ -193,9 +194,17 @@ class DischargeCriteria:
             return None
         if not self._config.is_possible(obs.kind, obs.value):
             return None
-        if (self._clock.now() - obs.measured_at).total_seconds() > self._rules.oximetry_max_age_s:
+        age = measured_age_s(obs.measured_at, obs.received_at, obs.received_mono, self._clock)
+        if age > self._rules.oximetry_max_age_s:
             return None
         return obs.value
+
+    def _reading_age_s(self, nibp: NibpReading) -> float:
+        """How old a reading is: on the monotonic clock when it arrived in this run, so setting the
+        PC's clock back cannot make an old reading look fresh; from wall time for a restored one."""
+        if nibp.received_at is not None and nibp.received_mono is not None:
+            return measured_age_s(nibp.measured_at, nibp.received_at, nibp.received_mono, self._clock)
+        return max(0.0, (self._clock.now() - nibp.measured_at).total_seconds())
 
 
 _RATE_WORDS = {VitalKind.PULSE_RATE: "pulse", VitalKind.HEART_RATE: "heart rate"}

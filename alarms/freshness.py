@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from datetime import datetime
 
 from alarms.config import ClinicalConfig
 from drivers.clock import Clock
@@ -32,8 +33,19 @@ class Freshness(enum.StrEnum):
 
 
 def age_s(obs: Observation, clock: Clock) -> float:
-    """Seconds since the observation arrived (monotonic, immune to wall-clock jumps)."""
-    return clock.monotonic() - obs.received_mono
+    """Seconds since the observation arrived (monotonic, immune to wall-clock jumps; never negative)."""
+    return max(0.0, clock.monotonic() - obs.received_mono)
+
+
+def measured_age_s(measured_at: datetime, received_at: datetime, received_mono: float, clock: Clock) -> float:
+    """Seconds since a value was measured, never negative and immune to this PC's clock steps.
+
+    The time since it arrived is monotonic; to it is added how long before its arrival the device
+    says it was measured (both wall times were stamped together, so a later step cannot enter).
+    A device clock ahead of this PC adds nothing: a value is never younger than its arrival.
+    """
+    before_arrival = max(0.0, (received_at - measured_at).total_seconds())
+    return max(0.0, clock.monotonic() - received_mono) + before_arrival
 
 
 def freshness_state(obs: Observation | None, clock: Clock, config: ClinicalConfig) -> Freshness:

@@ -219,7 +219,10 @@ class AlarmManager:
         mono = self._clock.monotonic()
         self._release_held(lambda a: bool(a.source) and a.source == obs.source)
         self._check_device_clock(obs)
-        plausible = obs.value is None or self._config.is_possible(obs.kind, obs.value)
+        # A value the device cannot have measured (drivers/ranges.py) is implausible data too (ALM-2).
+        plausible = obs.value is None or (
+            obs.quality is not Quality.IMPLAUSIBLE and self._config.is_possible(obs.kind, obs.value)
+        )
         bad = self._data_bad.setdefault(obs.source, set())
         if not plausible:
             bad.add(obs.kind)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from alarms.config import ClinicalConfig
@@ -24,6 +24,11 @@ class NibpReading:
     measured_at: datetime
     source: str
     quality: Quality = Quality.VALID
+    #: When the reading arrived: wall stamp and monotonic seconds (None for a reading built from
+    #: a record, e.g. restored after a restart: its age then comes from wall time). Bookkeeping,
+    #: not part of what was measured: two readings of the same values and time are equal.
+    received_at: datetime | None = field(default=None, compare=False)
+    received_mono: float | None = field(default=None, compare=False)
 
     @property
     def is_valid(self) -> bool:
@@ -129,6 +134,7 @@ class NibpAssembler:
         if quality is Quality.VALID and (systolic is None or diastolic is None):
             # A "valid" cycle without both pressures cannot be judged: say so, never guess.
             quality = Quality.UNKNOWN
+        last = max(parts.values(), key=lambda o: o.received_mono)
         return [
             NibpReading(
                 systolic=systolic,
@@ -137,6 +143,8 @@ class NibpAssembler:
                 measured_at=measured_at,
                 source=source,
                 quality=quality,
+                received_at=last.received_at,
+                received_mono=last.received_mono,
             )
         ]
 

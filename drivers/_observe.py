@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
+from drivers.ranges import mark_implausible, out_of_range
 from drivers.types import CANONICAL_UNIT, Observation, Quality, Stamp, VitalKind
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ QUALITY_PRECEDENCE: tuple[Quality, ...] = (
     Quality.SEARCHING,
     Quality.LOW_PERFUSION,
     Quality.ARTIFACT,
+    Quality.IMPLAUSIBLE,
     Quality.UNKNOWN,
     Quality.VALID,
 )
@@ -44,13 +46,15 @@ def make_observation(
     measured_at: datetime,
     stamp: Stamp,
     source: str,
+    device: str,
     detail: str = "",
 ) -> Observation:
-    """An Observation in the kind's canonical unit; a missing number is never VALID."""
+    """An Observation in the kind's canonical unit; a missing number is never VALID, and a number
+    ``device`` (its protocol name) cannot measure is IMPLAUSIBLE with the reason (drivers/ranges.py)."""
     if value is None and quality is Quality.VALID:
         # The device flagged nothing, yet sent no number: we cannot vouch for it either.
         quality = Quality.UNKNOWN
-    return Observation(
+    obs = Observation(
         kind=kind,
         value=value,
         unit=CANONICAL_UNIT[kind],
@@ -61,3 +65,5 @@ def make_observation(
         quality=quality,
         detail=detail,
     )
+    reason = out_of_range(device, kind, value)
+    return obs if reason is None else mark_implausible(obs, reason)

@@ -224,6 +224,7 @@ class DeviceClockWatch:
         behind_tolerance_s: float | None = None,
         learn_samples: int = 60,
         learn_window_s: float = 120.0,
+        step_tolerance_s: float = 2.0,
     ) -> None:
         if learn_samples < 1 or learn_window_s < 0 or tolerance_s < 0:
             raise ValueError("learn_samples must be >= 1; learn_window_s and tolerance_s >= 0")
@@ -232,8 +233,13 @@ class DeviceClockWatch:
         self.behind_tolerance_s = behind_tolerance_s
         self.learn_samples = learn_samples
         self.learn_window_s = learn_window_s
+        self.step_tolerance_s = step_tolerance_s
+        #: How many times learning started again because this PC's clock stepped.
+        self.rebases = 0
         self._offsets: list[float] = []
         self._first_received: datetime | None = None
+        self._first_mono: float | None = None
+        self._last_arrival: tuple[datetime, float] | None = None
         self._learned: ClockOffset | None = None
 
     @property
@@ -256,14 +262,36 @@ class DeviceClockWatch:
         """Samples taken so far (frozen once learned)."""
         return len(self._offsets)
 
-    def observe(self, measured_at: datetime, received_at: datetime) -> ClockOffset | None:
-        """Take one pair; returns the ClockOffset on the sample that completes learning, else None."""
+    def rebase(self, reason: str) -> None:
+        """Forget what was learned and learn again: this PC's clock stepped, so every offset
+        measured against it before is off by the step."""
+        log.warning("%s: device clock offset learned again: %s", self.source, reason)
+        self.rebases += 1
+        self._offsets.clear()
+        self._first_received = self._first_mono = None
+        self._learned = None
+
+    def observe(
+        self, measured_at: datetime, received_at: datetime, received_mono: float | None = None
+    ) -> ClockOffset | None:
+        """Take one pair; returns the ClockOffset on the sample that completes learning, else None.
+
+        With ``received_mono`` (the arrival's monotonic seconds) a step of this PC's wall clock
+        between two arrivals is detected: learning starts again (``rebase``), even after it ended,
+        and the learning window is measured on the monotonic clock.
+        """
+        if received_mono is not None:
+            self._check_for_step(received_at, received_mono)
         if self._learned is not None or measured_at == received_at:
             return None
         if self._first_received is None:
-            self._first_received = received_at
+            self._first_received, self._first_mono = received_at, received_mono
         self._offsets.append((measured_at - received_at).total_seconds())
-        window_over = (received_at - self._first_received).total_seconds() >= self.learn_window_s
+        if received_mono is not None and self._first_mono is not None:
+            elapsed = received_mono - self._first_mono
+        else:
+            elapsed = (received_at - self._first_received).total_seconds()
+        window_over = elapsed >= self.learn_window_s
         if len(self._offsets) >= self.learn_samples or window_over:
             self._learned = ClockOffset(
                 self.source,
@@ -274,3 +302,15 @@ class DeviceClockWatch:
             )
             return self._learned
         return None
+
+    def _check_for_step(self, received_at: datetime, received_mono: float) -> None:
+        last = self._last_arrival
+        self._last_arrival = (received_at, received_mono)
+        if last is None:
+            return
+        wall_s = (received_at - last[0]).total_seconds()
+        mono_s = received_mono - last[1]
+        step = wall_s - mono_s
+        if abs(step) > self.step_tolerance_s:
+            direction = "forward" if step > 0 else "back"
+            self.rebase(f"this PC's clock was set {direction} by {abs(step):.0f} s")

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from drivers._observe import make_observation
+from drivers.ranges import screen
 from drivers.types import (
     DecodeResult,
     FrameCounters,
@@ -127,7 +128,10 @@ class AnsarFrameError(ValueError):
 
 
 _HEAD = re.compile(r"^([A-Z][A-Z0-9]*)=(\d+)$")
-_INT = re.compile(r"^\s*(\d+)\s*$")
+#: Digits a value may have: the 450C sends at most three; a longer run is a garbled line, and a
+#: few hundred digits would not even fit a float (found by fuzzing, issue 11).
+MAX_DIGITS = 6
+_INT = re.compile(rf"^\s*(\d{{1,{MAX_DIGITS}}})\s*$")
 _PR_LABEL = re.compile(r"^PR=\s*(\S*)\s*$")
 
 
@@ -136,7 +140,9 @@ def _int(name: str, raw: str) -> int | None:
         return None
     match = _INT.match(raw)
     if match is None:
-        raise AnsarFrameError(f"{name} value {raw!r} is not a whole number")
+        raise AnsarFrameError(
+            f"{name} value {raw[:20]!r} is not a whole number of at most {MAX_DIGITS} digits"
+        )
     return int(match.group(1))
 
 
@@ -186,7 +192,8 @@ def parse_ansar_frame(frame: bytes) -> AnsarFrame:
             raise AnsarFrameError(f"SPO2 {spo2} is above 100 %")
         pr = _PR_LABEL.match(sat.label)
         # "PR=---" or a blank PR means no pulse rate; digits are the rate.
-        pulse_rate = int(pr.group(1)) if pr is not None and pr.group(1).isdigit() else None
+        rate = pr.group(1) if pr is not None else ""
+        pulse_rate = _int("PR", rate) if rate.isdigit() else None
         spo2_alarm = sat.alarm
     if (bp := by_name.get("NIBP")) is not None:
         if bp.count < 3:
@@ -306,7 +313,7 @@ class IvyAnsarDriver:
                 continue
             frames += 1
             observations.extend(self._observations(frame, stamp))
-        self.counters.tally(frames, rejections, self._framer.bytes_discarded)
+        self.counters.tally(frames, rejections, self._framer.bytes_discarded, observations)
         if rejections:
             log.debug("%s: %d ANSAR-B rejection(s): %s", self.source, len(rejections), rejections[-1])
         return DecodeResult(tuple(observations), (), tuple(rejections), frames)
@@ -323,6 +330,7 @@ class IvyAnsarDriver:
                     measured_at=stamp.wall,
                     stamp=stamp,
                     source=self.source,
+                    device=self.protocol,
                     detail=detail,
                 )
             )
@@ -349,7 +357,7 @@ class IvyAnsarDriver:
             return []  # the same reading shown again, not a new measurement
         self._last_nibp = key
         quality = Quality.CUFF_ERROR if nibp.error else Quality.VALID
-        return [
+        reading = [
             make_observation(
                 kind,
                 None if value is None else float(value),
@@ -357,6 +365,7 @@ class IvyAnsarDriver:
                 measured_at=stamp.wall,
                 stamp=stamp,
                 source=self.source,
+                device=self.protocol,
                 detail=nibp.error,
             )
             for kind, value in (
@@ -365,6 +374,8 @@ class IvyAnsarDriver:
                 (VitalKind.NIBP_MEAN, nibp.mean),
             )
         ]
+        # Diastolic above systolic, a mean outside them: a garbled line no checksum guards.
+        return list(screen(self.protocol, reading))
 
     def start_nibp_command(self) -> None:
         """Always None: ANSAR-B is an output-only stream, the 450C takes no remote NIBP start."""

@@ -97,7 +97,9 @@ class MasimoReading:
 
 _DATE = re.compile(r"^(\d\d)/(\d\d)/(\d\d)$")
 _TIME = re.compile(r"^(\d\d):(\d\d):(\d\d)$")
-_NUMBER = re.compile(r"^(\d+(?:\.\d+)?)%?$")
+#: ASCII 1 numbers have at most 3 digits and 2 decimals ("098", "03.60"); a longer run is a garbled
+#: line, and a few hundred digits would read as infinity (found by fuzzing, issue 11).
+_NUMBER = re.compile(r"^(\d{1,4}(?:\.\d{1,4})?)%?$")
 _NO_NUMBER = re.compile(r"^-+(?:\.-+)?%?$")
 _HEX = re.compile(r"^[0-9A-Fa-f]{1,8}$")
 
@@ -111,7 +113,7 @@ def _number(key: str, raw: str) -> float | None:
         return None
     match = _NUMBER.match(raw)
     if match is None:
-        raise MasimoLineError(f"{key} value {raw!r} is neither a number nor dashes")
+        raise MasimoLineError(f"{key} value {raw[:20]!r} is neither a number of ASCII 1 size nor dashes")
     return float(match.group(1))
 
 
@@ -229,7 +231,7 @@ class MasimoAsciiDriver:
                 continue
             frames += 1
             observations.extend(self._observations(reading, stamp))
-        self.counters.tally(frames, rejections, self._framer.bytes_discarded)
+        self.counters.tally(frames, rejections, self._framer.bytes_discarded, observations)
         if rejections:
             log.debug("%s: %d Masimo line(s) rejected: %s", self.source, len(rejections), rejections[-1])
         return DecodeResult(tuple(observations), (), tuple(rejections), frames)
@@ -248,7 +250,14 @@ class MasimoAsciiDriver:
         )
         return [
             make_observation(
-                kind, value, quality, measured_at=measured_at, stamp=stamp, source=self.source, detail=detail
+                kind,
+                value,
+                quality,
+                measured_at=measured_at,
+                stamp=stamp,
+                source=self.source,
+                device=self.protocol,
+                detail=detail,
             )
             for kind, value in values
         ]

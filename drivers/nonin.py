@@ -253,7 +253,7 @@ class NoninDf2Driver:
                     rejections.append(FrameRejection(packet))
                 else:
                     observations.extend(self._observations(packet, stamp))
-        self.counters.tally(frames, rejections, self._framer.bytes_discarded)
+        self.counters.tally(frames, rejections, self._framer.bytes_discarded, observations)
         if rejections:
             log.debug("%s: %d Nonin rejection(s): %s", self.source, len(rejections), rejections[-1])
         return DecodeResult(tuple(observations), (), tuple(rejections), frames)
@@ -263,7 +263,14 @@ class NoninDf2Driver:
         detail = ", ".join(packet.flag_names)
         return [
             make_observation(
-                kind, value, quality, measured_at=stamp.wall, stamp=stamp, source=self.source, detail=detail
+                kind,
+                value,
+                quality,
+                measured_at=stamp.wall,
+                stamp=stamp,
+                source=self.source,
+                device=self.protocol,
+                detail=detail,
             )
             for kind, value in ((VitalKind.SPO2, packet.spo2), (VitalKind.PULSE_RATE, packet.pulse_rate))
         ]

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from drivers._observe import make_observation
+from drivers.ranges import screen
 from drivers.types import (
     DecodeResult,
     FrameCounters,
@@ -330,7 +331,9 @@ class SuntechAdvantageDriver:
             elif length == CUFF_PRESSURE_FRAME_LENGTH:
                 self.cuff_pressure = int.from_bytes(frame[2:4], "little")
             elif length == BP_DATA_FRAME_LENGTH:
-                observations.extend(self._observations(parse_bp_data(frame), stamp))
+                reading = self._observations(parse_bp_data(frame), stamp)
+                self.counters.count_implausible(reading)
+                observations.extend(reading)
             else:
                 # Version strings, calibration results: valid frames we have no use for.
                 log.debug("%s: ignoring a %d-byte module frame", self.source, length)
@@ -361,7 +364,14 @@ class SuntechAdvantageDriver:
         def observe(kind: VitalKind, value: float | None, quality: Quality, detail: str = "") -> Observation:
             # The module keeps no clock: the cycle's time is when its result arrived.
             return make_observation(
-                kind, value, quality, measured_at=stamp.wall, stamp=stamp, source=self.source, detail=detail
+                kind,
+                value,
+                quality,
+                measured_at=stamp.wall,
+                stamp=stamp,
+                source=self.source,
+                device=self.protocol,
+                detail=detail,
             )
 
         kinds = (VitalKind.NIBP_SYSTOLIC, VitalKind.NIBP_DIASTOLIC, VitalKind.NIBP_MEAN)
@@ -372,4 +382,5 @@ class SuntechAdvantageDriver:
         out = [observe(kind, float(value), Quality.VALID) for kind, value in zip(kinds, values, strict=True)]
         if result.heart_rate:
             out.append(observe(VitalKind.PULSE_RATE, float(result.heart_rate), Quality.VALID))
-        return out
+        # The checksum is one byte: a diastolic above the systolic can still get through.
+        return list(screen(self.protocol, out))

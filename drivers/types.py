@@ -51,6 +51,9 @@ class Quality(enum.StrEnum):
     ARTIFACT = "artifact"
     CUFF_ERROR = "cuff_error"
     UNKNOWN = "unknown"
+    #: A number the device cannot have measured (outside its range, diastolic above systolic):
+    #: a garbled frame that passed its checksum. Kept for the record, never valid (drivers/ranges.py).
+    IMPLAUSIBLE = "implausible"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,11 @@ class DecodeResult:
     rejections: tuple[FrameRejection, ...] = ()
     frames: int = 0
 
+    @property
+    def implausible(self) -> int:
+        """Values in this result the device cannot have measured (marked, not dropped)."""
+        return sum(1 for obs in self.observations if obs.quality is Quality.IMPLAUSIBLE)
+
     def __add__(self, other: DecodeResult) -> DecodeResult:
         return DecodeResult(
             self.observations + other.observations,
@@ -164,14 +172,27 @@ class FrameCounters:
     frames_rejected: int = 0
     bytes_discarded: int = 0
     last_rejection: str = field(default="")
+    #: Values decoded from good frames but outside what the device measures (Quality.IMPLAUSIBLE).
+    values_implausible: int = 0
 
-    def tally(self, frames_ok: int, rejections: Sequence[FrameRejection], bytes_discarded: int) -> None:
+    def tally(
+        self,
+        frames_ok: int,
+        rejections: Sequence[FrameRejection],
+        bytes_discarded: int,
+        observations: Sequence[Observation] = (),
+    ) -> None:
         """Add one feed's counts; ``bytes_discarded`` is the framer's running total."""
         self.frames_ok += frames_ok
         self.frames_rejected += len(rejections)
         self.bytes_discarded = bytes_discarded
+        self.count_implausible(observations)
         if rejections:
             self.last_rejection = rejections[-1].reason
+
+    def count_implausible(self, observations: Sequence[Observation]) -> None:
+        """Add the values among ``observations`` marked implausible."""
+        self.values_implausible += sum(1 for obs in observations if obs.quality is Quality.IMPLAUSIBLE)
 
 
 class DeviceDriver(Protocol):

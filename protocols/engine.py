@@ -216,6 +216,7 @@ class ProtocolRun:
         self._abandoned = False
         self._timer: _Timer | None = None
         self._nibp_requested_at: datetime | None = None
+        self._nibp_requested_mono: float | None = None
         self._nibp_received = False
         own = protocol.protocol.call_911_node_id()
         self._call_911_id = own or (
@@ -426,8 +427,7 @@ class ProtocolRun:
         """
         if not self.is_active or self._nibp_requested_at is None or self._nibp_received:
             return False
-        requested = self._nibp_requested_at
-        reading = [o for o in values if o.kind.is_nibp and o.is_valid and o.measured_at >= requested]
+        reading = [o for o in values if o.kind.is_nibp and o.is_valid and self._after_request(o)]
         return self._record_nibp(reading)
 
     def start_timer(self, who: str) -> None:
@@ -502,6 +502,7 @@ class ProtocolRun:
         self._current = node_id
         self._timer = None
         self._nibp_requested_at = None
+        self._nibp_requested_mono = None
         self._nibp_received = False
         node = self.node(node_id)
         self._emit(who, StepKind.SHOWN, value=node.text)
@@ -535,6 +536,7 @@ class ProtocolRun:
     def _request_nibp(self, who: str) -> bool:
         started = self._vitals.request_nibp()
         self._nibp_requested_at = self._clock.now()
+        self._nibp_requested_mono = self._clock.monotonic()
         self._nibp_received = False
         self._emit(
             who,
@@ -548,7 +550,20 @@ class ProtocolRun:
         if self._nibp_requested_at is None or self._nibp_received:
             return False
         latest = self._vitals.latest(VitalKind.NIBP_SYSTOLIC)
-        return not (latest is not None and latest.is_valid and latest.measured_at >= self._nibp_requested_at)
+        return not (latest is not None and latest.is_valid and self._after_request(latest))
+
+    def _after_request(self, obs: Observation) -> bool:
+        """True for a value measured, or received, after the NIBP was asked for.
+
+        Arrival is compared on the monotonic clock: after this PC's clock is set back, a new
+        reading is stamped before the request on the wall clock, yet it still answers it.
+        """
+        requested, requested_mono = self._nibp_requested_at, self._nibp_requested_mono
+        if requested is None:
+            return False
+        return obs.measured_at >= requested or (
+            requested_mono is not None and obs.received_mono >= requested_mono
+        )
 
     def _pull_nibp(self) -> None:
         """Record a reading the monitor has but nobody pushed through ``vital_recorded``."""
@@ -556,8 +571,7 @@ class ProtocolRun:
             return
         kinds = (VitalKind.NIBP_SYSTOLIC, VitalKind.NIBP_DIASTOLIC, VitalKind.NIBP_MEAN)
         latest = [self._vitals.latest(k) for k in kinds]
-        requested = self._nibp_requested_at
-        self._record_nibp([o for o in latest if o is not None and o.is_valid and o.measured_at >= requested])
+        self._record_nibp([o for o in latest if o is not None and o.is_valid and self._after_request(o)])
 
     def _record_nibp(self, reading: list[Observation]) -> bool:
         if not any(o.kind is VitalKind.NIBP_SYSTOLIC for o in reading):

@@ -3,6 +3,7 @@
 #   scripts/dev.sh run [bedside monitor args]   set up, then start the monitor under its supervisor (`bedside run`: simulator + SQLite)
 #   scripts/dev.sh test [pytest args]           set up, then lint, type-check, check layers, test
 #   scripts/dev.sh bench                        set up, then run the benchmarks and print figures
+#   scripts/dev.sh fuzz [--inputs N]            set up, then fuzz every driver (default 1,000,000 inputs each)
 #   scripts/dev.sh screenshots                  set up, then refresh the screenshots in docs/
 #   scripts/dev.sh lock [pip-compile args]      pin the runtime dependency set with hashes: requirements.lock
 #   scripts/dev.sh sbom                         CycloneDX bill of materials of requirements.lock: docs/sbom.json
@@ -84,6 +85,10 @@ case "$cmd" in
     export QT_QPA_PLATFORM=offscreen
     exec .venv/bin/python -m tests.benchmarks "$@"
     ;;
+  fuzz)
+    setup
+    exec .venv/bin/python -m tests.fuzz "$@"
+    ;;
   screenshots)
     setup
     exec xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m bedside.devtools.screenshots docs "$@"
@@ -103,5 +108,5 @@ case "$cmd" in
       -o docs/sbom.json requirements.lock
     ;;
   *)
-    echo "usage: scripts/dev.sh {run|test|bench|screenshots|lock|sbom} [args]" >&2; exit 2 ;;
+    echo "usage: scripts/dev.sh {run|test|bench|fuzz|screenshots|lock|sbom} [args]" >&2; exit 2 ;;
 esac

@@ -210,7 +210,7 @@ class MonitorCore:
                 source, tolerance_s=self.clock_tolerance_s, behind_tolerance_s=self.clock_behind_tolerance_s
             )
             self.clock_watches[source] = watch
-        learned = watch.observe(obs.measured_at, obs.received_at)
+        learned = watch.observe(obs.measured_at, obs.received_at, obs.received_mono)
         if learned is None:
             return
         health = self.health.setdefault(source, LinkHealth(source))

@@ -53,6 +53,7 @@ from drivers.hl7.er7 import (
 )
 from drivers.mdc import CodeConflictError, UnitNotAcceptedError, to_canonical, vital_for_code
 from drivers.mllp import DEFAULT_MAX_MESSAGE_BYTES, MllpFramer, MllpRejection, frame
+from drivers.ranges import screen
 from drivers.types import (
     CANONICAL_UNIT,
     DecodeResult,
@@ -252,7 +253,11 @@ class Hl7Pcd01Driver:
                 self._count_rejection(rejections, item.reason, msh)
                 continue
             obs, reply, problem, msh = self._decode_message(item, stamp)
-            observations.extend(obs)
+            # A value no monitor can measure (a checksum-free wire lets a mutation through) is kept
+            # but marked implausible, never judged or plotted as valid (issue 11, MON-6, ALM-2).
+            screened = screen(self.protocol, obs)
+            self.counters.count_implausible(screened)
+            observations.extend(screened)
             replies.append(reply)
             if problem:
                 self._count_rejection(rejections, problem, msh)
