@@ -69,6 +69,7 @@ def _observation(record: Any) -> Row:
         "source": obs.source,
         "quality": obs.quality.value,
         "detail": obs.detail,
+        "simulated": obs.simulated,
     }
 
 

@@ -279,6 +279,7 @@ def write_full_record(db: Database, record: FullSessionRecord) -> None:
                 ended_at=s.ended_at,
                 phase=s.phase,
                 station=s.station,
+                patient_id=s.patient_id,
             )
         )
         session.flush()
@@ -298,6 +299,7 @@ def write_full_record(db: Database, record: FullSessionRecord) -> None:
                     "source": o.source,
                     "quality": o.quality.value,
                     "detail": o.detail,
+                    "simulated": o.simulated,
                 }
                 for o in record.observations
             ],

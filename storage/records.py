@@ -34,6 +34,8 @@ class SessionSummary:
     ended_at: datetime | None = None
     #: The room/monitor the session runs on: a monitor resumes only its own station's session (MON-8).
     station: str = ""
+    #: The patient record (storage.identity) the session is for; "" until one is chosen.
+    patient_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

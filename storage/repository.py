@@ -77,6 +77,7 @@ def _summary(row: SessionRow) -> SessionSummary:
         scenario=row.scenario,
         ended_at=row.ended_at,
         station=row.station,
+        patient_id=row.patient_id,
     )
 
 
@@ -114,6 +115,7 @@ def observation_of(row: ObservationRow) -> Observation:
         source=row.source,
         quality=Quality(row.quality),
         detail=row.detail,
+        simulated=row.simulated,
     )
 
 
@@ -168,6 +170,18 @@ class SessionRepository:
             session.add(row)
         log.info("session %s started (%s)", row.id, "drill" if drill else "patient")
         return _summary(row)
+
+    def set_patient(self, session_id: str, patient_id: str, *, name: str, clinic_id: str) -> SessionSummary:
+        """The session is for this patient record (chosen at the monitor): stored at once, so a
+        restart, the exports and the EMS hand-off name the same patient."""
+        with self._db.session() as session:
+            row = session.get(SessionRow, session_id)
+            if row is None:
+                raise UnknownRecordError(f"no session {session_id} in {self._db.url}")
+            row.patient_id, row.patient_name, row.patient_mrn = patient_id, name, clinic_id
+            summary = _summary(row)
+        log.info("session %s linked to patient record %s", session_id, patient_id)
+        return summary
 
     def session(self, session_id: str) -> SessionSummary:
         """One session by id; ``UnknownRecordError`` if there is none."""

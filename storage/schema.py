@@ -9,7 +9,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy import UniqueConstraint as Unique
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -68,6 +80,8 @@ class SessionRow(Base):
     # Added in revision 0003: the room whose monitor runs the session, so a second monitor on a
     # shared database never resumes another room's patient (MON-8). Older rows hold "".
     station: Mapped[str] = mapped_column(String(NAME_LEN), default="", server_default="")
+    # Added in revision 0008: the patient record this session is for ("" until one is chosen).
+    patient_id: Mapped[str] = mapped_column(String(ID_LEN), default="", server_default="")
 
 
 class PhaseTransitionRow(Base):
@@ -101,6 +115,8 @@ class ObservationRow(Base):
     source: Mapped[str] = mapped_column(String(NAME_LEN))
     quality: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text, default="")
+    # Added in revision 0008: produced by a simulator (HL7 processing id T/D, a simulator's serial).
+    simulated: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class DeviceEventRow(Base):

@@ -34,7 +34,7 @@ from bedside.workflow.referral import ReferralService
 from bedside.workflow.settings import SettingsStore, StationSettings
 from bedside.workflow.station import Station
 from drivers.clock import Clock
-from storage import Database, SessionRepository
+from storage import Database, SessionRepository, UnknownRecordError
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -157,7 +157,7 @@ def build_session_services(
         return export_session(repo, sid, fmt, out, progress=progress, config=config)
 
     drill = AppDrillDesk(DrillService(db, clock, audit), session_id, flush=flush) if db.is_drill else None
-    return SessionServices(
+    services = SessionServices(
         clock=clock,
         config=config,
         station=Station(SignInDesk(identity, audit), clock, lock_after_s=lock_after_s),
@@ -178,6 +178,29 @@ def build_session_services(
         launch_drill=drill_launcher or launch_drill_monitor,
         scenarios=tuple(scenarios),
     )
+    link_patient_to_session(services, SessionRepository(db))
+    return services
+
+
+def link_patient_to_session(services: SessionServices, repo: SessionRepository) -> None:
+    """The patient chosen on the Patient screen is stored on the session at once, and a resumed
+    session comes back with its patient (issue 9: a session belongs to a room and a patient)."""
+    try:
+        stored = repo.session(services.session_id).patient_id
+    except UnknownRecordError:  # no such session (a screen test's made-up id): nothing to resume
+        stored = ""
+    if stored:
+        services.patient_id = stored
+
+    def store() -> None:
+        if not services.patient_id:
+            return
+        details = services.patients.patient(services.patient_id).details
+        repo.set_patient(
+            services.session_id, services.patient_id, name=details.name, clinic_id=details.clinic_id
+        )
+
+    services.add_listener(store)
 
 
 def attach_session_screens(window: MonitorWindow, services: SessionServices) -> SessionScreens:

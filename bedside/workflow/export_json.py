@@ -12,7 +12,7 @@ import json
 import logging
 import types
 import typing
-from dataclasses import fields, is_dataclass
+from dataclasses import MISSING, fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,9 +24,9 @@ log = logging.getLogger(__name__)
 SCHEMA_NAME = "bedside.session-record"
 #: Raised on any change a reader of the previous version could not read (docs/export-schema.md,
 #: "Versions"). 2 added markers, medications and incident_documentation (DOC-1..4).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Versions this Bedside still reads: a version 1 document simply has none of version 2's parts.
-READABLE_VERSIONS = (1, 2)
+READABLE_VERSIONS = (1, 2, 3)
 #: The top-level lists version 2 added, empty when a version 1 document is read.
 _ADDED_IN_2 = ("markers", "medications", "incident_documentation")
 
@@ -111,10 +111,12 @@ def _decode_dataclass(value: Any, cls: type, where: str) -> Any:
     unknown = set(value) - set(names)
     if unknown:
         raise RecordImportError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
-    missing = [n for n in names if n not in value]
+    # A field added in a later schema version has a default: an older file without it still reads.
+    optional = {f.name for f in fields(cls) if f.default is not MISSING or f.default_factory is not MISSING}
+    missing = [n for n in names if n not in value and n not in optional]
     if missing:
         raise RecordImportError(f"{where}: missing field(s) {', '.join(missing)}")
-    return cls(**{n: _decode(value[n], hints[n], f"{where}.{n}") for n in names})
+    return cls(**{n: _decode(value[n], hints[n], f"{where}.{n}") for n in names if n in value})
 
 
 def record_from_json(text: str | bytes) -> FullSessionRecord:

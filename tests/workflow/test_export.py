@@ -119,6 +119,7 @@ def _observations(draw: st.DrawFn) -> Observation:
         source=draw(st.sampled_from(["masimo-1", "nonin-1", "suntech-1", "hl7 pcd-01"])),
         quality=draw(st.sampled_from(list(Quality))),
         detail=draw(_text),
+        simulated=draw(st.booleans()),
     )
 
 
@@ -138,6 +139,7 @@ def _records(draw: st.DrawFn) -> FullSessionRecord:
         draw(_text),
         draw(st.one_of(st.none(), _times)),
         draw(_text),
+        draw(st.sampled_from(["", "patient-0001", "patient-0002"])),
     )
     notes = tuple(
         sorted(
@@ -419,15 +421,35 @@ def test_an_empty_open_session_exports_in_every_format(db: Database, tmp_path: P
 
 
 @pytest.mark.req("EXP-1")
+def test_a_version_2_export_reads_as_version_3_without_patient_link_or_simulation_flags(
+    stored: FullSessionRecord,
+) -> None:
+    """EXP-1: version 3 added Session.patient_id and Observation.simulated; a version 2 file (without
+    them) still imports, as no patient record and no simulated value; a missing required field is
+    still refused."""
+    document = json.loads(record_to_json(stored))
+    document["schema_version"] = 2
+    del document["session"]["patient_id"]
+    for obs in document["observations"]:
+        del obs["simulated"]
+    back = record_from_json(json.dumps(document))
+    assert back.session.patient_id == ""
+    assert back.observations and not any(o.simulated for o in back.observations)
+    del document["observations"][0]["value"]
+    with pytest.raises(RecordImportError, match="missing field"):
+        record_from_json(json.dumps(document))
+
+
+@pytest.mark.req("EXP-1")
 def test_json_carries_its_schema_version_and_refuses_another(stored: FullSessionRecord) -> None:
     """EXP-1: the JSON is versioned; an importer never guesses at a version it does not know."""
     document = json.loads(record_to_json(stored))
     assert document["schema"] == "bedside.session-record"
-    assert document["schema_version"] == 2
-    document["schema_version"] = 3
-    with pytest.raises(RecordImportError, match="schema_version 3"):
+    assert document["schema_version"] == 3
+    document["schema_version"] = 4
+    with pytest.raises(RecordImportError, match="schema_version 4"):
         record_from_json(json.dumps(document))
-    document["schema_version"] = 2
+    document["schema_version"] = 3
     document["notes"][0]["mood"] = "fine"
     with pytest.raises(RecordImportError, match="unknown field"):
         record_from_json(json.dumps(document))

@@ -123,3 +123,17 @@ def test_the_patient_chosen_on_the_patient_screen_is_in_the_monitor_banner(qtbot
     rig.services.choose_patient(record.patient_id)
     shown = window.patient_banner.patient_label.text()
     assert "Alex Morgan" in shown and "41 y" in shown and "68.5 kg" in shown and "latex" in shown
+    # Issue 9: the session belongs to the patient in storage, and a restart brings the patient back.
+    from dataclasses import replace
+
+    from bedside.app.session import link_patient_to_session
+
+    stored = rig.recorder.repo.session(rig.recorder.session_id)
+    assert (stored.patient_id, stored.patient_name, stored.patient_mrn) == (
+        record.patient_id,
+        "Alex Morgan",
+        "K-1042",
+    )
+    resumed = replace(rig.services, patient_id="", _listeners=[])
+    link_patient_to_session(resumed, rig.recorder.repo)
+    assert resumed.patient_id == record.patient_id
