@@ -99,6 +99,9 @@ class MonitoringConfig(_Strict):
     stale_after_s: float = Field(gt=0)
     future_tolerance_s: float = Field(ge=0)
     past_tolerance_s: float = Field(ge=0)
+    #: A trend line is broken where samples are further apart than this (or 3 sample intervals,
+    #: whichever is longer): missing data is never drawn as data (MON-5).
+    trend_gap_s: float = Field(gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> MonitoringConfig:

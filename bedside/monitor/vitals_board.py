@@ -12,6 +12,7 @@ given with ``use_clinic_config``), the same numbers the alarm system judges with
 from __future__ import annotations
 
 import enum
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -79,31 +80,71 @@ class NibpShown:
 class TrendSeries:
     """A growing float64 series (session-relative seconds, value) for a continuous vital.
 
-    Invalid samples are stored as NaN so the curve shows a gap, never a fake value (MON-6).
+    Invalid samples are stored as NaN so the curve shows a gap, never a fake value (MON-6), and
+    so is a silence: when a valid sample arrives longer after the one before than
+    ``max(3 x the source's sample interval, min_gap_s)``, a NaN is put between them so the line
+    is not drawn across time nobody measured (MON-5). The sample interval is learned from the
+    series itself: the shortest of its recent intervals, which a gap can only lengthen, never
+    shorten, so dropouts do not teach it to join across dropouts; a 1 Hz oximeter and an HL7 feed
+    every 10 s are each judged at their own pace. Appending is amortised O(1): a trend never rebuilds.
     """
 
-    def __init__(self, capacity: int = 4096) -> None:
+    #: How many recent intervals the sample interval is learned from.
+    INTERVALS_KEPT = 15
+
+    def __init__(self, capacity: int = 4096, min_gap_s: float = 5.0) -> None:
         self._t: npt.NDArray[np.float64] = np.empty(capacity, dtype=np.float64)
         self._v: npt.NDArray[np.float64] = np.empty(capacity, dtype=np.float64)
         self._n = 0
+        self.min_gap_s = min_gap_s
+        self._intervals: deque[float] = deque(maxlen=self.INTERVALS_KEPT)
+        #: Bumped on every append, so a view redraws only when the data changed.
+        self.version = 0
+
+    def gap_after_s(self) -> float:
+        """How long after the previous sample a new one starts a new line segment."""
+        if not self._intervals:
+            return self.min_gap_s
+        return max(3.0 * min(self._intervals), self.min_gap_s)
 
     def append(self, t: float, value: float | None) -> None:
+        """Add one sample (None: not valid, drawn as a gap)."""
+        if self._n:
+            prev_t = float(self._t[self._n - 1])
+            dt = t - prev_t
+            # The learned interval only matters past the configured limit: most samples are not.
+            if (
+                value is not None
+                and dt > self.min_gap_s
+                and dt > self.gap_after_s()
+                and not np.isnan(self._v[self._n - 1])
+            ):
+                # Missing data must look missing: break the line inside the silence.
+                self._push(prev_t + dt / 2.0, None)
+            if dt > 0:
+                self._intervals.append(dt)
+        self._push(t, value)
+
+    def _push(self, t: float, value: float | None) -> None:
         if self._n == self._t.size:
             self._t = np.concatenate([self._t, np.empty_like(self._t)])
             self._v = np.concatenate([self._v, np.empty_like(self._v)])
         self._t[self._n] = t
         self._v[self._n] = np.nan if value is None else value
         self._n += 1
+        self.version += 1
 
     def __len__(self) -> int:
         return self._n
 
     @property
     def t(self) -> npt.NDArray[np.float64]:
+        """Sample times (session seconds); a view of the stored data, not a copy."""
         return self._t[: self._n]
 
     @property
     def v(self) -> npt.NDArray[np.float64]:
+        """Sample values, NaN where invalid or where a gap breaks the line."""
         return self._v[: self._n]
 
 
@@ -113,14 +154,20 @@ class VitalsBoard:
     CONTINUOUS = (VitalKind.SPO2, VitalKind.PULSE_RATE, VitalKind.HEART_RATE, VitalKind.PERFUSION_INDEX)
 
     def __init__(
-        self, session_start_mono: float, no_valid_after_s: float = 10.0, stale_after_s: float = 30.0
+        self,
+        session_start_mono: float,
+        no_valid_after_s: float = 10.0,
+        stale_after_s: float = 30.0,
+        trend_gap_s: float = 5.0,
     ):
         self.session_start_mono = session_start_mono
         self.no_valid_after_s = no_valid_after_s
         self.stale_after_s = stale_after_s
         self._last: dict[VitalKind, Observation] = {}
         self._last_valid: dict[VitalKind, Observation] = {}
-        self.trends: dict[VitalKind, TrendSeries] = {k: TrendSeries() for k in self.CONTINUOUS}
+        self.trends: dict[VitalKind, TrendSeries] = {
+            k: TrendSeries(min_gap_s=trend_gap_s) for k in self.CONTINUOUS
+        }
         #: NIBP points: (session seconds, systolic, diastolic, mean)
         self.nibp_points: list[tuple[float, float | None, float | None, float | None]] = []
         self._nibp_assembler = NibpAssembler()
@@ -133,6 +180,8 @@ class VitalsBoard:
         """Judge freshness with the clinic's limits (MON-1), not the start-up defaults."""
         self.no_valid_after_s = config.monitoring.no_valid_spo2_s
         self.stale_after_s = config.monitoring.stale_after_s
+        for series in self.trends.values():
+            series.min_gap_s = config.monitoring.trend_gap_s
 
     def session_seconds(self, mono: float) -> float:
         return mono - self.session_start_mono

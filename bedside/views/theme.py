@@ -19,6 +19,9 @@ MUTED = "#8a94a6"
 SPO2_COLOUR = "#00e5ff"
 PULSE_COLOUR = "#3ddc84"
 NIBP_COLOUR = "#ff5c5c"
+#: The trend plots' background and axes (they have no grid: it cost more than the data to paint).
+TREND_BACKGROUND = "#05080b"
+TREND_AXIS = "#5c6670"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,147 @@
+"""Gaps are gaps: a trend line never joins across missing data, and invalid samples are never drawn
+as values (MON-5, MON-6; issue 10 "Trend lines are drawn across gaps")."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pytestqt.qtbot import QtBot
+
+from alarms import load_config
+from bedside.monitor.vitals_board import TrendSeries, VitalsBoard
+from bedside.views.trend import TrendView
+from drivers.types import Observation, Quality, VitalKind
+
+START = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+
+
+def _obs(kind: VitalKind, value: float | None, mono: float, quality: Quality = Quality.VALID) -> Observation:
+    at = START + timedelta(seconds=mono)
+    return Observation(kind, value, "%", at, at, mono, "ox1", quality)
+
+
+def _segments(t: np.ndarray, v: np.ndarray) -> list[list[tuple[float, float]]]:
+    """The runs of finite points a ``connect="finite"`` curve draws as one line."""
+    runs: list[list[tuple[float, float]]] = [[]]
+    for ti, vi in zip(t.tolist(), v.tolist(), strict=True):
+        if math.isnan(vi):
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append((ti, vi))
+    return [r for r in runs if r]
+
+
+@pytest.mark.req("MON-5")
+def test_a_cable_pull_breaks_the_line_instead_of_joining_across_it() -> None:
+    """Issue 10: the trend joined the last value before a 2-minute silence to the first after it."""
+    series = TrendSeries(min_gap_s=5.0)
+    for s in range(10):
+        series.append(float(s), 97.0)
+    for s in range(130, 140):
+        series.append(float(s), 91.0)
+    runs = _segments(series.t, series.v)
+    assert [len(r) for r in runs] == [10, 10]
+    assert runs[0][-1] == (9.0, 97.0) and runs[1][0] == (130.0, 91.0)
+
+
+@pytest.mark.req("MON-5")
+def test_a_slow_source_is_judged_at_its_own_pace() -> None:
+    """An HL7 feed every 10 s is one line once its interval is learned (its first interval cannot
+    be told from a gap: the safe side is a break); a silence of more than 3x is a break."""
+    # (min_gap_s 5 s is below the feed's interval, so only the learned interval joins it)
+    series = TrendSeries(min_gap_s=5.0)
+    for k in range(8):
+        series.append(10.0 * k, 95.0)
+    assert [len(r) for r in _segments(series.t, series.v)] == [1, 7]
+    series.append(70.0 + 31.0, 95.0)
+    assert [len(r) for r in _segments(series.t, series.v)] == [1, 7, 1]
+
+
+@pytest.mark.req("MON-5")
+def test_the_gap_limit_is_the_clinics(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    clinic = tmp_path / "clinic.yaml"
+    clinic.write_text("monitoring:\n  trend_gap_s: 20\n")
+    board = VitalsBoard(0.0)
+    board.use_clinic_config(load_config(clinic))
+    for mono in (0.0, 1.0, 2.0, 17.0):  # 15 s: within this clinic's 20 s
+        board.add(_obs(VitalKind.SPO2, 96.0, mono))
+    assert len(_segments(board.trends[VitalKind.SPO2].t, board.trends[VitalKind.SPO2].v)) == 1
+    board.add(_obs(VitalKind.SPO2, 96.0, 40.0))
+    assert len(_segments(board.trends[VitalKind.SPO2].t, board.trends[VitalKind.SPO2].v)) == 2
+
+
+# A stream: each item is (seconds since the previous sample, value or None for an invalid one).
+_interval = st.floats(min_value=0.8, max_value=1.2)
+_gap = st.floats(min_value=6.0, max_value=3600.0)
+_sample = st.tuples(
+    st.one_of(_interval, _interval, _interval, _interval, _gap),
+    st.one_of(st.floats(min_value=50, max_value=100), st.none()),
+)
+
+
+@pytest.mark.req("MON-5")
+@pytest.mark.req("MON-6")
+@settings(max_examples=150, deadline=None)
+@given(stream=st.lists(_sample, min_size=1, max_size=120))
+def test_no_line_joins_across_a_gap_and_no_invalid_sample_is_drawn(
+    stream: list[tuple[float, float | None]],
+) -> None:
+    """Over gapped, partly invalid 1 Hz streams: a line joins two samples only when they are at
+    most max(3 x the source's interval, 5 s) apart, the interval being the shortest of the 15
+    before; samples at most 5 s apart with nothing invalid between are always joined; every drawn
+    point is a valid input sample at its own time, and every valid sample is drawn."""
+    board = VitalsBoard(0.0, trend_gap_s=5.0)
+    t = 0.0
+    times: list[float] = []
+    allowed: dict[float, float] = {}  # a sample's time -> how far back a line may reach to it
+    valid: list[tuple[float, float]] = []
+    must_join: list[tuple[float, float]] = []
+    previous: tuple[float, float | None] | None = None
+    for dt, value in stream:
+        t += dt
+        last = times[-16:]
+        recent = [b - a for a, b in itertools.pairwise(last) if b > a]
+        allowed[t] = max(3.0 * min(recent), 5.0) if recent else 5.0
+        times.append(t)
+        board.add(_obs(VitalKind.SPO2, value, t, Quality.VALID if value is not None else Quality.ARTIFACT))
+        if value is not None:
+            valid.append((t, value))
+            if previous is not None and previous[1] is not None and dt <= 5.0:
+                must_join.append((previous[0], t))
+        previous = (t, value)
+    series = board.trends[VitalKind.SPO2]
+    runs = _segments(series.t, series.v)
+    joined = {(a, b) for run in runs for (a, _), (b, _) in itertools.pairwise(run)}
+    for t0, t1 in joined:
+        assert t1 - t0 <= allowed[t1] + 1e-9
+    assert set(must_join) <= joined
+    assert [p for run in runs for p in run] == valid
+
+
+@pytest.mark.req("MON-5")
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(gap_s=st.floats(min_value=6.0, max_value=7200.0), before=st.integers(2, 40))
+def test_the_drawn_curve_breaks_at_the_gap(qtbot: QtBot, gap_s: float, before: int) -> None:
+    """On the curve pyqtgraph draws (its data and its connect mode), not only on the board."""
+    board = VitalsBoard(0.0)
+    view = TrendView()
+    qtbot.addWidget(view)
+    for s in range(before):
+        board.add(_obs(VitalKind.SPO2, 97.0, float(s)))
+    resumed = before - 1 + gap_s
+    for s in range(3):
+        board.add(_obs(VitalKind.SPO2, 92.0, resumed + s))
+    view.refresh(board, resumed + 2)
+    # The curve's own data (getData() is what is left after clip-to-view: the window's worth).
+    x, y = view.spo2_curve.xData, view.spo2_curve.yData
+    assert view.spo2_curve.opts["connect"] == "finite"
+    runs = _segments(np.asarray(x), np.asarray(y))
+    assert [len(r) for r in runs] == [before, 3]
+    assert runs[1][0][0] == pytest.approx(resumed / 60.0)
