@@ -78,11 +78,23 @@ class Observation:
     source: str
     quality: Quality = Quality.VALID
     detail: str = ""
+    #: The device says this is not a patient (HL7 MSH-11 "T", a simulator's serial number), or
+    #: it comes from one of Bedside's own simulators: shown and stored as simulation.
+    simulated: bool = False
 
     @property
     def is_valid(self) -> bool:
         """True only for a number the device vouches for."""
         return self.quality is Quality.VALID and self.value is not None
+
+    @property
+    def is_simulation(self) -> bool:
+        """True for data that is not from a patient: flagged in-band, or from a simulator link."""
+        return self.simulated or self.source.startswith(SIMULATOR_SOURCE_PREFIX)
+
+
+#: Links to Bedside's own simulators are named "sim-<protocol>-<n>" (bedside/app/build.py).
+SIMULATOR_SOURCE_PREFIX = "sim-"
 
 
 class DeviceEventKind(enum.StrEnum):

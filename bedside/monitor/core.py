@@ -231,6 +231,7 @@ class MonitorCore:
         ):
             health.state = event.kind
             health.detail = event.detail
+            self.board.link_event(event)  # a dead device's values are greyed, not shown as live
         for listener in self._event_listeners:
             try:
                 listener(event)

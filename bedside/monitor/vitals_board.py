@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from alarms import ClinicalConfig, NibpAssembler
-from drivers.types import Observation, Quality, VitalKind
+from drivers.types import DeviceEvent, DeviceEventKind, Observation, Quality, VitalKind
 
 
 class Freshness(enum.StrEnum):
@@ -29,6 +29,7 @@ class Freshness(enum.StrEnum):
     CURRENT = "current"
     NOT_VALID = "not_valid"  # the device is sending, but says the value cannot be trusted
     NO_DATA = "no_data"  # nothing valid within the no-valid-data limit
+    DEVICE_LOST = "device_lost"  # the device's link is down or silent: its last value, greyed, aged
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +43,13 @@ class Numeric:
     quality: Quality
     source: str
     detail: str = ""
+    #: Not a patient's value (ALM/DRL: SIMULATION is shown on the tile).
+    simulated: bool = False
 
     @property
     def text(self) -> str:
-        if self.freshness is Freshness.CURRENT and self.value is not None:
+        """The number while current, or a dead device's last number (shown greyed), else dashes."""
+        if self.freshness in (Freshness.CURRENT, Freshness.DEVICE_LOST) and self.value is not None:
             return f"{self.value:.0f}"
         return "---"
 
@@ -62,6 +66,9 @@ class NibpShown:
     source: str
     #: When the reading was taken before the monitor restarted (MON-8); None for this run's readings.
     before_restart_at: datetime | None = None
+    #: Why the device that took it is dead ("link down", "silent"); "" while it is connected.
+    device_lost: str = ""
+    simulated: bool = False
 
     @property
     def text(self) -> str:
@@ -175,6 +182,8 @@ class VitalsBoard:
         self._before_restart: dict[VitalKind, Observation] = {}
         #: (monotonic, wall) of the restart, so ages of older readings come from wall time.
         self._restart: tuple[float, datetime] | None = None
+        #: Devices whose link is down or silent, in a clinician's words (ALM-2).
+        self._lost: dict[str, str] = {}
 
     def use_clinic_config(self, config: ClinicalConfig) -> None:
         """Judge freshness with the clinic's limits (MON-1), not the start-up defaults."""
@@ -196,6 +205,22 @@ class VitalsBoard:
             self.trends[obs.kind].append(t, obs.value if obs.is_valid else None)
         elif obs.kind.is_nibp:
             self._collect_nibp(obs, t)
+
+    def link_event(self, event: DeviceEvent) -> None:
+        """A device's link went down or silent, or came back: its values are shown as lost or live."""
+        if event.kind is DeviceEventKind.DISCONNECTED:
+            self._lost[event.source] = "DEVICE DISCONNECTED"
+        elif event.kind is DeviceEventKind.SILENT:
+            self._lost.setdefault(event.source, "DEVICE SILENT")
+        elif event.kind is DeviceEventKind.CONNECTED or (
+            # Data again after a silence; a disconnected link only comes back by connecting.
+            event.kind is DeviceEventKind.RESUMED and self._lost.get(event.source) == "DEVICE SILENT"
+        ):
+            self._lost.pop(event.source, None)
+
+    def device_lost(self, source: str) -> str:
+        """Why ``source`` is dead ("DEVICE DISCONNECTED", "DEVICE SILENT"), or "" while it is live."""
+        return self._lost.get(source, "")
 
     def add_before_restart(self, obs: Observation) -> None:
         """Replay one stored observation from before a restart: trend only, never a current value."""
@@ -238,21 +263,47 @@ class VitalsBoard:
         return self._last.get(kind)
 
     def numeric(self, kind: VitalKind, now_mono: float) -> Numeric:
-        """What the tile for ``kind`` may show at ``now_mono``."""
+        """What the tile for ``kind`` may show at ``now_mono``.
+
+        A value whose device is known dead is never current: its last value stays, greyed with
+        its age and why (ALM-2), so the screen shows what was last known and that it is old.
+        """
         last = self._last.get(kind)
         valid = self._last_valid.get(kind)
+        if last is not None and (lost := self._lost.get(last.source)):
+            shown = valid if valid is last else None
+            age = max(0.0, now_mono - last.received_mono)
+            return Numeric(
+                kind,
+                None if shown is None else shown.value,
+                Freshness.DEVICE_LOST,
+                age,
+                last.quality,
+                last.source,
+                lost,
+                last.is_simulation,
+            )
         if valid is not None:
             age = max(0.0, now_mono - valid.received_mono)
             newest_is_valid = last is valid
             if age <= self.no_valid_after_s and age <= self.stale_after_s and newest_is_valid:
-                return Numeric(kind, valid.value, Freshness.CURRENT, age, Quality.VALID, valid.source)
+                return Numeric(
+                    kind,
+                    valid.value,
+                    Freshness.CURRENT,
+                    age,
+                    Quality.VALID,
+                    valid.source,
+                    simulated=valid.is_simulation,
+                )
         if last is None:
             return Numeric(kind, None, Freshness.NO_DATA, None, Quality.UNKNOWN, "")
         age = max(0.0, now_mono - last.received_mono)
+        sim = last.is_simulation
         if not last.is_valid and age <= self.no_valid_after_s:
-            return Numeric(kind, None, Freshness.NOT_VALID, age, last.quality, last.source, last.detail)
+            return Numeric(kind, None, Freshness.NOT_VALID, age, last.quality, last.source, last.detail, sim)
         valid_age = None if valid is None else max(0.0, now_mono - valid.received_mono)
-        return Numeric(kind, None, Freshness.NO_DATA, valid_age, last.quality, last.source, last.detail)
+        return Numeric(kind, None, Freshness.NO_DATA, valid_age, last.quality, last.source, last.detail, sim)
 
     def nibp(self, now_mono: float) -> NibpShown:
         """The last NIBP reading (valid or failed) with its age."""
@@ -269,6 +320,8 @@ class VitalsBoard:
             max(0.0, now_mono - sys_obs.received_mono),
             sys_obs.quality,
             sys_obs.source,
+            device_lost=self._lost.get(sys_obs.source, ""),
+            simulated=sys_obs.is_simulation,
         )
 
     def _nibp_before_restart(self, now_mono: float) -> NibpShown:

@@ -19,6 +19,13 @@ MUTED = "#8a94a6"
 SPO2_COLOUR = "#00e5ff"
 PULSE_COLOUR = "#3ddc84"
 NIBP_COLOUR = "#ff5c5c"
+#: A value that is not current (greyed), the words of a technical state (cyan, as technical
+#: alarms), and the SIMULATION mark on a tile whose data is not a patient's.
+NOT_CURRENT_VALUE = "#5c6670"
+TECHNICAL_TEXT = "#00e5ff"
+SIMULATION_MARK = "#ff4fd8"
+#: The pleth waveform strip under SpO2.
+PLETH_COLOUR = "#00b8cc"
 #: The trend plots' background and axes (they have no grid: it cost more than the data to paint).
 TREND_BACKGROUND = "#05080b"
 TREND_AXIS = "#5c6670"

@@ -7,7 +7,11 @@ from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from alarms import ReadingClass
 from bedside.monitor.vitals_board import Freshness, NibpShown, Numeric
-from bedside.views.theme import class_look
+from bedside.views.theme import NOT_CURRENT_VALUE, SIMULATION_MARK, TECHNICAL_TEXT, class_look
+
+#: Digits of a live value, and of a dead device's last value: smaller, so it cannot pass for live.
+VALUE_PX = 68
+LOST_VALUE_PX = 40
 
 _QUALITY_TEXT = {
     "probe_off": "PROBE OFF",
@@ -43,7 +47,8 @@ class NumericTile(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 4, 12, 4)
         layout.setSpacing(0)
-        self.title = QLabel(f"{label}  <span style='color:#7a8894'>{unit}</span>")
+        self._title_html = f"{label}  <span style='color:#7a8894'>{unit}</span>"
+        self.title = QLabel(self._title_html)
         self.title.setStyleSheet(f"color: {colour}; font-size: 18px; font-weight: bold;")
         self.value = QLabel("---")
         self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -66,9 +71,26 @@ class NumericTile(QFrame):
             self._styles[id(label)] = css
             label.setStyleSheet(css)
 
+    def _mark_simulation(self, simulated: bool) -> None:
+        """SIMULATION on the tile's title when its data is not a patient's (issue 10)."""
+        mark = f"  <span style='color:{SIMULATION_MARK}'>SIMULATION</span>" if simulated else ""
+        text = self._title_html + mark
+        if self.title.text() != text:
+            self.title.setText(text)
+
     def show_numeric(self, n: Numeric) -> None:
-        """A continuous vital: its value while current, otherwise greyed with why and its age."""
+        """A continuous vital: its value while current, otherwise greyed with why and its age; a
+        dead device's last value stays, smaller and grey, with its age (ALM-2)."""
         self.value.setText(n.text)
+        self._mark_simulation(n.simulated)
+        if n.freshness is Freshness.DEVICE_LOST:
+            self._style(
+                self.value, f"color: {NOT_CURRENT_VALUE}; font-size: {LOST_VALUE_PX}px; font-weight: bold;"
+            )
+            self.state.setText(n.detail)
+            self._style(self.state, f"font-size: 16px; font-weight: bold; color: {TECHNICAL_TEXT};")
+            self.status.setText(f"{n.source} · last {age_text(n.age_s)}")
+            return
         if n.freshness is Freshness.CURRENT:
             self._style(self.value, f"color: {self._colour}; font-size: 68px; font-weight: bold;")
             self.state.setText("")
@@ -85,8 +107,17 @@ class NumericTile(QFrame):
 
     def show_nibp(self, n: NibpShown, reading_class: ReadingClass | None = None, label: str = "") -> None:
         """The last NIBP reading; with the engine's class of it, coloured and worded by that class
-        (THR-4, THR-7), never by the band alone."""
+        (THR-4, THR-7), never by the band alone. A dead device's reading is greyed and smaller."""
         self.value.setText(n.text)
+        self._mark_simulation(n.simulated)
+        if n.device_lost:
+            self._style(
+                self.value, f"color: {NOT_CURRENT_VALUE}; font-size: {LOST_VALUE_PX}px; font-weight: bold;"
+            )
+            self.state.setText(n.device_lost)
+            self._style(self.state, f"font-size: 16px; font-weight: bold; color: {TECHNICAL_TEXT};")
+            self.status.setText(f"{n.source} · {age_text(n.age_s)}")
+            return
         mean = f"({n.mean:.0f})" if n.mean is not None else ""
         failed = n.quality.value != "valid" and n.age_s is not None
         colour = self._colour
