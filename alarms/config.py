@@ -74,6 +74,8 @@ class NibpConfig(_Strict):
     allowed_intervals_min: tuple[int, ...]
     default_interval_min: int
     shortened_interval_min: int
+    #: A started cycle with no result after this long is no longer shown as "measuring".
+    max_cycle_s: float = Field(gt=0)
 
     @model_validator(mode="after")
     def _allowed(self) -> NibpConfig:

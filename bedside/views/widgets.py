@@ -131,7 +131,10 @@ class NumericTile(QFrame):
             state = mean
         self.state.setText(state)
         self._style(self.state, f"font-size: 20px; font-weight: bold; color: {colour};")
-        digits = self._colour if failed or reading_class is None else colour
+        # The digits take the engine's class colour; unjudged, a neutral one: never a fixed alarm
+        # red at baseline (issue 10 "the NIBP number is always red").
+        judged = failed or reading_class is None
+        digits = class_look(ReadingClass.NOT_JUDGED).colour if judged else colour
         self._style(self.value, f"color: {digits}; font-size: 68px; font-weight: bold;")
         when = f"{n.restart_note} ({age_text(n.age_s)})" if n.restart_note else age_text(n.age_s)
         self.status.setText(f"{n.source or 'no source'} · {when}")

@@ -154,6 +154,9 @@ class MonitorWindow(QMainWindow):
         )
         self.alarm_bar.pause_requested.connect(lambda: self._as_clinician(clinical.pause_audio))
         self.nibp_panel.measure_now_requested.connect(lambda: self._as_clinician(clinical.measure_now))
+        self.nibp_panel.interval_requested.connect(
+            lambda minutes: self._as_clinician(lambda who: clinical.set_interval(minutes, who))
+        )
         self.core.subscribe(on_observation=clinical.on_observation, on_event=clinical.on_device_event)
         # Before the listener: a failure found while the tones load is reported to the bar and
         # the alarm system without the sound being half-built.
