@@ -130,8 +130,22 @@ class FrameRejection:
 
 
 @dataclass(frozen=True, slots=True)
+class Waveform:
+    """A run of pleth waveform samples from one device, oldest first, at ``rate_hz``.
+
+    Raw device units (Nonin DF2 and Ivy send 0-255): shown as a shape, never judged or stored.
+    """
+
+    samples: tuple[int, ...]
+    rate_hz: float
+    source: str
+    received_mono: float
+
+
+@dataclass(frozen=True, slots=True)
 class DecodeResult:
-    """What one ``feed`` produced: observations, replies to send back (e.g. HL7 ACKs), rejections.
+    """What one ``feed`` produced: observations, replies to send back (e.g. HL7 ACKs), rejections,
+    and waveform samples where the device sends them (the pleth).
 
     ``frames`` counts the frames that decoded; rejected ones are counted by ``rejections``.
     """
@@ -140,6 +154,7 @@ class DecodeResult:
     replies: tuple[bytes, ...] = ()
     rejections: tuple[FrameRejection, ...] = ()
     frames: int = 0
+    waveforms: tuple[Waveform, ...] = ()
 
     def __add__(self, other: DecodeResult) -> DecodeResult:
         return DecodeResult(
@@ -147,6 +162,7 @@ class DecodeResult:
             self.replies + other.replies,
             self.rejections + other.rejections,
             self.frames + other.frames,
+            self.waveforms + other.waveforms,
         )
 
 

@@ -57,6 +57,7 @@ class PumpReport:
     observations: int = 0
     events: int = 0
     rejections: int = 0
+    waveforms: int = 0
     newest: list[Observation] = field(default_factory=list)
 
 
@@ -163,6 +164,9 @@ class MonitorCore:
                     health = self.health.setdefault(source, LinkHealth(source))
                     health.frames_rejected += len(result.rejections)
                     health.frames_ok += result.frames
+                for wave in result.waveforms:
+                    self.board.add_waveform(wave)
+                    report.waveforms += 1
                 for obs in result.observations:
                     report.observations += 1
                     report.newest.append(obs)

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from alarms import ClinicalConfig, NibpAssembler
-from drivers.types import DeviceEvent, DeviceEventKind, Observation, Quality, VitalKind
+from drivers.types import DeviceEvent, DeviceEventKind, Observation, Quality, VitalKind, Waveform
 
 
 class Freshness(enum.StrEnum):
@@ -155,6 +155,40 @@ class TrendSeries:
         return self._v[: self._n]
 
 
+#: Seconds without pleth from the shown device before another device's pleth is shown instead.
+PLETH_SWITCH_S = 2.0
+
+
+class PlethBuffer:
+    """The newest seconds of one device's pleth: a bounded ring (never grows with the session)."""
+
+    def __init__(self, seconds: float = 6.0, max_rate_hz: float = 100.0) -> None:
+        self._v: npt.NDArray[np.float64] = np.full(int(seconds * max_rate_hz), np.nan)
+        self.seconds = seconds
+        self.rate_hz = 0.0
+        self.source = ""
+        self.received_mono: float | None = None
+        self._end = 0  # where the next sample goes
+        #: Bumped per waveform, so the strip repaints only when something new arrived.
+        self.version = 0
+
+    def add(self, wave: Waveform) -> None:
+        """Append one run of samples, dropping the oldest beyond ``seconds``."""
+        self.rate_hz, self.source, self.received_mono = wave.rate_hz, wave.source, wave.received_mono
+        size = min(self._v.size, max(1, int(self.seconds * wave.rate_hz)))
+        samples = np.asarray(wave.samples[-size:], dtype=np.float64)
+        idx = (self._end + np.arange(samples.size)) % self._v.size
+        self._v[idx] = samples
+        self._end = int((self._end + samples.size) % self._v.size)
+        self.version += 1
+
+    def newest(self) -> npt.NDArray[np.float64]:
+        """The newest ``seconds`` of samples, oldest first (NaN where none arrived yet)."""
+        size = min(self._v.size, max(1, int(self.seconds * (self.rate_hz or 1.0))))
+        idx = (self._end - size + np.arange(size)) % self._v.size
+        return self._v[idx]
+
+
 class VitalsBoard:
     """Latest values per kind and the session's trends, judged against the clock."""
 
@@ -184,6 +218,8 @@ class VitalsBoard:
         self._restart: tuple[float, datetime] | None = None
         #: Devices whose link is down or silent, in a clinician's words (ALM-2).
         self._lost: dict[str, str] = {}
+        #: The pleth of the device that sent one most recently (a Nonin DF2, an Ivy).
+        self.pleth = PlethBuffer()
 
     def use_clinic_config(self, config: ClinicalConfig) -> None:
         """Judge freshness with the clinic's limits (MON-1), not the start-up defaults."""
@@ -205,6 +241,16 @@ class VitalsBoard:
             self.trends[obs.kind].append(t, obs.value if obs.is_valid else None)
         elif obs.kind.is_nibp:
             self._collect_nibp(obs, t)
+
+    def add_waveform(self, wave: Waveform) -> None:
+        """Keep the newest pleth samples of one device; another device's pleth replaces it only
+        once the shown one has stopped (two oximeters would otherwise interleave two waves)."""
+        shown = self.pleth
+        if shown.source and wave.source != shown.source:
+            if shown.received_mono is not None and wave.received_mono - shown.received_mono < PLETH_SWITCH_S:
+                return
+            self.pleth = PlethBuffer()
+        self.pleth.add(wave)
 
     def link_event(self, event: DeviceEvent) -> None:
         """A device's link went down or silent, or came back: its values are shown as lost or live."""

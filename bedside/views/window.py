@@ -22,6 +22,7 @@ from bedside.monitor.core import MonitorCore
 from bedside.views.alarm_bar import AlarmBar
 from bedside.views.alarm_sound import AlarmSound
 from bedside.views.nibp_panel import NibpPanel
+from bedside.views.pleth import PlethStrip
 from bedside.views.protocol_panel import ProtocolPanel
 from bedside.views.session_controls import SessionControls
 from bedside.views.theme import NIBP_COLOUR, PULSE_COLOUR, SPO2_COLOUR
@@ -106,6 +107,8 @@ class MonitorWindow(QMainWindow):
         continuous.addWidget(self.spo2_tile)
         continuous.addWidget(self.pulse_tile)
         column.addLayout(continuous)
+        self.pleth = PlethStrip()  # the pleth under SpO2, where the device sends one
+        column.addWidget(self.pleth)
         column.addWidget(self.nibp_tile)
         self.side_slot = QVBoxLayout()  # NIBP countdown and prompts, the session's steps
         column.addLayout(self.side_slot)
@@ -211,6 +214,8 @@ class MonitorWindow(QMainWindow):
     def _on_data_arrived(self) -> None:
         """Apply what the links delivered; the engine judges it and its listeners render now."""
         report = self.core.pump()
+        if report.waveforms:
+            self.pleth.show_pleth(self.core.board.pleth, self.core.clock.monotonic())
         if report.observations:
             self._show_vitals(kinds={obs.kind for obs in report.newest})
         if report.events:
@@ -314,6 +319,7 @@ class MonitorWindow(QMainWindow):
         self._show_vitals()
         self._show_links()
         board = self.core.board
+        self.pleth.show_pleth(board.pleth, self.core.clock.monotonic())  # greys a stopped wave
         self.trend.refresh(board, board.session_seconds(self.core.clock.monotonic()))
 
     def refresh(self) -> None:
@@ -321,6 +327,7 @@ class MonitorWindow(QMainWindow):
         self._show_vitals()
         self._show_links()
         board = self.core.board
+        self.pleth.show_pleth(board.pleth, self.core.clock.monotonic())
         self.trend.refresh(board, board.session_seconds(self.core.clock.monotonic()))
         if self.clinical is not None:
             self._show_alarms()
