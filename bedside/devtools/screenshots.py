@@ -52,6 +52,12 @@ def main(argv: list[str]) -> int:
             rc = subprocess.run(cmd, check=False).returncode
         print(f"{shot.name}: {'ok' if rc == 0 else f'failed (rc {rc})'}")
         failed += rc != 0
+    if not wanted or "state" in wanted:
+        # States a simulator run cannot stage on cue (a gap, a pulled cable, the pleth).
+        rc = subprocess.run(
+            [sys.executable, "-m", "bedside.devtools.state_shots", str(out)], check=False
+        ).returncode
+        failed += rc != 0
     return 1 if failed else 0
 
 
