@@ -3,18 +3,18 @@ sends one (Nonin DF2, Ivy). A shape for the eye, never judged.
 
 Repaint is budgeted: samples arrive 75 times a second, the strip repaints at most every
 ``FRAME_MS`` (a data arrival within the budget schedules one repaint at its end), and not at
-all while nothing new arrived. It draws one polyline with a 1 px cosmetic pen.
+all while nothing new arrived. It draws one path with a 1 px cosmetic pen.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 
 import numpy as np
-from PySide6.QtCore import QPointF, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
+import pyqtgraph as pg
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QWidget
 
 from bedside.monitor.vitals_board import PlethBuffer
@@ -83,17 +83,9 @@ class PlethStrip(QWidget):
         pen.setWidth(1)
         pen.setCosmetic(True)
         painter.setPen(pen)
-        # NaN (no samples yet) breaks the trace: only the runs of real samples are drawn.
-        run: list[QPointF] = []
-        for x, y in zip(xs.tolist(), ys.tolist(), strict=True):
-            if math.isnan(y):
-                if len(run) > 1:
-                    painter.drawPolyline(QPolygonF(run))
-                run = []
-            else:
-                run.append(QPointF(x, y))
-        if len(run) > 1:
-            painter.drawPolyline(QPolygonF(run))
+        # One path built from the arrays (no Python loop per sample); NaN (no samples yet)
+        # breaks the trace instead of joining it.
+        painter.drawPath(pg.arrayToQPath(xs, ys, connect="finite"))
         if self._stale:
             painter.setPen(QColor(MUTED))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignRight, "pleth stopped")

@@ -6,7 +6,7 @@ import logging
 import time
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from alarms import ReadingClass
 from bedside.monitor.vitals_board import Freshness, NibpShown, Numeric
@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 #: Digits of a live value, and of a dead device's last value: smaller, so it cannot pass for live.
 VALUE_PX = 68
 LOST_VALUE_PX = 40
+#: Line heights of the 14 px status and 16 px state text (their font sizes plus leading).
+STATUS_LINE_PX = 18
+STATE_LINE_PX = 21
 
 _QUALITY_TEXT = {
     "probe_off": "PROBE OFF",
@@ -68,7 +71,15 @@ class NumericTile(QFrame):
         self.state.setWordWrap(True)  # a class in words is never cut: it wraps (finding 5)
         self.state.setStyleSheet("font-size: 16px; font-weight: bold;")
         for w in (self.title, self.value, self.state, self.status):
+            # The text never sizes the tile: a source name or an age that grows by a character
+            # would otherwise widen the side column and resize (and fully repaint) the trend
+            # beside it, several times a second (measured: bench_idle_cpu). The text wraps instead.
+            w.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             layout.addWidget(w)
+        # Room for two lines of status and one of state whether or not they are shown, so a
+        # wrap or an empty state does not change the tile's height either.
+        self.status.setMinimumHeight(2 * STATUS_LINE_PX)
+        self.state.setMinimumHeight(STATE_LINE_PX)
         self._styles: dict[int, str] = {}
         self._label = label
         self._shown_current = False

@@ -145,3 +145,48 @@ def test_the_drawn_curve_breaks_at_the_gap(qtbot: QtBot, gap_s: float, before: i
     runs = _segments(np.asarray(x), np.asarray(y))
     assert [len(r) for r in runs] == [before, 3]
     assert runs[1][0][0] == pytest.approx(resumed / 60.0)
+
+
+def test_the_trend_is_not_resized_by_a_tiles_text(qtbot: QtBot) -> None:
+    """Speed (issue 10): sources of different name lengths alternating on a tile, and ages growing
+    a digit, re-laid out the side column and so resized and fully repainted the trend beside it
+    several times a second (bench_idle_cpu). The tiles' text wraps instead; the trend keeps its
+    size."""
+    from bedside.monitor.core import MonitorCore
+    from bedside.views.window import MonitorWindow
+    from bedside.workflow.clinical import ClinicalSession
+    from drivers.clock import FakeClock
+    from drivers.types import DecodeResult
+
+    clock = FakeClock()
+    core = MonitorCore(clock)
+    window = MonitorWindow(core, "bench")
+    qtbot.addWidget(window)
+    clinical = ClinicalSession(
+        clock,
+        load_config(),
+        session_id="t",
+        record=lambda _r: None,
+        nibp_link_send=None,
+        nibp_start_command=None,
+    )
+    window.attach_clinical(clinical, clock.now())
+    window.resize(1600, 1000)
+    window.show()
+    qtbot.waitExposed(window)
+    sizes = set()
+    for n in range(12):
+        source = "sim-hl7-pcd01-1/0123456789ABCDEF" if n % 2 else "sim-nonin-df2-1"
+        s = clock.stamp()
+        batch = (
+            Observation(VitalKind.SPO2, 95.0, "%", s.wall, s.wall, s.mono, source),
+            Observation(VitalKind.PULSE_RATE, 70.0 + n, "/min", s.wall, s.wall, s.mono, source),
+        )
+        core.on_result(DecodeResult(observations=batch, frames=1), source)
+        qtbot.waitUntil(lambda o=batch[-1]: core.board.latest(VitalKind.PULSE_RATE) is o, timeout=1000)
+        clock.advance(1.0 + 4 * (n % 3))
+        window.refresh()
+        qtbot.wait(5)
+        if n:  # after the first layout
+            sizes.add((window.trend.width(), window.trend.height(), window.trend.spo2_plot.width()))
+    assert len(sizes) == 1
