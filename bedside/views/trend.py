@@ -8,7 +8,8 @@ curves are created once and ``setData`` is called only when their series changed
 and clip-to-view are set on the PlotItem (``addItem`` would overwrite a curve's own settings);
 pens are 1 px cosmetic; there is no grid (a translucent one cost about 10 ms a frame, an opaque
 one still more than the data); the time axis moves only when the newest point leaves the view,
-not every heartbeat; and NIBP markers are appended, never rebuilt.
+not every heartbeat; NIBP markers are appended, never rebuilt; and the curves hold only the
+samples around the view, so a frame at hour 24 costs what it costs at hour 1.
 """
 
 from __future__ import annotations
@@ -92,6 +93,10 @@ class TrendView(QWidget):
         #: The shown time window's left edge (minutes); it moves only when data leaves the view.
         self._left_min: float | None = None
         self._drawn_versions: tuple[int, int, int] = (-1, -1, -1)
+        self._board: VitalsBoard | None = None
+        #: The time span (minutes) the curves were given: the view and a window's width each side.
+        self._slice = (0.0, 0.0)
+        self.spo2_plot.getPlotItem().getViewBox().sigXRangeChanged.connect(self._view_moved)
         self._drawn_nibp = 0
         self._classified_drawn = 0
         self._classified_start: datetime | None = None
@@ -161,18 +166,10 @@ class TrendView(QWidget):
 
     def refresh(self, board: VitalsBoard, now_s: float) -> None:
         """Draw what changed on the board; the time axis moves only when ``now_s`` leaves the view."""
-        spo2 = board.trends[VitalKind.SPO2]
-        pulse = board.trends[VitalKind.PULSE_RATE]
-        hr = board.trends[VitalKind.HEART_RATE]
-        versions = (spo2.version, pulse.version, hr.version)
-        if versions != self._drawn_versions:
-            if len(pulse) == 0 and len(hr):
-                pulse = hr
-            if spo2.version != self._drawn_versions[0]:
-                self.spo2_curve.setData(spo2.t / 60.0, spo2.v)
-            if versions[1:] != self._drawn_versions[1:]:
-                self.pulse_curve.setData(pulse.t / 60.0, pulse.v)
-            self._drawn_versions = versions
+        self._board = board
+        self.follow(now_s / 60.0)
+        if self._versions(board) != self._drawn_versions:
+            self._draw_curves(board)
         if len(board.nibp_points) != self._drawn_nibp and not self._classified:
             self._drawn_nibp = len(board.nibp_points)
             pts = np.asarray(
@@ -187,6 +184,43 @@ class TrendView(QWidget):
             self.dia_points.setData(x, pts[:, 2])
             self.mean_points.setData(x, pts[:, 3])
         self.follow(now_s / 60.0)
+
+    @staticmethod
+    def _versions(board: VitalsBoard) -> tuple[int, int, int]:
+        trends = board.trends
+        return (
+            trends[VitalKind.SPO2].version,
+            trends[VitalKind.PULSE_RATE].version,
+            trends[VitalKind.HEART_RATE].version,
+        )
+
+    def _draw_curves(self, board: VitalsBoard) -> None:
+        """Give each curve the samples around the view, not the whole session: a frame then costs
+        the same at hour 24 as at hour 1 (pyqtgraph would scan and downsample every array it
+        holds). Panning or zooming past that span re-slices (``_view_moved``)."""
+        left, right = self.spo2_plot.getPlotItem().getViewBox().viewRange()[0]
+        width = max(right - left, 1.0)
+        self._slice = (left - width, right + width)
+        spo2 = board.trends[VitalKind.SPO2]
+        pulse = board.trends[VitalKind.PULSE_RATE]
+        if len(pulse) == 0 and len(board.trends[VitalKind.HEART_RATE]):
+            pulse = board.trends[VitalKind.HEART_RATE]
+        for curve, series in ((self.spo2_curve, spo2), (self.pulse_curve, pulse)):
+            t = series.t
+            # One sample beyond each end, so a line runs to the edge of what is shown.
+            first = max(0, int(np.searchsorted(t, self._slice[0] * 60.0, "left")) - 1)
+            last = min(len(t), int(np.searchsorted(t, self._slice[1] * 60.0, "right")) + 1)
+            curve.setData(t[first:last] / 60.0, series.v[first:last])
+        self._drawn_versions = self._versions(board)
+
+    def _view_moved(self, *_args: object) -> None:
+        """The view moved (followed the data, or a clinician panned or zoomed): re-slice only
+        when it left the span the curves hold."""
+        if self._board is None:
+            return
+        left, right = self.spo2_plot.getPlotItem().getViewBox().viewRange()[0]
+        if left < self._slice[0] or right > self._slice[1]:
+            self._draw_curves(self._board)
 
     def follow(self, now_min: float) -> None:
         """Keep ``now_min`` in view: the window jumps by a quarter of its width when the newest

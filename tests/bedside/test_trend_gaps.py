@@ -139,6 +139,8 @@ def test_the_drawn_curve_breaks_at_the_gap(qtbot: QtBot, gap_s: float, before: i
     for s in range(3):
         board.add(_obs(VitalKind.SPO2, 92.0, resumed + s))
     view.refresh(board, resumed + 2)
+    # Zoomed out to the whole stretch, as a clinician would to look back: the curves re-slice.
+    view.spo2_plot.setXRange(0.0, (resumed + 2) / 60.0, padding=0.0)
     # The curve's own data (getData() is what is left after clip-to-view: the window's worth).
     x, y = view.spo2_curve.xData, view.spo2_curve.yData
     assert view.spo2_curve.opts["connect"] == "finite"
@@ -190,3 +192,21 @@ def test_the_trend_is_not_resized_by_a_tiles_text(qtbot: QtBot) -> None:
         if n:  # after the first layout
             sizes.add((window.trend.width(), window.trend.height(), window.trend.spo2_plot.width()))
     assert len(sizes) == 1
+
+
+def test_the_curves_hold_the_view_not_the_whole_day_and_panning_back_shows_the_past(qtbot: QtBot) -> None:
+    """Speed (issue 10): at hour 24 the curves hold about three windows of samples, not 86,400,
+    so a frame costs what it does at hour 1; looking back re-slices and shows the old data."""
+    board = VitalsBoard(0.0)
+    view = TrendView()
+    qtbot.addWidget(view)
+    series = board.trends[VitalKind.SPO2]
+    for s in range(24 * 3600):
+        series.append(float(s), 90.0 + (s // 3600) % 10)
+    view.refresh(board, 24 * 3600.0)
+    held = len(view.spo2_curve.xData)
+    assert held <= 3 * view.window_min * 60 + 2
+    view.spo2_plot.setXRange(60.0, 90.0, padding=0.0)  # back to the second hour
+    x, y = view.spo2_curve.xData, view.spo2_curve.yData
+    assert x.min() <= 60.0 and x.max() >= 90.0
+    assert set(np.unique(y[(x >= 61) & (x < 119)])) == {91.0}
