@@ -32,6 +32,14 @@ The rules, so a clinician can predict what it does:
 - HIGH alarms latch: after the condition ends they stay shown until acknowledged. A return of the
   condition while latched is a new occurrence at once (the alarm is still shown): it sounds
   again, whatever pause or acknowledgement was running.
+- One cable pull is one technical alarm (ALM-2): while a device's link is disconnected or silent,
+  its other technical conditions (no valid SpO2, probe off, a silence under a disconnection,
+  clock or data implausible, NIBP failed) are folded into the link's alarm, named in its message
+  and their priority kept; an alarm one of them had already raised ends. Its physiological
+  alarms are unaffected (their values are unknown, and unknown never ends an alarm).
+- An alarm keeps its worst reading while it is shown, latched included (ALM-3): the lowest SpO2,
+  rate or pressure, the highest rate or pressure, the largest deficit (``ActiveAlarm.worst_value``
+  and ``worst_text``), kept across a restart.
 - A pause covers only the alarms active when it was pressed, at their priority then; a new alarm,
   a new occurrence or an escalation sounds despite it. Pauses end by themselves (ALM-3).
 - The alarm system watches itself (ALM-5): audio that cannot play, a display that stopped

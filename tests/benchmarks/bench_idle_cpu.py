@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -134,21 +135,30 @@ def one(kind: str, hours: float, warmup_s: float, measure_s: float) -> dict[str,
     return {"cpu_percent": 100.0 * cpu / wall, "trend_points": float(points)}
 
 
-def run(warmup_s: float = 6.0, measure_s: float = 20.0) -> dict[str, float]:
-    """The four runs, each in a fresh process; figures in % of one core."""
+def run(warmup_s: float = 6.0, measure_s: float = 15.0, rounds: int = 3) -> dict[str, float]:
+    """The six runs, each in a fresh process, ``rounds`` times over with the kinds interleaved (a
+    shared machine's load then falls on all of them alike); medians, in % of one core."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    out: dict[str, float] = {}
-    for hours in (1.0, 24.0):
-        for kind in ("bedside", "bare", "bare+engine"):
-            cmd = [sys.executable, "-m", "tests.benchmarks.bench_idle_cpu", "--one", kind, str(hours),
-                   str(warmup_s), str(measure_s)]  # fmt: skip
-            done = subprocess.run(
-                cmd, check=False, env=env, capture_output=True, text=True, timeout=warmup_s + measure_s + 60
-            )
-            line = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
-            if not line:
-                raise RuntimeError(f"{kind} at hour {hours:g} failed: {done.stderr.strip()[-400:]}")
-            out[f"{kind}_h{hours:g}_cpu_percent"] = json.loads(line[-1])["cpu_percent"]
+    samples: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for hours in (1.0, 24.0):
+            for kind in ("bedside", "bare", "bare+engine"):
+                cmd = [sys.executable, "-m", "tests.benchmarks.bench_idle_cpu", "--one", kind, str(hours),
+                       str(warmup_s), str(measure_s)]  # fmt: skip
+                done = subprocess.run(
+                    cmd,
+                    check=False,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=warmup_s + measure_s + 90,
+                )
+                line = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+                if not line:
+                    raise RuntimeError(f"{kind} at hour {hours:g} failed: {done.stderr.strip()[-400:]}")
+                key = f"{kind}_h{hours:g}_cpu_percent"
+                samples.setdefault(key, []).append(json.loads(line[-1])["cpu_percent"])
+    out = {key: statistics.median(values) for key, values in samples.items()}
     for hours in (1, 24):
         bedside = out[f"bedside_h{hours}_cpu_percent"]
         out[f"ratio_h{hours}"] = bedside / out[f"bare_h{hours}_cpu_percent"]
