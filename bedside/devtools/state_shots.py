@@ -57,6 +57,8 @@ def _session(dead: str) -> object:
     for event_source in (OXIMETER, NIBP):
         core.on_event(DeviceEvent(DeviceEventKind.CONNECTED, event_source, clock.stamp()))
 
+    wave_phase = [0.0]
+
     def second_of(second: int, live: set[str]) -> None:
         minute = second / 60
         if OXIMETER in live and not 25 <= minute < 30:  # 25-30 min: the oximeter sent nothing
@@ -70,7 +72,9 @@ def _session(dead: str) -> object:
                 value(VitalKind.PULSE_RATE, None if probe_off else round(pulse), OXIMETER, quality),
             )
             # A pulse wave at the pulse rate, 75 samples a second as a DF2 sends it.
-            phase = [2 * math.pi * pulse / 60 * (second + n / 75) for n in range(75)]
+            step = 2 * math.pi * pulse / 60 / 75  # the phase carries on from the last sample
+            phase = [wave_phase[0] + step * n for n in range(75)]
+            wave_phase[0] += step * 75
             samples = tuple(int(128 + 80 * math.sin(p) + 30 * math.sin(2 * p + 0.8)) for p in phase)
             core.on_result(
                 DecodeResult(frames=75, waveforms=(Waveform(samples, 75.0, OXIMETER, clock.monotonic()),)),
