@@ -74,6 +74,8 @@ class NibpConfig(_Strict):
     allowed_intervals_min: tuple[int, ...]
     default_interval_min: int
     shortened_interval_min: int
+    #: A started cycle with no result after this long is no longer shown as "measuring".
+    max_cycle_s: float = Field(gt=0)
 
     @model_validator(mode="after")
     def _allowed(self) -> NibpConfig:
@@ -101,6 +103,9 @@ class MonitoringConfig(_Strict):
     past_tolerance_s: float = Field(ge=0)
     #: The window's (GUI) thread silent this long is the technical alarm "display not updating" (ALM-5).
     display_stalled_after_s: float = Field(gt=0)
+    #: A trend line is broken where samples are further apart than this (or 3 sample intervals,
+    #: whichever is longer): missing data is never drawn as data (MON-5).
+    trend_gap_s: float = Field(gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> MonitoringConfig:

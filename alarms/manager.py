@@ -32,6 +32,14 @@ The rules, so a clinician can predict what it does:
 - HIGH alarms latch: after the condition ends they stay shown until acknowledged. A return of the
   condition while latched is a new occurrence at once (the alarm is still shown): it sounds
   again, whatever pause or acknowledgement was running.
+- One cable pull is one technical alarm (ALM-2): while a device's link is disconnected or silent,
+  its other technical conditions (no valid SpO2, probe off, a silence under a disconnection,
+  clock or data implausible, NIBP failed) are folded into the link's alarm, named in its message
+  and their priority kept; an alarm one of them had already raised ends. Its physiological
+  alarms are unaffected (their values are unknown, and unknown never ends an alarm).
+- An alarm keeps its worst reading while it is shown, latched included (ALM-3): the lowest SpO2,
+  rate or pressure, the highest rate or pressure, the largest deficit (``ActiveAlarm.worst_value``
+  and ``worst_text``), kept across a restart.
 - A pause covers only the alarms active when it was pressed, at their priority then; a new alarm,
   a new occurrence or an escalation sounds despite it. Pauses end by themselves (ALM-3).
 - The alarm system watches itself (ALM-5): audio that cannot play, a display that stopped
@@ -67,6 +75,19 @@ JUDGED_KINDS: tuple[VitalKind, ...] = (VitalKind.SPO2, VitalKind.PULSE_RATE, Vit
 _RATE_CONDITIONS: dict[VitalKind, tuple[ConditionId, ConditionId, str]] = {
     VitalKind.PULSE_RATE: (ConditionId.PULSE_HIGH, ConditionId.PULSE_LOW, "pulse"),
     VitalKind.HEART_RATE: (ConditionId.HR_HIGH, ConditionId.HR_LOW, "heart rate"),
+}
+
+#: Which way is worse for each condition that has a reading (ALM-3: a latched alarm keeps its worst
+#: reading): -1 the lowest value is the worst, +1 the highest; a deficit compares sizes.
+_WORSE_WAY: dict[ConditionId, int] = {
+    ConditionId.SPO2_LOW: -1,
+    ConditionId.PULSE_LOW: -1,
+    ConditionId.HR_LOW: -1,
+    ConditionId.BP_LOW: -1,
+    ConditionId.PULSE_HIGH: 1,
+    ConditionId.HR_HIGH: 1,
+    ConditionId.BP_HIGH: 1,
+    ConditionId.PULSE_DEFICIT: 1,
 }
 
 #: The version of the dictionary ``snapshot`` returns; ``restore`` refuses any other.
@@ -117,6 +138,11 @@ class ActiveAlarm:
     acknowledged_by: str | None
     sounding: bool
     technical: bool
+    #: The worst reading while this alarm was shown (lowest SpO2, highest BP ...), as a number
+    #: (systolic for BP, the difference's size for a pulse deficit) and in words with its time,
+    #: e.g. "worst SpO2 82 % at 10:42:13"; None/"" for alarms without a reading (ALM-3).
+    worst_value: float | None = None
+    worst_text: str = ""
 
 
 class UnknownAlarmError(KeyError):
@@ -148,17 +174,22 @@ class _Alarm:
     acknowledged_by: str | None = None
     ack_until_mono: float | None = None
     ack_priority: AlarmPriority | None = None
+    worst_value: float | None = None
+    worst_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class _Raw:
-    """A condition's state right now: present (with priority and words), absent, or unknown."""
+    """A condition's state right now: present (with priority and words), absent, or unknown;
+    ``value``/``value_text`` is the reading that makes it so (compared for the worst, ALM-3)."""
 
     condition: ConditionId
     present: bool | None
     priority: AlarmPriority
     message: str = ""
     source: str = ""
+    value: float | None = None
+    value_text: str = ""
 
 
 @dataclass(slots=True)
@@ -402,6 +433,8 @@ class AlarmManager:
                 acknowledged_by=a.acknowledged_by,
                 sounding=self._sounding(a, mono),
                 technical=CONDITIONS[a.condition].technical,
+                worst_value=a.worst_value,
+                worst_text=a.worst_text,
             )
             for a in self._alarms.values()
         ]
@@ -481,6 +514,8 @@ class AlarmManager:
                     ),
                     "ack_priority": a.ack_priority.name.lower() if a.ack_priority is not None else None,
                     "occurrence": a.occurrence,
+                    "worst_value": a.worst_value,
+                    "worst_text": a.worst_text,
                 }
                 for a in sorted(self._alarms.values(), key=lambda a: a.occurrence)
             ],
@@ -550,6 +585,9 @@ class AlarmManager:
                 acknowledged_by=None if item["acknowledged_by"] is None else str(item["acknowledged_by"]),
                 ack_until_mono=None if ack_remaining is None else mono + float(ack_remaining),
                 ack_priority=None if ack_priority is None else _priority(ack_priority),
+                # A state saved before the worst reading was kept has none.
+                worst_value=None if item.get("worst_value") is None else float(item["worst_value"]),
+                worst_text=str(item.get("worst_text") or ""),
             )
             alarms[alarm.key] = alarm
         streams = {
@@ -649,6 +687,7 @@ class AlarmManager:
                 continue
             if alarm is not None:
                 alarm.message = raw.message
+                self._keep_worst(alarm, raw)
                 if not alarm.present:
                     out.append(self._recur(alarm, raw))
                 elif raw.priority > alarm.priority:
@@ -674,11 +713,22 @@ class AlarmManager:
                 del self._pending[key]
         return out
 
+    def _keep_worst(self, alarm: _Alarm, raw: _Raw) -> None:
+        """Remember the worst reading while the alarm is shown, latched ones included (ALM-3)."""
+        way = _WORSE_WAY.get(alarm.condition)
+        if way is None or raw.value is None:
+            return
+        value = abs(raw.value) if alarm.condition is ConditionId.PULSE_DEFICIT else raw.value
+        if alarm.worst_value is None or way * (value - alarm.worst_value) > 0:
+            alarm.worst_value = value
+            alarm.worst_text = f"worst {raw.value_text} at {self._clock.now().astimezone():%H:%M:%S}"
+
     def _start(self, key: str, raw: _Raw) -> AlarmEvent:
         self._occurrences += 1
         alarm = _Alarm(
             key, raw.condition, raw.source, raw.priority, raw.message, self._clock.now(), self._occurrences
         )
+        self._keep_worst(alarm, raw)
         self._alarms[key] = alarm
         log.info("alarm started: %s (%s) %s", key, raw.priority.text, raw.message)
         return self._record(AlarmEventKind.STARTED, alarm, raw.message, None)
@@ -738,10 +788,32 @@ class AlarmManager:
             raws.append(_Raw(ConditionId.BP_LOW, False, AlarmPriority.MEDIUM))
         else:
             high, low = bp.bp_high, bp.bp_low
-            raws.append(
-                _Raw(ConditionId.BP_HIGH, high is not None, high or AlarmPriority.MEDIUM, bp.summary())
+            r = bp.reading
+            bp_text = (
+                f"BP {r.systolic:g}/{r.diastolic:g} mmHg"
+                if r.systolic is not None and r.diastolic is not None
+                else ""
             )
-            raws.append(_Raw(ConditionId.BP_LOW, low is not None, low or AlarmPriority.MEDIUM, bp.summary()))
+            raws.append(
+                _Raw(
+                    ConditionId.BP_HIGH,
+                    high is not None,
+                    high or AlarmPriority.MEDIUM,
+                    bp.summary(),
+                    value=r.systolic,
+                    value_text=bp_text,
+                )
+            )
+            raws.append(
+                _Raw(
+                    ConditionId.BP_LOW,
+                    low is not None,
+                    low or AlarmPriority.MEDIUM,
+                    bp.summary(),
+                    value=r.systolic,
+                    value_text=bp_text,
+                )
+            )
 
         problems: list[tuple[ConditionId, str | None, str]] = [
             (ConditionId.RECORDING_FAILED, self._recording_problem, "records are held in memory: {}"),
@@ -798,7 +870,52 @@ class AlarmManager:
                         source,
                     )
                 )
-        return raws
+        return self._fold_under_link(raws)
+
+    def _fold_under_link(self, raws: list[_Raw]) -> list[_Raw]:
+        """One technical alarm per dead device (ALM-2): while a device's link is down or silent,
+        its other technical conditions (no valid SpO2, probe off, a silent link under a
+        disconnected one ...) are what the dead link causes, so they are folded into the link's
+        alarm (named in its message, the higher priority kept) instead of alarming on their own."""
+        down = self._disconnected | self._silent
+        if not down:
+            return raws
+        link_of = {
+            source: (
+                ConditionId.DEVICE_DISCONNECTED if source in self._disconnected else ConditionId.DEVICE_SILENT
+            )
+            for source in down
+        }
+        folded: dict[str, list[_Raw]] = {}
+        kept: list[_Raw] = []
+        for raw in raws:
+            link = link_of.get(raw.source)
+            spec = CONDITIONS[raw.condition]
+            if link is not None and spec.technical and spec.per_device and raw.condition is not link:
+                if raw.present:
+                    folded.setdefault(raw.source, []).append(raw)
+                # Absent, not dropped: an alarm it had already raised ends, folded into the link's.
+                kept.append(_Raw(raw.condition, False, raw.priority, source=raw.source))
+            else:
+                kept.append(raw)
+        out: list[_Raw] = []
+        for raw in kept:
+            is_link = raw.present and link_of.get(raw.source) is raw.condition
+            under = folded.get(raw.source, []) if is_link else []
+            if not under:
+                out.append(raw)
+                continue
+            notes = "; ".join(r.message.removeprefix(f"{raw.source}: ") for r in under)
+            out.append(
+                _Raw(
+                    raw.condition,
+                    True,
+                    max([raw.priority, *(r.priority for r in under)]),
+                    f"{raw.message} (so: {notes})",
+                    raw.source,
+                )
+            )
+        return out
 
     def _spo2_low(self, source: str, spo2: float | None, limits: ThresholdSet) -> _Raw:
         if spo2 is None:
@@ -810,6 +927,8 @@ class AlarmManager:
             AlarmPriority.HIGH if spo2 < high_below else AlarmPriority.MEDIUM,
             f"{source}: SpO2 {spo2:g} % below floor {limits.spo2_floor:g} %",
             source,
+            spo2,
+            f"SpO2 {spo2:g} %",
         )
 
     @staticmethod
@@ -840,6 +959,8 @@ class AlarmManager:
                 AlarmPriority.HIGH if rate > tiers.rate_high_priority_above else AlarmPriority.MEDIUM,
                 f"{source}: {name} {rate:g} /min above {limits.pulse_ceiling:g}",
                 source,
+                rate,
+                f"{name} {rate:g} /min",
             ),
             _Raw(
                 low,
@@ -847,6 +968,8 @@ class AlarmManager:
                 AlarmPriority.HIGH if rate < tiers.rate_high_priority_below else AlarmPriority.MEDIUM,
                 f"{source}: {name} {rate:g} /min below {limits.pulse_floor:g}",
                 source,
+                rate,
+                f"{name} {rate:g} /min",
             ),
         ]
 
@@ -881,6 +1004,8 @@ class AlarmManager:
                     f"{source}: heart rate {hr:g} /min, pulse {pr:g} /min ({pr_source}): "
                     f"difference {difference:+g} /min",
                     source,
+                    difference,
+                    f"difference {difference:+g} /min",
                 )
             )
         return raws

@@ -41,6 +41,7 @@ from drivers.types import (
     Quality,
     Stamp,
     VitalKind,
+    Waveform,
 )
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ FRAME_START = 0xFF
 FRAME_END = 0xFE
 HEADER = b"ANSAR-B "
 WAVEFORM_LENGTH = 400
+#: The pleth channel within the waveform: after ECG (200) and resp (50), 50 samples = 1 s at 50 Hz.
+PLETH_OFFSET, PLETH_SAMPLES = 250, 50
 #: Bytes from the start byte to the first text byte.
 TEXT_OFFSET = 1 + len(HEADER) + WAVEFORM_LENGTH
 #: Longest text part we accept; the capture's is 152 bytes.
@@ -301,6 +304,7 @@ class IvyAnsarDriver:
         """Decode ``data``; broken frames are counted, never raised."""
         observations: list[Observation] = []
         rejections: list[FrameRejection] = []
+        waves: list[Waveform] = []
         frames = 0
         for item in self._framer.feed(data):
             if isinstance(item, FrameRejection):
@@ -313,10 +317,13 @@ class IvyAnsarDriver:
                 continue
             frames += 1
             observations.extend(self._observations(frame, stamp))
+            if frame.parameter("SPO2") is not None:
+                pleth = frame.waveform[PLETH_OFFSET : PLETH_OFFSET + PLETH_SAMPLES]
+                waves.append(Waveform(tuple(pleth), PLETH_SAMPLES, self.source, stamp.mono))
         self.counters.tally(frames, rejections, self._framer.bytes_discarded, observations)
         if rejections:
             log.debug("%s: %d ANSAR-B rejection(s): %s", self.source, len(rejections), rejections[-1])
-        return DecodeResult(tuple(observations), (), tuple(rejections), frames)
+        return DecodeResult(tuple(observations), (), tuple(rejections), frames, tuple(waves))
 
     def _observations(self, frame: AnsarFrame, stamp: Stamp) -> list[Observation]:
         out: list[Observation] = []

@@ -36,6 +36,7 @@ from drivers.types import (
     Quality,
     Stamp,
     VitalKind,
+    Waveform,
 )
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 FRAME_LENGTH = 5
 FRAME_START = 0x01
 FRAMES_PER_PACKET = 25
+FRAMES_PER_SECOND = 75.0  # one pleth sample per frame
 SPO2_MISSING = 127
 HR_MISSING = 511
 
@@ -233,6 +235,7 @@ class NoninDf2Driver:
         """Decode ``data``; bad frames and broken packets are counted, never raised."""
         observations: list[Observation] = []
         rejections: list[FrameRejection] = []
+        waves: list[Waveform] = []
         frames = 0
         for item in self._framer.feed(data):
             if isinstance(item, FrameRejection):
@@ -253,10 +256,11 @@ class NoninDf2Driver:
                     rejections.append(FrameRejection(packet))
                 else:
                     observations.extend(self._observations(packet, stamp))
+                    waves.append(Waveform(packet.pleth, FRAMES_PER_SECOND, self.source, stamp.mono))
         self.counters.tally(frames, rejections, self._framer.bytes_discarded, observations)
         if rejections:
             log.debug("%s: %d Nonin rejection(s): %s", self.source, len(rejections), rejections[-1])
-        return DecodeResult(tuple(observations), (), tuple(rejections), frames)
+        return DecodeResult(tuple(observations), (), tuple(rejections), frames, tuple(waves))
 
     def _observations(self, packet: NoninPacket, stamp: Stamp) -> list[Observation]:
         quality = packet.quality

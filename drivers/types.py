@@ -84,12 +84,23 @@ class Observation:
     source: str
     quality: Quality = Quality.VALID
     detail: str = ""
+    #: The device says this is not a patient (HL7 MSH-11 "T", a simulator's serial number), or
+    #: it comes from one of Bedside's own simulators: shown and stored as simulation.
     simulated: bool = False
 
     @property
     def is_valid(self) -> bool:
         """True only for a number the device vouches for."""
         return self.quality is Quality.VALID and self.value is not None
+
+    @property
+    def is_simulation(self) -> bool:
+        """True for data that is not from a patient: flagged in-band, or from a simulator link."""
+        return self.simulated or self.source.startswith(SIMULATOR_SOURCE_PREFIX)
+
+
+#: Links to Bedside's own simulators are named "sim-<protocol>-<n>" (bedside/app/build.py).
+SIMULATOR_SOURCE_PREFIX = "sim-"
 
 
 class DeviceEventKind(enum.StrEnum):
@@ -127,8 +138,22 @@ class FrameRejection:
 
 
 @dataclass(frozen=True, slots=True)
+class Waveform:
+    """A run of pleth waveform samples from one device, oldest first, at ``rate_hz``.
+
+    Raw device units (Nonin DF2 and Ivy send 0-255): shown as a shape, never judged or stored.
+    """
+
+    samples: tuple[int, ...]
+    rate_hz: float
+    source: str
+    received_mono: float
+
+
+@dataclass(frozen=True, slots=True)
 class DecodeResult:
-    """What one ``feed`` produced: observations, replies to send back (e.g. HL7 ACKs), rejections.
+    """What one ``feed`` produced: observations, replies to send back (e.g. HL7 ACKs), rejections,
+    and waveform samples where the device sends them (the pleth).
 
     ``frames`` counts the frames that decoded; rejected ones are counted by ``rejections``.
     """
@@ -137,6 +162,7 @@ class DecodeResult:
     replies: tuple[bytes, ...] = ()
     rejections: tuple[FrameRejection, ...] = ()
     frames: int = 0
+    waveforms: tuple[Waveform, ...] = ()
 
     @property
     def implausible(self) -> int:
@@ -149,6 +175,7 @@ class DecodeResult:
             self.replies + other.replies,
             self.rejections + other.rejections,
             self.frames + other.frames,
+            self.waveforms + other.waveforms,
         )
 
 

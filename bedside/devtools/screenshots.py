@@ -106,6 +106,12 @@ def main(argv: list[str]) -> int:
         for path in save_screens(out):
             print(f"{path.name}: ok")
     failed += staged_shots(out, wanted)
+    if not wanted or "state" in wanted:
+        # States a simulator run cannot stage on cue (a gap, a pulled cable, the pleth).
+        rc = subprocess.run(
+            [sys.executable, "-m", "bedside.devtools.state_shots", str(out)], check=False
+        ).returncode
+        failed += rc != 0
     return 1 if failed else 0
 
 

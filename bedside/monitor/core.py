@@ -61,6 +61,7 @@ class PumpReport:
     observations: int = 0
     events: int = 0
     rejections: int = 0
+    waveforms: int = 0
     newest: list[Observation] = field(default_factory=list)
 
 
@@ -174,6 +175,9 @@ class MonitorCore:
                     health = self.health.setdefault(source, LinkHealth(source))
                     health.frames_rejected += len(result.rejections)
                     health.frames_ok += result.frames
+                for wave in result.waveforms:
+                    self.board.add_waveform(wave)
+                    report.waveforms += 1
                 for obs in result.observations:
                     report.observations += 1
                     report.newest.append(obs)
@@ -243,6 +247,7 @@ class MonitorCore:
         ):
             health.state = event.kind
             health.detail = event.detail
+            self.board.link_event(event)  # a dead device's values are greyed, not shown as live
         for listener in self._event_listeners:
             try:
                 listener(event)

@@ -12,6 +12,7 @@ given with ``use_clinic_config``), the same numbers the alarm system judges with
 from __future__ import annotations
 
 import enum
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from alarms import ClinicalConfig, NibpAssembler
-from drivers.types import Observation, Quality, VitalKind
+from drivers.types import DeviceEvent, DeviceEventKind, Observation, Quality, VitalKind, Waveform
 
 
 class Freshness(enum.StrEnum):
@@ -29,6 +30,7 @@ class Freshness(enum.StrEnum):
     CURRENT = "current"
     NOT_VALID = "not_valid"  # the device is sending, but says the value cannot be trusted
     NO_DATA = "no_data"  # nothing valid within the no-valid-data limit
+    DEVICE_LOST = "device_lost"  # the device's link is down or silent: its last value, greyed, aged
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +44,13 @@ class Numeric:
     quality: Quality
     source: str
     detail: str = ""
+    #: Not a patient's value (ALM/DRL: SIMULATION is shown on the tile).
+    simulated: bool = False
 
     @property
     def text(self) -> str:
-        if self.freshness is Freshness.CURRENT and self.value is not None:
+        """The number while current, or a dead device's last number (shown greyed), else dashes."""
+        if self.freshness in (Freshness.CURRENT, Freshness.DEVICE_LOST) and self.value is not None:
             return f"{self.value:.0f}"
         return "---"
 
@@ -62,6 +67,9 @@ class NibpShown:
     source: str
     #: When the reading was taken before the monitor restarted (MON-8); None for this run's readings.
     before_restart_at: datetime | None = None
+    #: Why the device that took it is dead ("link down", "silent"); "" while it is connected.
+    device_lost: str = ""
+    simulated: bool = False
 
     @property
     def text(self) -> str:
@@ -80,24 +88,83 @@ class NibpShown:
 class TrendSeries:
     """A growing float64 series (session-relative seconds, value) for a continuous vital.
 
-    Invalid samples are stored as NaN so the curve shows a gap, never a fake value (MON-6).
+    Invalid samples are stored as NaN so the curve shows a gap, never a fake value (MON-6), and
+    so is a silence: when a valid sample arrives longer after the one before than
+    ``max(3 x the source's sample interval, min_gap_s)``, a NaN is put between them so the line
+    is not drawn across time nobody measured (MON-5). The sample interval is learned from the
+    series itself: the shortest of its recent intervals, which a gap can only lengthen, never
+    shorten, so dropouts do not teach it to join across dropouts; a 1 Hz oximeter and an HL7 feed
+    every 10 s are each judged at their own pace. Appending is amortised O(1): a trend never rebuilds.
     """
 
-    def __init__(self, capacity: int = 4096) -> None:
+    #: How many recent intervals the sample interval is learned from.
+    INTERVALS_KEPT = 15
+
+    def __init__(self, capacity: int = 4096, min_gap_s: float = 5.0) -> None:
         self._t: npt.NDArray[np.float64] = np.empty(capacity, dtype=np.float64)
         self._v: npt.NDArray[np.float64] = np.empty(capacity, dtype=np.float64)
         self._n = 0
+        self.min_gap_s = min_gap_s
+        self._intervals: deque[float] = deque(maxlen=self.INTERVALS_KEPT)
+        #: Bumped on every append, so a view redraws only when the data changed.
+        self.version = 0
+
+    def gap_after_s(self) -> float:
+        """How long after the previous sample a new one starts a new line segment."""
+        if not self._intervals:
+            return self.min_gap_s
+        return max(3.0 * min(self._intervals), self.min_gap_s)
 
     def append(self, t: float, value: float | None) -> None:
+        """Add one sample (None: not valid, drawn as a gap)."""
+        if self._n:
+            prev_t = float(self._t[self._n - 1])
+            dt = t - prev_t
+            # The learned interval only matters past the configured limit: most samples are not.
+            if (
+                value is not None
+                and dt > self.min_gap_s
+                and dt > self.gap_after_s()
+                and not np.isnan(self._v[self._n - 1])
+            ):
+                # Missing data must look missing: break the line inside the silence.
+                self._push(prev_t + dt / 2.0, None)
+            if dt > 0:
+                self._intervals.append(dt)
+        self._push(t, value)
+
+    def _push(self, t: float, value: float | None) -> None:
         if self._n == self._t.size:
             self._t = np.concatenate([self._t, np.empty_like(self._t)])
             self._v = np.concatenate([self._v, np.empty_like(self._v)])
         self._t[self._n] = t
         self._v[self._n] = np.nan if value is None else value
         self._n += 1
+        self.version += 1
 
     def extend(self, t: npt.NDArray[np.float64], values: npt.NDArray[np.float64]) -> None:
-        """Append many samples at once (a resumed session's history; NaN where not valid)."""
+        """Append many samples at once (a resumed session's history; NaN where not valid).
+
+        Silences in the history are broken as ``append`` breaks them (MON-5): the sample interval is
+        taken from the history's own short intervals (its 10th percentile), so a restart's gap or a
+        dropout is never drawn as data.
+        """
+        if t.shape[0] == 0:
+            return
+        if self._n:  # the join between what is shown and the history counts as an interval too
+            t = np.concatenate([self._t[self._n - 1 : self._n], t])
+            values = np.concatenate([self._v[self._n - 1 : self._n], values])
+            self._n -= 1
+        dt = np.diff(t)
+        positive = dt[dt > 0]
+        interval = float(np.percentile(positive, 10)) if positive.size else self.min_gap_s
+        for step in positive[-self.INTERVALS_KEPT :]:
+            self._intervals.append(float(step))
+        limit = max(3.0 * interval, self.min_gap_s)
+        breaks = np.nonzero((dt > limit) & ~np.isnan(values[:-1]) & ~np.isnan(values[1:]))[0]
+        if breaks.size:
+            t = np.insert(t, breaks + 1, t[breaks] + dt[breaks] / 2.0)
+            values = np.insert(values, breaks + 1, np.nan)
         need = self._n + int(t.shape[0])
         if need > self._t.size:
             size = max(need, 2 * self._t.size)
@@ -106,17 +173,54 @@ class TrendSeries:
         self._t[self._n : need] = t
         self._v[self._n : need] = values
         self._n = need
+        self.version += 1
 
     def __len__(self) -> int:
         return self._n
 
     @property
     def t(self) -> npt.NDArray[np.float64]:
+        """Sample times (session seconds); a view of the stored data, not a copy."""
         return self._t[: self._n]
 
     @property
     def v(self) -> npt.NDArray[np.float64]:
+        """Sample values, NaN where invalid or where a gap breaks the line."""
         return self._v[: self._n]
+
+
+#: Seconds without pleth from the shown device before another device's pleth is shown instead.
+PLETH_SWITCH_S = 2.0
+
+
+class PlethBuffer:
+    """The newest seconds of one device's pleth: a bounded ring (never grows with the session)."""
+
+    def __init__(self, seconds: float = 6.0, max_rate_hz: float = 100.0) -> None:
+        self._v: npt.NDArray[np.float64] = np.full(int(seconds * max_rate_hz), np.nan)
+        self.seconds = seconds
+        self.rate_hz = 0.0
+        self.source = ""
+        self.received_mono: float | None = None
+        self._end = 0  # where the next sample goes
+        #: Bumped per waveform, so the strip repaints only when something new arrived.
+        self.version = 0
+
+    def add(self, wave: Waveform) -> None:
+        """Append one run of samples, dropping the oldest beyond ``seconds``."""
+        self.rate_hz, self.source, self.received_mono = wave.rate_hz, wave.source, wave.received_mono
+        size = min(self._v.size, max(1, int(self.seconds * wave.rate_hz)))
+        samples = np.asarray(wave.samples[-size:], dtype=np.float64)
+        idx = (self._end + np.arange(samples.size)) % self._v.size
+        self._v[idx] = samples
+        self._end = int((self._end + samples.size) % self._v.size)
+        self.version += 1
+
+    def newest(self) -> npt.NDArray[np.float64]:
+        """The newest ``seconds`` of samples, oldest first (NaN where none arrived yet)."""
+        size = min(self._v.size, max(1, int(self.seconds * (self.rate_hz or 1.0))))
+        idx = (self._end - size + np.arange(size)) % self._v.size
+        return self._v[idx]
 
 
 class VitalsBoard:
@@ -125,14 +229,20 @@ class VitalsBoard:
     CONTINUOUS = (VitalKind.SPO2, VitalKind.PULSE_RATE, VitalKind.HEART_RATE, VitalKind.PERFUSION_INDEX)
 
     def __init__(
-        self, session_start_mono: float, no_valid_after_s: float = 10.0, stale_after_s: float = 30.0
+        self,
+        session_start_mono: float,
+        no_valid_after_s: float = 10.0,
+        stale_after_s: float = 30.0,
+        trend_gap_s: float = 5.0,
     ):
         self.session_start_mono = session_start_mono
         self.no_valid_after_s = no_valid_after_s
         self.stale_after_s = stale_after_s
         self._last: dict[VitalKind, Observation] = {}
         self._last_valid: dict[VitalKind, Observation] = {}
-        self.trends: dict[VitalKind, TrendSeries] = {k: TrendSeries() for k in self.CONTINUOUS}
+        self.trends: dict[VitalKind, TrendSeries] = {
+            k: TrendSeries(min_gap_s=trend_gap_s) for k in self.CONTINUOUS
+        }
         #: NIBP points: (session seconds, systolic, diastolic, mean)
         self.nibp_points: list[tuple[float, float | None, float | None, float | None]] = []
         self._nibp_assembler = NibpAssembler()
@@ -140,11 +250,17 @@ class VitalsBoard:
         self._before_restart: dict[VitalKind, Observation] = {}
         #: (monotonic, wall) of the restart, so ages of older readings come from wall time.
         self._restart: tuple[float, datetime] | None = None
+        #: Devices whose link is down or silent, in a clinician's words (ALM-2).
+        self._lost: dict[str, str] = {}
+        #: The pleth of the device that sent one most recently (a Nonin DF2, an Ivy).
+        self.pleth = PlethBuffer()
 
     def use_clinic_config(self, config: ClinicalConfig) -> None:
         """Judge freshness with the clinic's limits (MON-1), not the start-up defaults."""
         self.no_valid_after_s = config.monitoring.no_valid_spo2_s
         self.stale_after_s = config.monitoring.stale_after_s
+        for series in self.trends.values():
+            series.min_gap_s = config.monitoring.trend_gap_s
 
     def session_seconds(self, mono: float) -> float:
         return mono - self.session_start_mono
@@ -159,6 +275,32 @@ class VitalsBoard:
             self.trends[obs.kind].append(t, obs.value if obs.is_valid else None)
         elif obs.kind.is_nibp:
             self._collect_nibp(obs, t)
+
+    def add_waveform(self, wave: Waveform) -> None:
+        """Keep the newest pleth samples of one device; another device's pleth replaces it only
+        once the shown one has stopped (two oximeters would otherwise interleave two waves)."""
+        shown = self.pleth
+        if shown.source and wave.source != shown.source:
+            if shown.received_mono is not None and wave.received_mono - shown.received_mono < PLETH_SWITCH_S:
+                return
+            self.pleth = PlethBuffer()
+        self.pleth.add(wave)
+
+    def link_event(self, event: DeviceEvent) -> None:
+        """A device's link went down or silent, or came back: its values are shown as lost or live."""
+        if event.kind is DeviceEventKind.DISCONNECTED:
+            self._lost[event.source] = "DEVICE DISCONNECTED"
+        elif event.kind is DeviceEventKind.SILENT:
+            self._lost.setdefault(event.source, "DEVICE SILENT")
+        elif event.kind is DeviceEventKind.CONNECTED or (
+            # Data again after a silence; a disconnected link only comes back by connecting.
+            event.kind is DeviceEventKind.RESUMED and self._lost.get(event.source) == "DEVICE SILENT"
+        ):
+            self._lost.pop(event.source, None)
+
+    def device_lost(self, source: str) -> str:
+        """Why ``source`` is dead ("DEVICE DISCONNECTED", "DEVICE SILENT"), or "" while it is live."""
+        return self._lost.get(source, "")
 
     def add_before_restart(self, obs: Observation) -> None:
         """Replay one stored observation from before a restart: trend only, never a current value."""
@@ -217,21 +359,47 @@ class VitalsBoard:
         return self._last.get(kind)
 
     def numeric(self, kind: VitalKind, now_mono: float) -> Numeric:
-        """What the tile for ``kind`` may show at ``now_mono``."""
+        """What the tile for ``kind`` may show at ``now_mono``.
+
+        A value whose device is known dead is never current: its last value stays, greyed with
+        its age and why (ALM-2), so the screen shows what was last known and that it is old.
+        """
         last = self._last.get(kind)
         valid = self._last_valid.get(kind)
+        if last is not None and (lost := self._lost.get(last.source)):
+            shown = valid if valid is last else None
+            age = max(0.0, now_mono - last.received_mono)
+            return Numeric(
+                kind,
+                None if shown is None else shown.value,
+                Freshness.DEVICE_LOST,
+                age,
+                last.quality,
+                last.source,
+                lost,
+                last.is_simulation,
+            )
         if valid is not None:
             age = max(0.0, now_mono - valid.received_mono)
             newest_is_valid = last is valid
             if age <= self.no_valid_after_s and age <= self.stale_after_s and newest_is_valid:
-                return Numeric(kind, valid.value, Freshness.CURRENT, age, Quality.VALID, valid.source)
+                return Numeric(
+                    kind,
+                    valid.value,
+                    Freshness.CURRENT,
+                    age,
+                    Quality.VALID,
+                    valid.source,
+                    simulated=valid.is_simulation,
+                )
         if last is None:
             return Numeric(kind, None, Freshness.NO_DATA, None, Quality.UNKNOWN, "")
         age = max(0.0, now_mono - last.received_mono)
+        sim = last.is_simulation
         if not last.is_valid and age <= self.no_valid_after_s:
-            return Numeric(kind, None, Freshness.NOT_VALID, age, last.quality, last.source, last.detail)
+            return Numeric(kind, None, Freshness.NOT_VALID, age, last.quality, last.source, last.detail, sim)
         valid_age = None if valid is None else max(0.0, now_mono - valid.received_mono)
-        return Numeric(kind, None, Freshness.NO_DATA, valid_age, last.quality, last.source, last.detail)
+        return Numeric(kind, None, Freshness.NO_DATA, valid_age, last.quality, last.source, last.detail, sim)
 
     def nibp(self, now_mono: float) -> NibpShown:
         """The last NIBP reading (valid or failed) with its age."""
@@ -248,6 +416,8 @@ class VitalsBoard:
             max(0.0, now_mono - sys_obs.received_mono),
             sys_obs.quality,
             sys_obs.source,
+            device_lost=self._lost.get(sys_obs.source, ""),
+            simulated=sys_obs.is_simulation,
         )
 
     def _nibp_before_restart(self, now_mono: float) -> NibpShown:

@@ -21,6 +21,7 @@ from alarms import AlarmPriority, ReadingClass
 log = logging.getLogger(__name__)
 
 
+
 @dataclass(frozen=True, slots=True)
 class ClassLook:
     """How one reading class is shown: its words, its colour and its trend marker size."""
@@ -248,6 +249,16 @@ MUTED = DARK.muted
 SPO2_COLOUR = DARK.spo2
 PULSE_COLOUR = DARK.pulse
 NIBP_COLOUR = DARK.nibp
+#: A value that is not current (greyed), the words of a technical state (cyan, as technical
+#: alarms), and the SIMULATION mark on a tile whose data is not a patient's.
+NOT_CURRENT_VALUE = DARK.stale
+TECHNICAL_TEXT = DARK.priority[AlarmPriority.LOW]
+SIMULATION_MARK = DARK.simulation
+#: The pleth waveform strip under SpO2.
+PLETH_COLOUR = "#00b8cc"
+#: The trend plots' background and axes (they have no grid: it cost more than the data to paint).
+TREND_BACKGROUND = "#05080b"
+TREND_AXIS = "#5c6670"
 BAND_COLOUR = DARK.band
 #: Kept for views that still read the table directly (the dark palette's looks).
 READING_CLASS_LOOK = DARK.reading

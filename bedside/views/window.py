@@ -32,6 +32,7 @@ from bedside.views.documentation import (
 from bedside.views.gui_thread import gui_only
 from bedside.views.nibp_panel import NibpPanel
 from bedside.views.patient_banner import PatientBanner, PatientOnScreen
+from bedside.views.pleth import PlethStrip
 from bedside.views.protocol_panel import ProtocolPanel, ask_note_dialog
 from bedside.views.session_controls import SessionControls
 from bedside.views.theme import link_colour, palette, text_scale
@@ -157,6 +158,8 @@ class MonitorWindow(QMainWindow):
         continuous.addWidget(self.spo2_tile)
         continuous.addWidget(self.pulse_tile)
         column.addLayout(continuous)
+        self.pleth = PlethStrip()  # the pleth under SpO2, where the device sends one
+        column.addWidget(self.pleth)
         column.addWidget(self.nibp_tile)
         steps = QScrollArea()
         steps.setWidgetResizable(True)
@@ -263,6 +266,9 @@ class MonitorWindow(QMainWindow):
         )
         self.alarm_bar.pause_requested.connect(self.pause_audio)
         self.nibp_panel.measure_now_requested.connect(self.measure_now)
+        self.nibp_panel.interval_requested.connect(
+            lambda minutes: self._as_clinician(lambda who: clinical.set_interval(minutes, who))
+        )
         self.core.subscribe(on_observation=clinical.on_observation, on_event=clinical.on_device_event)
         # Before the listener: a failure found while the tones load is reported to the bar and
         # the alarm system without the sound being half-built.
@@ -492,6 +498,8 @@ class MonitorWindow(QMainWindow):
     def _on_data_arrived(self) -> None:
         """Apply what the links delivered; the engine judges it and its listeners render now."""
         report = self.core.pump()
+        if report.waveforms:
+            self.pleth.show_pleth(self.core.board.pleth, self.core.clock.monotonic())
         if report.observations:
             self._show_vitals(kinds={obs.kind for obs in report.newest})
         if report.events:
@@ -611,6 +619,7 @@ class MonitorWindow(QMainWindow):
         self._show_vitals()
         self._show_links()
         board = self.core.board
+        self.pleth.show_pleth(board.pleth, self.core.clock.monotonic())  # greys a stopped wave
         self.trend.refresh(board, board.session_seconds(self.core.clock.monotonic()))
 
     def refresh(self) -> None:
@@ -618,6 +627,7 @@ class MonitorWindow(QMainWindow):
         self._show_vitals()
         self._show_links()
         board = self.core.board
+        self.pleth.show_pleth(board.pleth, self.core.clock.monotonic())
         self.trend.refresh(board, board.session_seconds(self.core.clock.monotonic()))
         if self.clinical is not None:
             self._show_alarms()

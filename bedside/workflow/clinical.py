@@ -55,7 +55,7 @@ from alarms import (
     require_clinician,
 )
 from drivers.clock import Clock
-from drivers.types import DeviceEvent, Observation, VitalKind
+from drivers.types import DeviceEvent, DeviceEventKind, Observation, VitalKind
 from storage import (
     AlarmEventRecord,
     AttestationRecord,
@@ -176,6 +176,8 @@ class ClinicalSession:
         self._start_command = nibp_start_command
         self._protocols_for = protocols_for
         self._trend_flag: TrendFlag | None = None
+        #: When the running NIBP cycle started (monotonic), None when none runs (MON-2 "measuring").
+        self._cycle_since: float | None = None
         self.thresholds = ThresholdBook(config, clock)
         self.session = InfusionSession(clock, self.thresholds)
         self.baseline_calculator = BaselineCalculator(config)
@@ -218,6 +220,7 @@ class ClinicalSession:
         if self.phase.builds_baseline:
             self.baseline_calculator.add_observation(obs)
         for reading in self.assembler.add(obs):
+            self._cycle_since = None  # the cycle answered
             self._on_reading(reading)
         self._changed()
 
@@ -253,6 +256,10 @@ class ClinicalSession:
 
     def on_device_event(self, event: DeviceEvent) -> None:
         """Take one link event (a ``MonitorCore`` event listener)."""
+        if event.kind is DeviceEventKind.NIBP_STARTED:
+            self._cycle_since = self._clock.monotonic()
+        elif event.kind in (DeviceEventKind.NIBP_FAILED, DeviceEventKind.DISCONNECTED):
+            self._cycle_since = None
         self._alarm_events(self.alarms.device_event(event))
         self._changed()
 
@@ -540,6 +547,18 @@ class ClinicalSession:
         return self.scheduler.interval_min
 
     @property
+    def session_interval_min(self) -> int:
+        """The NIBP interval set for the session (the selector shows it; MON-2)."""
+        return self.scheduler.session_interval_min
+
+    @property
+    def nibp_measuring(self) -> bool:
+        """True while a cycle this session started (or the device reported started) has no result
+        yet, for at most ``nibp.max_cycle_s`` (MON-2: the panel says "measuring...")."""
+        since = self._cycle_since
+        return since is not None and self._clock.monotonic() - since < self.config.nibp.max_cycle_s
+
+    @property
     def prompts(self) -> tuple[Prompt, ...]:
         """Prompts waiting for the clinician, oldest first."""
         return tuple(self._prompts)
@@ -705,6 +724,7 @@ class ClinicalSession:
             assert send is not None and command is not None  # device_can_start implies both
             try:
                 send(command)
+                self._cycle_since = self._clock.monotonic()
             except Exception as exc:  # a broken link must not lose the cycle silently
                 log.exception("sending the NIBP start command failed")
                 self._prompts.append(

@@ -1,67 +1,175 @@
-"""CPU use of the running monitor (window offscreen) with three simulated devices streaming.
+"""Steady CPU of the monitor window with three simulated devices, against a bare window with the
+same timers and the same devices, at hour 1 and at hour 24 of a session.
 
-The simulators run inside the same process (threads writing to ptys), so the figure is an upper
-bound for the app alone. Measured over the steady state after start-up.
+Devices: a Masimo (ASCII, a line a second), a Nonin DF2 (75 frames a second, with its pleth) and
+an HL7 PCD-01 feed over MLLP, each a simulator thread writing its device's own bytes to the same
+driver and transport a real device would use. "Bedside" is the MonitorWindow with a clinical
+session attached (alarm bar, NIBP panel, trend, tiles, pleth); "bare" is an empty QMainWindow
+driven by the same link wake-ups (``MonitorCore.pump``) and the same 1 s heartbeat
+(``MonitorCore.tick``); "bare+engine" adds the clinical engine (alarms, NIBP judgement) with no
+screen, so bedside against bare+engine is what Bedside's screen alone costs. "Hour 24" is the same
+run with the board holding 24 h of history first (SpO2 and pulse at 1 Hz, NIBP every 5 min) and
+the session clock 24 h in: the accelerated equivalent of a day-long session.
+
+Each of the four runs is its own process (CPU is user + system time of that process, all its
+threads, over ``measure_s`` after ``warmup_s``).
+
+    PYTHONPATH=$PWD QT_QPA_PLATFORM=offscreen python -m tests.benchmarks.bench_idle_cpu
 """
 
 from __future__ import annotations
 
+import json
 import os
+import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-DEVICES = ("masimo-ascii", "nonin-df2", "ivy-ansar")
-
-
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+DEVICES = ("masimo-ascii", "nonin-df2", "hl7-pcd01")
 
 
-def run(warmup_s: float = 8.0, measure_s: float = 30.0) -> dict[str, float]:
+def _prefill(board: object, hours: float) -> None:
+    """Give the board ``hours`` of history, as a session that long would have."""
+    from datetime import UTC, datetime, timedelta
+
+    from bedside.monitor.vitals_board import VitalsBoard
+    from drivers.types import Observation, VitalKind
+
+    assert isinstance(board, VitalsBoard)
+    seconds = int(hours * 3600)
+    board.session_start_mono -= seconds
+    start = board.session_start_mono
+    at = datetime.now(UTC) - timedelta(seconds=seconds)
+    for s in range(seconds):
+        board.trends[VitalKind.SPO2].append(float(s), 97.0 + (s % 3))
+        board.trends[VitalKind.PULSE_RATE].append(float(s), 70.0 + (s % 7))
+    for k in range(seconds // 300):
+        for kind, v in (
+            (VitalKind.NIBP_SYSTOLIC, 124.0),
+            (VitalKind.NIBP_DIASTOLIC, 80.0),
+            (VitalKind.NIBP_MEAN, 95.0),
+        ):
+            when = at + timedelta(seconds=300.0 * k)
+            board.add_before_restart(Observation(kind, v, "mm[Hg]", when, when, start + 300.0 * k, "history"))
+
+
+def one(kind: str, hours: float, warmup_s: float, measure_s: float) -> dict[str, float]:
+    """One run in this process: ``kind`` "bedside" or "bare"."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QObject, Qt, QTimer, Signal
+    from PySide6.QtWidgets import QApplication, QMainWindow
+
+    from alarms import load_config
+    from bedside.app.build import build_monitor
+    from drivers.clock import SystemClock
+
+    app = QApplication.instance() or QApplication([])
+    clock = SystemClock()
+    parts = build_monitor([], clock, scenario="baseline", sim_devices=DEVICES, seed=1)
+    core = parts.core
+    if hours > 1.0:
+        _prefill(core.board, hours)
+    keep: list[object] = []
+    heartbeat = QTimer()
+    if kind == "bedside":
+        from bedside.views.window import MonitorWindow
+        from bedside.workflow.clinical import ClinicalSession
+
+        window = MonitorWindow(core, parts.scenario)
+        clinical = ClinicalSession(
+            clock, load_config(), session_id="bench", record=lambda _r: None,
+            nibp_link_send=None, nibp_start_command=None,
+        )  # fmt: skip
+        window.attach_clinical(clinical, clock.now())
+        window.resize(1600, 1000)
+        window.show()
+        window.start_timers()
+        keep.append(window)
+    else:
+
+        class _Wakeup(QObject):
+            arrived = Signal()
+
+        if kind == "bare+engine":
+            # The clinical engine judging every observation, with no screen: what the alarms cost.
+            from bedside.workflow.clinical import ClinicalSession
+
+            engine = ClinicalSession(
+                clock, load_config(), session_id="bench", record=lambda _r: None,
+                nibp_link_send=None, nibp_start_command=None,
+            )  # fmt: skip
+            core.subscribe(on_observation=engine.on_observation, on_event=engine.on_device_event)
+            heartbeat.timeout.connect(engine.tick)
+            keep.append(engine)
+        bare = QMainWindow()
+        bare.resize(1600, 1000)
+        bare.show()
+        wakeup = _Wakeup()
+        wakeup.arrived.connect(core.pump, Qt.ConnectionType.QueuedConnection)
+        core.set_waker(wakeup.arrived.emit)
+        heartbeat.timeout.connect(core.tick)
+        heartbeat.start(1000)
+        keep += [bare, wakeup]
+    keepalive = QTimer()  # the app's own 250 ms keepalive, in both
+    keepalive.timeout.connect(lambda: None)
+    keepalive.start(250)
+    core.start()
+    if parts.rig is not None:
+        parts.rig.start()
+    figures: dict[str, float] = {}
+
+    def sample(name: str) -> None:
+        figures[name] = time.process_time()
+        figures[name + "_wall"] = time.monotonic()
+
+    QTimer.singleShot(int(warmup_s * 1000), lambda: sample("start"))
+    QTimer.singleShot(int((warmup_s + measure_s) * 1000), lambda: (sample("end"), app.quit()))
+    app.exec()
+    core.stop()
+    if parts.rig is not None:
+        parts.rig.stop()
+    cpu = figures["end"] - figures["start"]
+    wall = figures["end_wall"] - figures["start_wall"]
+    points = len(core.board.trends[next(iter(core.board.trends))])
+    return {"cpu_percent": 100.0 * cpu / wall, "trend_points": float(points)}
+
+
+def run(warmup_s: float = 6.0, measure_s: float = 15.0, rounds: int = 3) -> dict[str, float]:
+    """The six runs, each in a fresh process, ``rounds`` times over with the kinds interleaved (a
+    shared machine's load then falls on all of them alike); medians, in % of one core."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [
-            sys.executable,
-            "-m",
-            "bedside.cli",
-            "monitor",
-            "--scenario",
-            "baseline",
-            "--db",
-            f"sqlite:///{tmp}/bench.sqlite3",
-            "--quit-after",
-            str(warmup_s + measure_s + 5),
-        ]
-        for d in DEVICES:
-            cmd += ["--sim-device", d]
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            time.sleep(warmup_s)
-            cpu0, t0 = _cpu_s(proc.pid), time.monotonic()
-            time.sleep(measure_s)
-            cpu1, t1 = _cpu_s(proc.pid), time.monotonic()
-            rss_kb = int(
-                next(
-                    line.split()[1]
-                    for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
-                    if line.startswith("VmRSS")
+    samples: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for hours in (1.0, 24.0):
+            for kind in ("bedside", "bare", "bare+engine"):
+                cmd = [sys.executable, "-m", "tests.benchmarks.bench_idle_cpu", "--one", kind, str(hours),
+                       str(warmup_s), str(measure_s)]  # fmt: skip
+                done = subprocess.run(
+                    cmd,
+                    check=False,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=warmup_s + measure_s + 90,
                 )
-            )
-        finally:
-            proc.terminate()
-            proc.wait(10)
-    return {
-        "devices": float(len(DEVICES)),
-        "cpu_percent_of_one_core": 100.0 * (cpu1 - cpu0) / (t1 - t0),
-        "rss_mb": rss_kb / 1024,
-    }
+                line = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+                if not line:
+                    raise RuntimeError(f"{kind} at hour {hours:g} failed: {done.stderr.strip()[-400:]}")
+                key = f"{kind}_h{hours:g}_cpu_percent"
+                samples.setdefault(key, []).append(json.loads(line[-1])["cpu_percent"])
+    out = {key: statistics.median(values) for key, values in samples.items()}
+    for hours in (1, 24):
+        bedside = out[f"bedside_h{hours}_cpu_percent"]
+        out[f"ratio_h{hours}"] = bedside / out[f"bare_h{hours}_cpu_percent"]
+        out[f"ratio_screen_only_h{hours}"] = bedside / out[f"bare+engine_h{hours}_cpu_percent"]
+    return out
 
 
 if __name__ == "__main__":
-    figures = run()
-    print("monitor at idle, 3 simulated devices: " + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()))
+    if len(sys.argv) > 1 and sys.argv[1] == "--one":
+        kind, hours, warmup, measure = sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+        print(json.dumps(one(kind, hours, warmup, measure)))
+    else:
+        figures = run()
+        print("steady CPU, 3 simulated devices: " + ", ".join(f"{k} {v:.2f}" for k, v in figures.items()))
