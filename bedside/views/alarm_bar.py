@@ -42,6 +42,8 @@ def alarm_text(alarm: ActiveAlarm) -> str:
     """One alarm in words with its priority symbol, e.g. ``!!! HIGH BP high: NIBP 185/100...``."""
     look = PRIORITY_LOOK[alarm.priority]
     text = f"{look.symbol} {look.text} {alarm.title}: {alarm.message}"
+    if alarm.worst_text and alarm.worst_text not in alarm.message:
+        text += f" ({alarm.worst_text})"  # a latched alarm shows its worst reading, not only its last (ALM-3)
     if alarm.latched and alarm.condition in _ONE_SHOT:
         text += " [acknowledge to clear]"
     elif alarm.latched:

@@ -107,6 +107,23 @@ def test_high_and_medium_flash_at_the_standard_rates_low_is_steady(qtbot: QtBot)
 
 
 @pytest.mark.req("ALM-3")
+def test_a_latched_alarm_shows_its_worst_reading_beside_its_last(qtbot: QtBot) -> None:
+    """Issue 10: a latched SpO2 alarm showed only the last reading (91 %, recovered), not how low it
+    went; the row now carries the alarm system's worst reading with its time."""
+    bar = AlarmBar()
+    qtbot.addWidget(bar)
+    latched = replace(
+        alarm("spo2_low", ConditionId.SPO2_LOW, AlarmPriority.HIGH, "SpO2 low", "SpO2 91 %", latched=True),
+        worst_value=78.0,
+        worst_text="worst SpO2 78 % at 10:42:13",
+    )
+    bar.show_alarms([latched], paused=False, pause_remaining_s=0)
+    [text] = bar.row_texts()
+    assert "SpO2 91 %" in text and "worst SpO2 78 % at 10:42:13" in text and "LATCHED" in text
+    assert "worst" not in alarm_text(SPO2_LOW)  # no worst reading known: nothing added
+
+
+@pytest.mark.req("ALM-3")
 def test_latched_and_silenced_alarms_are_marked(qtbot: QtBot) -> None:
     bar = AlarmBar()
     qtbot.addWidget(bar)
