@@ -23,7 +23,7 @@ _FIRST = re.compile(r"first SpO2 on screen at unix time (\d+\.\d+)")
 
 def _first_number_s(env: dict[str, str], tmp: str, n: int) -> float:
     cmd = [
-        sys.executable, "-m", "bedside.cli", "monitor", "--scenario", "baseline",
+        sys.executable, "-m", "bedside.cli", "-v", "monitor", "--scenario", "baseline",
         "--sim-device", "masimo-ascii", "--db", f"sqlite:///{tmp}/cold{n}.sqlite3", "--quit-after", "20",
     ]  # fmt: skip
     t0 = time.time()

@@ -173,3 +173,23 @@ def test_sessions_in_the_drill_database_are_drills(tmp_path: Path, clock: FakeCl
     assert repository.latest_open_session() == created
     assert repository.latest_open_session(is_drill=False) is None
     drills.close()
+
+
+def test_a_database_at_the_shipped_head_opens_without_loading_alembic(tmp_path: Path) -> None:
+    """Issue 10 (cold start under 1 s): alembic costs a third of a second to import; a database
+    already at the newest shipped revision is opened without it, an older one is still migrated."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'head.sqlite3'}"
+    open_database(url).close()  # created and migrated here
+    code = (
+        "import sys; from storage import open_database; "
+        f"db = open_database({url!r}); db.close(); print('alembic' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False", done.stderr
+    from storage.database import shipped_head
+
+    assert open_database(url).schema_revision() == shipped_head()
