@@ -70,6 +70,13 @@ class SessionRecorder:
             self.last_recorded_at = self.repo.last_record_at(previous.session_id)
             log.info("resuming open session %s started %s", previous.session_id, previous.started_at)
         else:
+            if previous is not None:  # an unended session older than RESUME_WITHIN: never continued
+                log.warning(
+                    "session %s (started %s) was never ended and is too old to resume: a new "
+                    "session starts; end the old one in its record",
+                    previous.session_id,
+                    previous.started_at,
+                )
             self.session = self.repo.create_session(
                 clinician=clinician, started_at=now, scenario=scenario, station=self.station
             )
