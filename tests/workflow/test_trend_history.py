@@ -98,11 +98,19 @@ def test_resumed_trend_from_columns_matches_the_stored_readings_and_never_reads_
     for kind in CURVES:
         stored = sorted((t, v, q) for k, v, t, q in stream if k is kind)
         trend = core.board.trends[kind]
-        assert len(trend) == len(stored) + 1  # + the restart break
-        assert trend.t[: len(stored)] == pytest.approx([t for t, _, _ in stored], abs=1e-3)
+        assert math.isnan(trend.v[-1])  # the restart break
+        times, values = trend.t[:-1], trend.v[:-1]
+        # Every stored sample is there at its time; anything else is a NaN break inside a silence
+        # longer than the series' gap limit (MON-5: a resumed history is never joined across gaps).
+        stored_ms = {round(t * 1000) for t, _, _ in stored}
+        kept = np.array([round(t * 1000) in stored_ms for t in times], dtype=bool)
+        assert kept.sum() == len(stored)
+        assert times[kept] == pytest.approx([t for t, _, _ in stored], abs=1e-3)
         expected = [v if q is Quality.VALID else math.nan for _, v, q in stored]
-        assert np.allclose(trend.v[: len(stored)], expected, equal_nan=True)
-        assert math.isnan(trend.v[-1])
+        assert np.allclose(values[kept], expected, equal_nan=True)
+        assert np.all(np.isnan(values[~kept]))
+        for i in np.nonzero(~kept)[0]:
+            assert times[i + 1] - times[i - 1] > trend.min_gap_s
     cycles = sorted({t for k, v, t, q in stream if k is VitalKind.NIBP_SYSTOLIC and v is not None})
     assert [p[0] for p in core.board.nibp_points] == pytest.approx(cycles, abs=1e-3)
     shown = core.board.nibp(clock.monotonic())
@@ -120,3 +128,20 @@ def test_baseline_samples_are_read_only_from_the_first_baseline_reading() -> Non
     }
     assert baseline_samples_since(state) == datetime(2026, 11, 23, 14, 2, tzinfo=UTC)
     assert baseline_samples_since({"baseline_nibp": []}) is None
+
+
+@pytest.mark.req("MON-5")
+def test_a_history_loaded_at_once_is_broken_at_its_silences_like_live_samples() -> None:
+    """MON-5: the history a resumed session loads in one piece (``TrendSeries.extend``) gets the
+    same NaN breaks as samples appended live: a 2-minute dropout is never drawn as a line."""
+    from bedside.monitor.vitals_board import TrendSeries
+
+    t = np.array([0.0, 1.0, 2.0, 3.0, 123.0, 124.0, 125.0])
+    v = np.array([97.0, 97.0, 96.0, 96.0, 95.0, 95.0, 94.0])
+    loaded, live = TrendSeries(min_gap_s=5.0), TrendSeries(min_gap_s=5.0)
+    loaded.extend(t, v)
+    for ti, vi in zip(t, v, strict=True):
+        live.append(float(ti), float(vi))
+    assert len(loaded) == len(t) + 1
+    assert np.isnan(loaded.v[4]) and 3.0 < loaded.t[4] < 123.0
+    assert np.allclose(loaded.t, live.t) and np.allclose(loaded.v, live.v, equal_nan=True)
