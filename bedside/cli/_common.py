@@ -56,3 +56,9 @@ def add_record_arguments(
         )
     if secret_stdin if secret_stdin is not None else signer != "none":
         p.add_argument("--secret-stdin", action="store_true", help=secret_help)
+
+
+def quiet_logs(args: argparse.Namespace) -> None:
+    """Keep stdout and stderr for the command's answer: progress logs only with ``bedside -v``."""
+    if not getattr(args, "verbose", False):
+        logging.getLogger().setLevel(logging.WARNING)

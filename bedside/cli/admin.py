@@ -19,7 +19,7 @@ from datetime import date
 from typing import TextIO
 
 from alarms import ClinicalConfig, ConfigError, load_config
-from bedside.cli._common import add_record_arguments
+from bedside.cli._common import add_record_arguments, quiet_logs
 from bedside.workflow import (
     AuditTrail,
     ClinicianDetailsError,
@@ -164,7 +164,7 @@ def run_admin(
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     name = f"bedside {args.command} {args.action}"
-    _quiet(args)
+    quiet_logs(args)
     try:
         config = load_config(args.clinic_config)
     except (ConfigError, OSError) as exc:
@@ -206,12 +206,6 @@ def run_admin(
         return 2
     finally:
         db.close()
-
-
-def _quiet(args: argparse.Namespace) -> None:
-    """Keep the prompts and the answer readable: progress logs only with ``bedside -v``."""
-    if not getattr(args, "verbose", False):
-        logging.getLogger().setLevel(logging.WARNING)
 
 
 def _getpass(err: TextIO) -> Ask:

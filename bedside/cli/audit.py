@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bedside.cli._common import add_db_argument
+from bedside.cli._common import add_db_argument, quiet_logs
 from bedside.workflow import AuditTrail
 from drivers.clock import SystemClock
 from storage import default_database_url, open_database
@@ -46,8 +46,7 @@ def run_audit(args: argparse.Namespace, *, out: TextIO | None = None, err: TextI
     """``bedside audit verify``: 0 intact, 1 broken, 2 when the database cannot be opened."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
-    if not getattr(args, "verbose", False):
-        logging.getLogger().setLevel(logging.WARNING)  # stdout and stderr carry only the verdict
+    quiet_logs(args)  # stdout and stderr carry only the verdict
     missing = _missing_sqlite_file(args.db)
     if missing is not None:
         # Opening would create an empty database and call it intact: say what is wrong instead.

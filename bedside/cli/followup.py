@@ -30,7 +30,7 @@ from typing import Any, TextIO
 
 from alarms import ClinicalConfig, ConfigError, ThresholdSet, load_config
 from alarms.thresholds import ThresholdField
-from bedside.cli._common import USER_DATABASE, add_record_arguments
+from bedside.cli._common import USER_DATABASE, add_record_arguments, quiet_logs
 from bedside.workflow.audit import AuditTrail
 from bedside.workflow.drills import DrillError, DrillService
 from bedside.workflow.followup import (
@@ -219,8 +219,7 @@ def run_followup(
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     name = _name(args)
-    if not getattr(args, "verbose", False):
-        logging.getLogger().setLevel(logging.WARNING)  # stdout carries only the answer
+    quiet_logs(args)
     try:
         config = load_config(args.clinic_config)
     except (ConfigError, OSError) as exc:

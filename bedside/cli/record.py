@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import TextIO
 
 from alarms import ClinicalConfig, ConfigError, load_config
-from bedside.cli._common import add_record_arguments
+from bedside.cli._common import add_record_arguments, quiet_logs
 from bedside.workflow import (
     AuditTrail,
     IdentityError,
@@ -409,8 +409,7 @@ def run_record(
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     name = f"bedside {args.command} {args.action}"
-    if not getattr(args, "verbose", False):
-        logging.getLogger().setLevel(logging.WARNING)  # stdout carries only the answer
+    quiet_logs(args)
     try:
         config = load_config(args.clinic_config)
     except (ConfigError, OSError) as exc:
