@@ -16,11 +16,12 @@ pens are 1 px cosmetic; there is no grid (a translucent one cost about 10 ms a f
 one still more than the data); the time axis moves only when the newest point leaves the view,
 not every heartbeat; NIBP markers are appended, never rebuilt; the curves hold only the samples
 around the view, so a frame at hour 24 costs what it costs at hour 1; a source's markers are
-re-placed only when a new one is due (every ``MARK_EVERY_S``); the legend is painted from a cache.
+re-placed only when a new one is due (every ``MARK_EVERY_S``); a legend is set when a source appears.
 """
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ import numpy.typing as npt
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsTextItem, QVBoxLayout, QWidget
 
 from alarms import ReadingClass
 from bedside.monitor.vitals_board import UNNAMED_SOURCE, TrendSeries, VitalsBoard
@@ -99,6 +100,53 @@ def _line_pen(colour: str, look: SourceLine) -> Any:
     return pg.mkPen(colour, width=1, cosmetic=True, style=_DASH.get(look.dash, Qt.PenStyle.SolidLine))
 
 
+class PlotCaption(pg.GraphicsWidget):  # type: ignore[misc]
+    """Rich text in a plot's title row, above its data, wrapped to the plot's width, the row as
+    tall as the text (none while empty). pyqtgraph's own title label takes its text's width as
+    its minimum, which widened the plot past its widget at 1366x768; this one never does."""
+
+    def __init__(self, plot_item: pg.PlotItem) -> None:
+        super().__init__()
+        self._plot_item = plot_item
+        self.text = QGraphicsTextItem(self)
+        self._html = ""
+        self._height = -1
+        plot_item.layout.removeItem(plot_item.titleLabel)
+        plot_item.titleLabel.setVisible(False)
+        plot_item.layout.addItem(self, 0, 1)
+        self.setMinimumWidth(0)
+        self._fit()
+
+    def set_html(self, html_text: str) -> None:
+        """Show ``html_text`` ("" hides the caption and gives its row back to the data)."""
+        if html_text != self._html:
+            self._html = html_text
+            self.text.setHtml(html_text)
+            self._fit()
+
+    def resizeEvent(self, event: object) -> None:
+        """Wrap to the new width (the row's height follows)."""
+        self._fit()
+
+    def _fit(self) -> None:
+        # Before the first layout the caption has no width: wrapping it to nothing would make
+        # the row (and the plot's minimum) many lines tall, past the plot's widget.
+        width = self.width() if self.width() > 40 else max(200.0, self._plot_item.width() - 60.0)
+        self.text.setTextWidth(width)
+        height = math.ceil(self.text.boundingRect().height()) if self._html else 0
+        self.setVisible(bool(self._html))
+        if height != self._height:
+            self._height = height
+            self.setMinimumHeight(height)
+            self.setMaximumHeight(height)
+            self._plot_item.layout.setRowFixedHeight(0, height)
+            # The plot is sized to its widget only when the widget resizes, and never below its
+            # minimum: once the caption is shorter, fit the plot to its widget again.
+            view = self._plot_item.getViewWidget()
+            if view is not None and view.centralWidget is self._plot_item:
+                self._plot_item.setGeometry(view.range)
+
+
 @dataclass(eq=False)
 class TrendLine:
     """One source's curve on one plot: the curve, its markers, and what was last drawn of it."""
@@ -112,8 +160,8 @@ class TrendLine:
     curve: pg.PlotDataItem
     #: The source's marker every ``MARK_EVERY_S``, or None for a plain line (the first source).
     marks: pg.PlotDataItem | None
-    #: What the legend shows for this line (the pen and the marker together).
-    sample: pg.PlotDataItem
+    #: The line's name in the legend (the source, and "PR" or "HR" on the pulse plot).
+    name: str
     drawn_version: int = -1
     marks_span: tuple[int, int] = (0, -1)
 
@@ -158,14 +206,12 @@ class TrendView(QWidget):
         self.lines: list[TrendLine] = []
         self._lines_of: dict[tuple[VitalKind, str], TrendLine] = {}
         self._sources_seen = -1
-        self.legends: dict[int, pg.LegendItem] = {}
-        for plot in (self.spo2_plot, self.pulse_plot):
-            legend = pg.LegendItem(offset=(4, 2), colCount=4, labelTextSize="9pt", horSpacing=4)
-            legend.setParentItem(plot.getPlotItem().getViewBox())
-            # Painted from a pixmap: the legend changes when a source appears, not per frame.
-            legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-            legend.setVisible(False)
-            self.legends[id(plot)] = legend
+        #: Each plot's legend (SpO2, pulse): every source's line and marker in its colour, with
+        #: its name, in the plot's title row, above the data (it never covers the newest values,
+        #: which sit at the top of the SpO2 plot). Shown once a plot has two lines.
+        self.legends = {
+            id(plot): PlotCaption(plot.getPlotItem()) for plot in (self.spo2_plot, self.pulse_plot)
+        }
         nibp_item = self.nibp_plot.getPlotItem()
         self.sys_points = nibp_item.plot(pen=None, symbol="t", symbolSize=12)
         self.dia_points = nibp_item.plot(pen=None, symbol="t1", symbolSize=12)
@@ -182,17 +228,21 @@ class TrendView(QWidget):
         self._classified_start: datetime | None = None
         self._readings: tuple[ClassifiedReading, ...] = ()
         # Baseline, expected band and thresholds on the same axes as the readings (MON-5). Their
-        # words sit inside the plot (baselines at the left, limits at the right, flipping above or
-        # below their line to stay in view); the NIBP key is above the plot, so they never meet.
+        # words sit inside the plot, baselines at the left and limits at the right, each pair set
+        # apart (``_place_band_labels``); the NIBP key is above the plot, so none meets it.
         self.sys_band = pg.LinearRegionItem(orientation="horizontal", movable=False)
         self.dia_band = pg.LinearRegionItem(orientation="horizontal", movable=False)
-        left = {"position": 0.01, "anchors": [(0.0, 0.0), (0.0, 1.0)]}
-        right = {"position": 0.99, "anchors": [(1.0, 0.0), (1.0, 1.0)]}
+        left = {"position": 0.01, "anchors": [(0.0, 1.0), (0.0, 1.0)]}
+        right = {"position": 0.99, "anchors": [(1.0, 1.0), (1.0, 1.0)]}
         self.sys_baseline = pg.InfiniteLine(angle=0, label="baseline SBP {value:.0f}", labelOpts=dict(left))
         self.dia_baseline = pg.InfiniteLine(angle=0, label="baseline DBP {value:.0f}", labelOpts=dict(left))
         self.sys_ceiling = pg.InfiniteLine(angle=0, label="SBP limit {value:.0f}", labelOpts=dict(right))
         self.dia_ceiling = pg.InfiniteLine(angle=0, label="DBP limit {value:.0f}", labelOpts=dict(right))
-        self.spo2_floor = pg.InfiniteLine(angle=0, label="SpO2 floor {value:.0f}", labelOpts=dict(right))
+        self.spo2_floor = pg.InfiniteLine(
+            angle=0,
+            label="SpO2 floor {value:.0f}",
+            labelOpts={"position": 0.99, "anchors": [(1.0, 0.0), (1.0, 1.0)]},
+        )
         self._band_items = (
             self.sys_band,
             self.dia_band,
@@ -212,12 +262,11 @@ class TrendView(QWidget):
         # The newest reading's class in words and a key to the marker colours shown, in the
         # plot's title row: above the data, so no band or limit label can cover it (issue 10:
         # at 1366x768 the baseline labels ran over the key). Colour is never the only cue.
-        self.nibp_key = nibp_item.titleLabel
+        nibp_item.getViewBox().sigResized.connect(lambda _vb: self._place_band_labels())
+        nibp_item.getViewBox().sigYRangeChanged.connect(lambda *_a: self._place_band_labels())
+        self.nibp_key = PlotCaption(nibp_item)
         #: The key's text (its words: "Last NIBP 186/108: past ceiling ...", then the key).
-        self.last_reading_text = self.nibp_key.item
-        self._key_html = ""
-        self._key_shown = ""
-        nibp_item.getViewBox().sigResized.connect(lambda _vb: self._fit_key())
+        self.last_reading_text = self.nibp_key.text
         self.recolour()
 
     # -- colours ---------------------------------------------------------------------------------
@@ -236,14 +285,9 @@ class TrendView(QWidget):
                 axis.setPen(pg.mkPen(p.plot_axis, width=1))
                 axis.setTextPen(pg.mkPen(p.plot_axis_text))
                 axis.label.setDefaultTextColor(QColor(p.plot_axis_text))
-        for legend in self.legends.values():
-            legend.setBrush(pg.mkBrush(QColor(p.plot_background)))
-            legend.setPen(pg.mkPen(p.plot_axis))
-            legend.setLabelTextColor(p.plot_text)
         for line in self.lines:
             self._colour_line(line, p)
-        for legend in self.legends.values():
-            legend.update()
+        self._show_legends()
         nibp = p.nibp
         self.sys_points.setSymbolBrush(nibp)
         self.dia_points.setSymbolBrush(nibp)
@@ -274,17 +318,14 @@ class TrendView(QWidget):
 
     def _colour_line(self, line: TrendLine, p: Palette) -> None:
         colour, look = line.colour(p), line.look
-        pen = _line_pen(colour, look)
-        line.curve.setPen(pen)
-        line.sample.setPen(pen)
+        line.curve.setPen(_line_pen(colour, look))
         if line.marks is not None:
             line.marks.setSymbolBrush(colour)
             line.marks.setSymbolPen(pg.mkPen(colour))
-            line.sample.setSymbolBrush(colour)
-            line.sample.setSymbolPen(pg.mkPen(colour))
 
     def pens(self) -> list[QColor]:
         """The colour of every pen and marker the trend draws now (the contrast check walks it)."""
+        p = palette()
         colours: list[QColor] = []
         for plot in (self.spo2_plot, self.pulse_plot, self.nibp_plot):
             item = plot.getPlotItem()
@@ -295,9 +336,7 @@ class TrendView(QWidget):
             colours.append(line.curve.opts["pen"].color())
             if line.marks is not None:
                 colours.append(pg.mkBrush(line.marks.opts["symbolBrush"]).color())
-        for legend in self.legends.values():
-            colours.append(legend.opts["pen"].color())
-            colours.append(pg.mkColor(legend.opts["labelTextColor"]))
+        colours.append(QColor(p.plot_text))  # the legends' and the key's words
         for points in (self.sys_points, self.dia_points, self.mean_points):
             colours.append(pg.mkBrush(points.opts["symbolBrush"]).color())
             colours.append(pg.mkPen(points.opts["symbolPen"]).color())
@@ -371,15 +410,25 @@ class TrendView(QWidget):
         marks = None
         if look.symbol:
             marks = item.plot(pen=None, symbol=look.symbol, symbolSize=9)
-        sample = pg.PlotDataItem(symbol=look.symbol or None, symbolSize=9)
-        line = TrendLine(kind, source, series, index, curve, marks, sample)
+        line = TrendLine(kind, source, series, index, curve, marks, name)
         self._colour_line(line, palette())
         self.lines.append(line)
         self._lines_of[(kind, source)] = line
-        legend = self.legends[id(plot)]
-        legend.addItem(sample, name)
-        legend.setVisible(True)
-        legend.update()
+        self._show_legends()
+
+    def _show_legends(self) -> None:
+        """Each plot's legend: its lines' keys ("━━━", "╍╍■" ...) in their colours and names."""
+        p = palette()
+        for plot in (self.spo2_plot, self.pulse_plot):
+            lines = [ln for ln in self.lines if self._plot_of(ln) is plot]
+            if len(lines) < 2:
+                continue  # one line: the tile beside it names its source
+            entries = [
+                f"<span style='color:{ln.colour(p)}'>{ln.look.key}</span>&nbsp;{html.escape(ln.name)}"
+                for ln in lines
+            ]
+            words = "&nbsp;&nbsp;&nbsp; ".join(entries)
+            self.legends[id(plot)].set_html(f"<div style='font-size:9pt; color:{p.plot_text}'>{words}</div>")
 
     def _plot_of(self, line: TrendLine) -> pg.PlotWidget:
         return self.spo2_plot if line.kind is VitalKind.SPO2 else self.pulse_plot
@@ -476,6 +525,30 @@ class TrendView(QWidget):
         # A limit is always in view, its words inside the plot (a limit off the plot is unseen).
         top = max(200.0, (t.systolic_ceiling + 15.0) if t and t.systolic_ceiling is not None else 0.0)
         self.nibp_plot.getPlotItem().setYRange(40, top, padding=0.02)
+        self._place_band_labels()
+
+    def _place_band_labels(self) -> None:
+        """Set each pair of line labels apart: the systolic one above its line, the diastolic one
+        below its line, so they never cover one another however close the lines are drawn (at
+        1366x768 the two baselines' words were written over each other); a label that would
+        leave the plot there goes to the other side of its line."""
+        view = self.nibp_plot.getPlotItem().getViewBox()
+        bottom, top = view.viewRange()[1]
+        per_px = view.viewPixelSize()[1]
+        for pair in ((self.sys_baseline, self.dia_baseline), (self.sys_ceiling, self.dia_ceiling)):
+            upper, lower = sorted(pair, key=lambda line: line.value(), reverse=True)
+            for line, wanted_above in ((upper, True), (lower, False)):
+                label = line.label
+                tall = label.boundingRect().height() * per_px
+                above = wanted_above
+                if wanted_above and line.value() + tall > top:
+                    above = False
+                elif not wanted_above and line.value() - tall < bottom:
+                    above = True
+                anchor = (label.anchors[0][0], 1.0 if above else 0.0)
+                if label.anchors[0] != anchor:
+                    label.anchors = [anchor, anchor]
+                    label.updatePosition()
 
     def show_classified(self, readings: tuple[ClassifiedReading, ...], session_start: datetime) -> None:
         """NIBP markers coloured and sized by the engine's class of each reading (past ceiling,
@@ -511,8 +584,9 @@ class TrendView(QWidget):
             f"Last NIBP {newest.reading.systolic:g}/{newest.reading.diastolic:g}: {newest.label or look.word}"
         )
         key = "&nbsp;&nbsp;&nbsp;".join(_key_entry(c) for c in dict.fromkeys(r.reading_class for r in judged))
-        self._key_html = f"<b style='color:{look.colour}'>{caption}</b><br>{key}"
-        self._fit_key()
+        self.nibp_key.set_html(
+            f"<div style='font-size:10pt'><b style='color:{look.colour}'>{caption}</b><br>{key}</div>"
+        )
         if spots:
             x_mean = np.asarray(
                 [(r.reading.measured_at - session_start).total_seconds() / 60.0 for r in judged]
@@ -520,21 +594,3 @@ class TrendView(QWidget):
             self.mean_points.setData(
                 x_mean, [np.nan if r.reading.mean is None else r.reading.mean for r in judged]
             )
-
-    def _fit_key(self) -> None:
-        """Put the NIBP key in the plot's title row, wrapped to the plot's width, the row as tall
-        as the key (none while there is no reading)."""
-        item = self.nibp_plot.getPlotItem()
-        if not self._key_html:
-            return
-        text = self.nibp_key.item
-        html = f"<div style='font-size:10pt'>{self._key_html}</div>"
-        if html != self._key_shown:
-            self._key_shown = html
-            text.setHtml(html)
-        text.setTextWidth(max(80.0, item.width() - 12.0))
-        height = math.ceil(text.boundingRect().height())
-        self.nibp_key.setVisible(True)
-        self.nibp_key.setMinimumHeight(height)
-        self.nibp_key.setMaximumHeight(height)
-        item.layout.setRowFixedHeight(0, height)

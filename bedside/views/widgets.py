@@ -167,6 +167,7 @@ class NumericTile(QFrame):
         self.title.setWordWrap(True)
         self._title_html = ""
         self._simulated = False
+        self._key = ""  # the source's line key, when several sources send this vital
         self.value = QLabel("---")
         text_role(self.value, "numeric_nibp" if unit == "mmHg" else "numeric", bold=True)
         self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -191,7 +192,6 @@ class NumericTile(QFrame):
         self.show_alarm(None)
         self._label = label
         self._shown_current = False
-        self._key = ""
 
     def _style(self, label: QLabel, css: str) -> None:
         # Re-polishing a style sheet costs far more than the check: tiles re-render on every sample.
@@ -233,7 +233,8 @@ class NumericTile(QFrame):
     def _show_title(self) -> None:
         p = palette()
         mark = f"  <span style='color:{p.simulation}'>SIMULATION</span>" if self._simulated else ""
-        text = self._title_html + mark
+        key = f" {self._key}" if self._key else ""
+        text = self._title_html + key + mark
         if self.title.text() != text:
             self.title.setText(text)
 
@@ -247,17 +248,20 @@ class NumericTile(QFrame):
         """A continuous vital: its value while current, otherwise greyed with why and its age; a
         dead device's last value stays, smaller and grey, with its age (ALM-2).
 
-        ``key`` (rich text: the source's line and marker in its colour, as on the trend) goes
-        before the source's name when several sources send this vital.
+        ``key`` (rich text: the source's line and marker in its colour, as on the trend) follows
+        the vital's name in the title when several sources send it, so the tile's source can be
+        found among the trend's lines.
         """
         p = palette()
-        self._key = key
+        if key != self._key:
+            self._key = key
+            self._show_title()
         self.value.setText(n.text)
         self._mark_simulation(n.simulated)
         if n.freshness is Freshness.DEVICE_LOST:
             self._style(self.value, f"color: {p.stale}; font-size: {LOST_VALUE_PX}px;")
             self.state.setText(n.detail)
-            self._style(self.state, f"color: {p.priority[AlarmPriority.LOW]};")
+            self._style(self.state, f"color: {p.priority_text[AlarmPriority.LOW]};")
             self._status(f"{n.source} · last {age_text(n.age_s)}")
             return
         if n.freshness is Freshness.CURRENT:
@@ -279,9 +283,8 @@ class NumericTile(QFrame):
             self._status(f"{n.source or 'no source'} · {last}")
 
     def _status(self, words: str) -> None:
-        text = f"{self._key} {html.escape(words)}" if self._key else words
-        if self.status.text() != text:
-            self.status.setText(text)
+        if self.status.text() != words:
+            self.status.setText(words)
 
     def show_nibp(self, n: NibpShown, reading_class: ReadingClass | None = None, label: str = "") -> None:
         """The last NIBP reading; with the engine's class of it, the digits and the words take that
@@ -292,7 +295,7 @@ class NumericTile(QFrame):
         if n.device_lost:
             self._style(self.value, f"color: {p.stale}; font-size: {LOST_VALUE_PX}px;")
             self.state.setText(n.device_lost)
-            self._style(self.state, f"color: {p.priority[AlarmPriority.LOW]};")
+            self._style(self.state, f"color: {p.priority_text[AlarmPriority.LOW]};")
             self.status.setText(f"{n.source} · {age_text(n.age_s)}")
             return
         mean = f"({n.mean:.0f})" if n.mean is not None else ""
@@ -333,10 +336,9 @@ class SimulationBanner(QLabel):
 
 @dataclass(frozen=True, slots=True)
 class SourceReading:
-    """One value in a source's row: what it is ("SpO2", "PR", "HR"), its unit and its numeric."""
+    """One value in a source's row: what it is ("SpO2", "PR", "HR") and its numeric."""
 
     word: str
-    unit: str
     numeric: Numeric
     colour: str  # the vital's colour while current (the tile's)
 
@@ -381,12 +383,13 @@ def _source_row_html(row: SourceRowView) -> str:
             shown = f"<span style='color:{p.stale}'>---</span>"
         if n.age_s is not None:
             ages.append(n.age_s)
-        parts.append(f"{r.word} {shown}<span style='color:{p.muted}'> {r.unit}</span>")
+        # No units: the row sits beside the tiles that give them, and must stay one line.
+        parts.append(f"{r.word} {shown}")
     age = min(ages) if ages else None
     when = f"last {age_text(age)}" if lost else age_text(age)
     tail = f"<span style='color:{p.muted}'>{when}</span>"
     if lost:
-        tail = f"<span style='color:{p.priority[AlarmPriority.LOW]}'>{lost}</span> · {tail}"
+        tail = f"<span style='color:{p.priority_text[AlarmPriority.LOW]}'>{lost}</span> · {tail}"
     if simulated:
         tail += f"  <span style='color:{p.simulation}'>SIMULATION</span>"
     return "&nbsp;&nbsp;".join(parts) + f" · {tail}"
@@ -418,7 +421,7 @@ class SourceList(QFrame):
             row.setWordWrap(True)
             # Ages grow a character at a time: the row wraps rather than widen the column.
             row.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            text_role(row, "vital_state", bold=True)
+            text_role(row, "body", bold=True)  # the size of the tiles' ages: one line per source
             self._layout.addWidget(row)
             self.rows.append(row)
         for label, row_view in zip(self.rows, rows, strict=False):

@@ -147,7 +147,15 @@ class MonitorWindow(QMainWindow):
         body = QHBoxLayout()
         outer.addLayout(body, 1)
         self.trend = TrendView()
-        body.addWidget(self.trend, 4)
+        # Every other oximeter (and ECG) above the trend, each with its own values and age, keyed
+        # to its line: the tiles show one source each and never flip between probes (issue 10).
+        # Here, not under the tiles: the side column has no height to spare at 1366x768.
+        self.sources = SourceList()
+        trend_column = QVBoxLayout()
+        trend_column.setSpacing(2)
+        trend_column.addWidget(self.sources)
+        trend_column.addWidget(self.trend, 1)
+        body.addLayout(trend_column, 4)
         side = QWidget()
         column = QVBoxLayout(side)
         column.setContentsMargins(0, 0, 0, 0)
@@ -170,10 +178,6 @@ class MonitorWindow(QMainWindow):
         continuous.addWidget(self.spo2_tile)
         continuous.addWidget(self.pulse_tile)
         column.addLayout(continuous)
-        # Every other oximeter (and ECG) under the tiles, each with its own values and age: the
-        # tiles show one source each and never flip between probes (issue 10).
-        self.sources = SourceList()
-        column.addWidget(self.sources)
         self.pleth = PlethStrip()  # the pleth under SpO2, where the device sends one
         column.addWidget(self.pleth)
         column.addWidget(self.nibp_tile)
@@ -647,15 +651,15 @@ class MonitorWindow(QMainWindow):
         rows = []
         for source in sources:
             readings: list[SourceReading] = []
-            for kind, word, unit, colour in (
-                (VitalKind.SPO2, "SpO2", "%", p.spo2),
-                (VitalKind.PULSE_RATE, "PR", "/min", p.pulse),
-                (VitalKind.HEART_RATE, "HR", "/min", p.pulse),
+            for kind, word, colour in (
+                (VitalKind.SPO2, "SpO2", p.spo2),
+                (VitalKind.PULSE_RATE, "PR", p.pulse),
+                (VitalKind.HEART_RATE, "HR", p.pulse),
             ):
                 if (kind, source) in on_tiles or source not in board.sources(kind):
                     continue
                 numeric: Numeric = board.numeric(kind, now, source)
-                readings.append(SourceReading(word, unit, numeric, colour))
+                readings.append(SourceReading(word, numeric, colour))
             if not readings:
                 continue
             kind = VitalKind.SPO2 if source in board.sources(VitalKind.SPO2) else VitalKind.PULSE_RATE
@@ -691,10 +695,17 @@ class MonitorWindow(QMainWindow):
                 offset_colour = p.warning if h.clock_implausible else p.muted
                 words = clock_offset_words(h.clock_offset_s)
                 clock = f" <span style='color:{offset_colour}'>clock {words}</span>"
-            parts.append(
-                f"<span style='color:{colour}'>● {h.source}: {h.state.value}</span>"
+            # Frame counts only when frames are being rejected (the part someone must act on):
+            # with four devices at 1366x768 the counts of every link took a second line from
+            # the numerics.
+            frames = (
                 f" <span style='color:{p.muted}'>frames {h.frames_ok} ok"
-                f" / {h.frames_rejected} rejected</span>" + clock
+                f" / {h.frames_rejected} rejected</span>"
+                if h.frames_rejected
+                else ""
+            )
+            parts.append(
+                f"<span style='color:{colour}'>● {h.source}: {h.state.value}</span>" + frames + clock
             )
         self.link_label.setText("&nbsp;&nbsp;&nbsp;".join(parts))
 
