@@ -20,6 +20,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from alarms import PRIORITY_LOOK, ConditionId
 from bedside.devtools.scene import MORE_OXIMETERS, OXIMETER, Scene, monitor_scene
 from bedside.monitor.vitals_board import Freshness, VitalsBoard
 from bedside.views.theme import DARK, LIGHT, Palette, contrast_ratio, palette, use_theme
@@ -369,3 +370,30 @@ def test_the_nibp_labels_never_overlap_the_key(
     for i, a in enumerate(rects):
         for b in rects[i + 1 :]:
             assert not a.intersects(b), (a, b)
+
+
+@pytest.mark.req("ALM-1")
+@pytest.mark.req("MON-6")
+def test_an_alarm_on_another_probe_marks_its_row_not_the_tile(qtbot: QtBot) -> None:
+    """The Nonin reads 84 while the Masimo on the tiles reads 97: the SpO2 alarm is the Nonin's,
+    so its row carries the priority's symbol and colour, and the tile showing 97 is not framed
+    (a framed 97 would say the 97 is alarming)."""
+    scene = monitor_scene("dark", (1366, 768), oximeters=2, alarms=False, protocol=False)
+    qtbot.addWidget(scene.window)
+    nonin = MORE_OXIMETERS[0][0]
+    scene.more = ()  # the Nonin is driven by hand below
+    for _ in range(30):
+        scene.clock.advance(2)
+        scene.oximetry(97, 78)
+        scene.deliver(
+            nonin, [scene.obs(VitalKind.SPO2, 84, nonin), scene.obs(VitalKind.PULSE_RATE, 80, nonin)]
+        )
+        scene.window.core.tick()
+        scene.clinical.tick()
+    scene.window._tick()
+    low = [a for a in scene.clinical.active_alarms() if a.condition is ConditionId.SPO2_LOW]
+    assert low and {a.source for a in low} == {nonin}
+    assert scene.window.spo2_tile.value.text() == "97" and scene.window.spo2_tile.alarm is None
+    row = next(r.text() for r in scene.window.sources.rows if r.isVisible() and nonin in r.text())
+    worst = max(a.priority for a in low)
+    assert PRIORITY_LOOK[worst].symbol in row and palette().priority[worst] in row
