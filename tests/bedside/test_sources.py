@@ -397,3 +397,29 @@ def test_an_alarm_on_another_probe_marks_its_row_not_the_tile(qtbot: QtBot) -> N
     row = next(r.text() for r in scene.window.sources.rows if r.isVisible() and nonin in r.text())
     worst = max(a.priority for a in low)
     assert PRIORITY_LOOK[worst].symbol in row and palette().priority[worst] in row
+
+
+@pytest.mark.req("MON-8")
+@pytest.mark.req("MON-5")
+def test_a_resumed_history_is_its_own_line_named_before_restart(qtbot: QtBot) -> None:
+    """The stored trend keeps no source per column: after a restart it is one line of its own in
+    the history look, named "before restart", and the live probe's samples go on their own line,
+    never joined to it."""
+    board = VitalsBoard(0.0)
+    t = np.arange(0.0, 300.0)
+    board.add_history({VitalKind.SPO2: (t, np.full_like(t, 93.0))}, [], [])
+    board.mark_restart(400.0, START + timedelta(seconds=400))
+    for second in range(400, 460):
+        board.add(_obs(VitalKind.SPO2, 98, float(second), "masimo-1"))
+    view = TrendView()
+    qtbot.addWidget(view)
+    view.refresh(board, 460.0)
+    history = view.line_of(VitalKind.SPO2, "")
+    live = view.line_of(VitalKind.SPO2, "masimo-1")
+    assert history is not None and live is not None
+    assert history.curve.opts["pen"].color().name() == palette().plot_history
+    assert live.curve.opts["pen"].color().name() == palette().spo2_lines[0]
+    hy, ly = np.asarray(history.curve.yData), np.asarray(live.curve.yData)
+    assert set(hy[np.isfinite(hy)]) == {93.0} and set(ly[np.isfinite(ly)]) == {98.0}
+    assert "before restart" in view.legends[id(view.spo2_plot)].text.toPlainText()
+    assert board.trends[VitalKind.SPO2] is board.lines[VitalKind.SPO2][""]
