@@ -1,5 +1,6 @@
 """A staged monitor screen for screenshots and layout tests: a patient mid-infusion with a BP spike,
-several alarms at once and the BP-spike protocol at its decision point with its longest answers.
+several alarms at once and the BP-spike protocol at its decision point with its longest answers;
+optionally with two more oximeters (a Nonin and an HL7 feed, the feed's link pulled at the end).
 
 Everything runs on a ``FakeClock`` and real engine objects (clinical session, protocol desk, the
 window), so what the picture shows is what the app shows; only the clock and the data are staged.
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 NURSE = "RN Okafor"
 OXIMETER = "sim-masimo-ascii-1"
 CUFF = "sim-suntech-advantage-1"
+#: The oximeters beyond the first, with how far their readings sit from the first's and how often
+#: they send (seconds): a second probe, and a gateway's HL7 feed every 10 s.
+MORE_OXIMETERS = (("sim-nonin-9560-1", -1.0, 2.0, 2), ("hl7-icu-gateway", 1.0, -1.0, 10))
 #: The decision point whose answers were cut to ", no em" (issue 10).
 LONG_ANSWERS_STEP = "improving"
 
@@ -46,6 +50,8 @@ class Scene:
     clinical: ClinicalSession
     desk: ProtocolDesk
     records: list[object] = field(default_factory=list)
+    #: The oximeters beyond the first that send (``MORE_OXIMETERS``' first entries).
+    more: tuple[tuple[str, float, float, int], ...] = ()
 
     def deliver(self, source: str, observations: list[Observation]) -> None:
         """Hand observations to the core as a link would and apply them now."""
@@ -75,8 +81,18 @@ class Scene:
         )
 
     def oximetry(self, spo2: float, pulse: float) -> None:
-        """One oximeter sample now."""
+        """One oximeter sample now (and from each further oximeter whose turn it is)."""
         self.deliver(OXIMETER, [self.obs(VitalKind.SPO2, spo2), self.obs(VitalKind.PULSE_RATE, pulse)])
+        second = round(self.clock.monotonic())
+        for source, d_spo2, d_pulse, every in self.more:
+            if second % every < 2:
+                self.deliver(
+                    source,
+                    [
+                        self.obs(VitalKind.SPO2, min(100.0, spo2 + d_spo2), source),
+                        self.obs(VitalKind.PULSE_RATE, pulse + d_pulse, source),
+                    ],
+                )
 
     def run_for(self, seconds: int, spo2: float = 97, pulse: float = 78) -> None:
         """Let time pass with the oximeter sending every 2 s and the clinical tick running; the
@@ -96,8 +112,10 @@ def monitor_scene(
     protocol: bool = True,
     alarms: bool = True,
     patient: bool = True,
+    oximeters: int = 1,
 ) -> Scene:
-    """Build and show the staged monitor window (a QApplication must exist)."""
+    """Build and show the staged monitor window (a QApplication must exist); with ``oximeters``
+    of 3, the third's link is pulled a minute before the picture (its values greyed, aged)."""
     from PySide6.QtWidgets import QApplication
 
     from alarms import ChecklistItem, ThresholdSet, load_config
@@ -130,9 +148,9 @@ def monitor_scene(
         request_nibp=lambda: False,
     )  # fmt: skip
     window.attach_protocols(desk)
-    scene = Scene(window, clock, clinical, desk, records)
+    scene = Scene(window, clock, clinical, desk, records, more=MORE_OXIMETERS[: max(0, oximeters - 1)])
     window.session_controls.clinician.setText(NURSE)
-    for source in (OXIMETER, CUFF):  # the staged devices are connected, as a real link says so
+    for source in (OXIMETER, CUFF, *(m[0] for m in scene.more)):  # connected, as a real link says
         core.on_event(DeviceEvent(DeviceEventKind.CONNECTED, source, clock.stamp()))
     window._on_data_arrived()
     if patient:
@@ -165,6 +183,13 @@ def monitor_scene(
         run.skip(NURSE, "cuff reading taken by hand")
         window.protocol_panel.select_run(run.run_id)
         window.protocol_panel.refresh()
+    if len(scene.more) >= 2:
+        # The HL7 feed's link goes down: its values stay, greyed with their age (ALM-2).
+        feed = scene.more[1][0]
+        core.on_event(DeviceEvent(DeviceEventKind.DISCONNECTED, feed, clock.stamp()))
+        scene.more = scene.more[:1]
+        window._on_data_arrived()
+        scene.run_for(60, spo2=86 if alarms else 97, pulse=128 if alarms else 78)
     window.resize(*size)
     window.show()
     app = QApplication.instance()

@@ -3,7 +3,8 @@
 Run under a display (``bash scripts/dev.sh screenshots`` uses Xvfb). Each ``SHOTS`` entry is the
 real app, started as a user would start it, on an accelerated clock. The ``SCREEN_SHOTS`` are the
 monitor screen staged (``bedside.devtools.scene``: mid-infusion, three alarms, the BP-spike
-protocol at its longest answers) in both themes at the smallest and the common screen size.
+protocol at its longest answers) in both themes at the smallest and the common screen size, with
+one oximeter and with three (a Nonin and an HL7 feed beside the Masimo, the feed's link pulled).
 """
 
 from __future__ import annotations
@@ -44,10 +45,12 @@ class ScreenShot:
     name: str
     theme: str
     size: tuple[int, int]
+    oximeters: int = 1
 
 
 SCREEN_SHOTS = tuple(
-    ScreenShot(f"monitor-screen-{theme}-{w}x{h}.png", theme, (w, h))
+    ScreenShot(f"monitor-{what}-{theme}-{w}x{h}.png", theme, (w, h), oximeters)
+    for what, oximeters in (("screen", 1), ("three-oximeters", 3))
     for theme in ("dark", "light")
     for w, h in ((1366, 768), (1920, 1080))
 )
@@ -66,7 +69,7 @@ def staged_shots(out: Path, wanted: set[str]) -> int:
         if wanted and shot.name not in wanted:
             continue
         try:
-            scene = monitor_scene(shot.theme, shot.size)
+            scene = monitor_scene(shot.theme, shot.size, oximeters=shot.oximeters)
             for _ in range(3):
                 app.processEvents()
             ok = scene.window.grab().save(str(out / shot.name))

@@ -5,6 +5,11 @@ so instead of freezing the last value, and nothing older than the stale limit is
 After a restart (MON-8) the values replayed from storage are never current: they go into the
 trend, and the last NIBP is shown as "before restart, HH:MM:SS" with its age from wall time.
 
+Every source is its own stream (MON-6, MON-7): three oximeters give three SpO2 curves and three
+values, never one line zig-zagging between probes nor a tile flipping between them. The board
+keeps a curve and a latest value per (vital, source); the screen shows a primary source large and
+the others listed with their own values and ages.
+
 Both limits are the clinic's (``monitoring.no_valid_spo2_s`` and ``monitoring.stale_after_s``,
 given with ``use_clinic_config``), the same numbers the alarm system judges with.
 """
@@ -223,8 +228,13 @@ class PlethBuffer:
         return self._v[idx]
 
 
+#: The key of a curve whose source is not known: a resumed session's stored history (storage keeps
+#: no source per trend column) or samples put straight into ``trends``.
+UNNAMED_SOURCE = ""
+
+
 class VitalsBoard:
-    """Latest values per kind and the session's trends, judged against the clock."""
+    """Latest values per kind and source and the session's trends, judged against the clock."""
 
     CONTINUOUS = (VitalKind.SPO2, VitalKind.PULSE_RATE, VitalKind.HEART_RATE, VitalKind.PERFUSION_INDEX)
 
@@ -240,9 +250,25 @@ class VitalsBoard:
         self.stale_after_s = stale_after_s
         self._last: dict[VitalKind, Observation] = {}
         self._last_valid: dict[VitalKind, Observation] = {}
+        #: The same, per source: each device's stream is judged and shown on its own (MON-7).
+        self._last_of: dict[tuple[VitalKind, str], Observation] = {}
+        self._last_valid_of: dict[tuple[VitalKind, str], Observation] = {}
+        #: Sources of each kind, in the order they first sent it (the screen's order, stable).
+        self._sources: dict[VitalKind, list[str]] = {k: [] for k in self.CONTINUOUS}
+        self._trend_gap_s = trend_gap_s
+        #: The first curve of each kind: the first source's, or the resumed history's (kept for
+        #: callers that know one curve per kind; ``lines`` holds every source's).
         self.trends: dict[VitalKind, TrendSeries] = {
             k: TrendSeries(min_gap_s=trend_gap_s) for k in self.CONTINUOUS
         }
+        #: One curve per source of each continuous kind, in the order the sources appeared. The
+        #: first curve starts out unnamed and is taken by the first source that sends the kind
+        #: (or keeps the resumed history, which has no source).
+        self.lines: dict[VitalKind, dict[str, TrendSeries]] = {
+            k: {UNNAMED_SOURCE: self.trends[k]} for k in self.CONTINUOUS
+        }
+        #: Bumped when a source's curve or value appears, so views add rows and lines only then.
+        self.sources_version = 0
         #: NIBP points: (session seconds, systolic, diastolic, mean)
         self.nibp_points: list[tuple[float, float | None, float | None, float | None]] = []
         self._nibp_assembler = NibpAssembler()
@@ -259,22 +285,67 @@ class VitalsBoard:
         """Judge freshness with the clinic's limits (MON-1), not the start-up defaults."""
         self.no_valid_after_s = config.monitoring.no_valid_spo2_s
         self.stale_after_s = config.monitoring.stale_after_s
-        for series in self.trends.values():
-            series.min_gap_s = config.monitoring.trend_gap_s
+        self._trend_gap_s = config.monitoring.trend_gap_s
+        for lines in self.lines.values():
+            for series in lines.values():
+                series.min_gap_s = config.monitoring.trend_gap_s
 
     def session_seconds(self, mono: float) -> float:
         return mono - self.session_start_mono
 
     def add(self, obs: Observation) -> None:
-        """Record one observation (already time-stamped at arrival)."""
+        """Record one observation (already time-stamped at arrival) in its source's stream."""
         self._last[obs.kind] = obs
         if obs.is_valid:
             self._last_valid[obs.kind] = obs
         t = self.session_seconds(obs.received_mono)
-        if obs.kind in self.trends:
-            self.trends[obs.kind].append(t, obs.value if obs.is_valid else None)
+        if obs.kind in self.lines:
+            key = (obs.kind, obs.source)
+            if key not in self._last_of:
+                self._sources[obs.kind].append(obs.source)
+                self.sources_version += 1
+            self._last_of[key] = obs
+            if obs.is_valid:
+                self._last_valid_of[key] = obs
+            self.line(obs.kind, obs.source).append(t, obs.value if obs.is_valid else None)
         elif obs.kind.is_nibp:
             self._collect_nibp(obs, t)
+
+    def line(self, kind: VitalKind, source: str) -> TrendSeries:
+        """The curve of one source's ``kind`` (made when the source first sends it): samples of
+        two probes are never joined into one line."""
+        lines = self.lines[kind]
+        series = lines.get(source)
+        if series is None:
+            unnamed = lines.get(UNNAMED_SOURCE)
+            if source != UNNAMED_SOURCE and unnamed is not None and len(unnamed) == 0:
+                # The first source takes the empty first curve (``trends`` keeps pointing at it).
+                del lines[UNNAMED_SOURCE]
+                series = unnamed
+            else:
+                series = TrendSeries(min_gap_s=self._trend_gap_s)
+            lines[source] = series
+            self.sources_version += 1
+        return series
+
+    def sources(self, kind: VitalKind) -> tuple[str, ...]:
+        """The sources that sent ``kind`` in this run, in the order they first did."""
+        return tuple(self._sources.get(kind, ()))
+
+    def primary_source(self, kind: VitalKind, prefer: str = "") -> str:
+        """The source a tile shows large: ``prefer`` when it sends ``kind`` and is alive, else the
+        first source (in order of appearance) whose device is alive, else the first; "" for none.
+
+        Stable: the tile changes source only when its device dies or comes back, never because
+        another probe's sample arrived last (issue 10: the tile flipped between oximeters).
+        """
+        sources = self._sources.get(kind, [])
+        alive = [s for s in sources if s not in self._lost]
+        if prefer and prefer in alive:
+            return prefer
+        if alive:
+            return alive[0]
+        return sources[0] if sources else ""
 
     def add_waveform(self, wave: Waveform) -> None:
         """Keep the newest pleth samples of one device; another device's pleth replaces it only
@@ -307,8 +378,8 @@ class VitalsBoard:
         if obs.is_valid or obs.kind not in self._before_restart:
             self._before_restart[obs.kind] = obs
         t = self.session_seconds(obs.received_mono)
-        if obs.kind in self.trends:
-            self.trends[obs.kind].append(t, obs.value if obs.is_valid else None)
+        if obs.kind in self.lines:
+            self.line(obs.kind, obs.source).append(t, obs.value if obs.is_valid else None)
         elif obs.kind.is_nibp:
             self._collect_nibp(obs, t)
 
@@ -319,10 +390,13 @@ class VitalsBoard:
         last_nibp: Iterable[Observation],
     ) -> None:
         """Load a stored session's trend before a restart as arrays (trend only, never a current
-        value); ``last_nibp`` is the last cycle, which the NIBP tile shows as "before restart"."""
+        value); ``last_nibp`` is the last cycle, which the NIBP tile shows as "before restart".
+
+        The stored columns carry no source, so the history is one unnamed curve per kind.
+        """
         for kind, (t, values) in curves.items():
-            if kind in self.trends:
-                self.trends[kind].extend(t, values)
+            if kind in self.lines:
+                self.line(kind, UNNAMED_SOURCE).extend(t, values)
         self.nibp_points.extend(nibp_points)
         for obs in last_nibp:
             if obs.is_valid or obs.kind not in self._before_restart:
@@ -332,10 +406,16 @@ class VitalsBoard:
         """The monitor restarted now: break every curve here so the gap is not drawn as data."""
         self._restart = (now_mono, now_wall)
         t = self.session_seconds(now_mono)
-        for series in self.trends.values():
-            series.append(t, None)
+        for lines in self.lines.values():
+            for series in lines.values():
+                series.append(t, None)
         self._nibp_assembler = NibpAssembler()
         self._nibp_t.clear()
+
+    @property
+    def restarted(self) -> bool:
+        """Whether this run resumed a session after a restart (MON-8)."""
+        return self._restart is not None
 
     def _wall_at(self, now_mono: float) -> datetime | None:
         if self._restart is None:
@@ -358,14 +438,20 @@ class VitalsBoard:
         """The newest observation of a kind, valid or not (protocol steps show it with its quality)."""
         return self._last.get(kind)
 
-    def numeric(self, kind: VitalKind, now_mono: float) -> Numeric:
-        """What the tile for ``kind`` may show at ``now_mono``.
+    def numeric(self, kind: VitalKind, now_mono: float, source: str | None = None) -> Numeric:
+        """What the tile for ``kind`` from ``source`` may show at ``now_mono`` (by default the
+        primary source's: see ``primary_source``).
 
         A value whose device is known dead is never current: its last value stays, greyed with
         its age and why (ALM-2), so the screen shows what was last known and that it is old.
         """
-        last = self._last.get(kind)
-        valid = self._last_valid.get(kind)
+        if kind in self._sources:
+            source = self.primary_source(kind) if source is None else source
+            last = self._last_of.get((kind, source))
+            valid = self._last_valid_of.get((kind, source))
+        else:
+            last = self._last.get(kind)
+            valid = self._last_valid.get(kind)
         if last is not None and (lost := self._lost.get(last.source)):
             shown = valid if valid is last else None
             age = max(0.0, now_mono - last.received_mono)

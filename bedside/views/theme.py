@@ -21,7 +21,6 @@ from alarms import AlarmPriority, ReadingClass
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True, slots=True)
 class ClassLook:
     """How one reading class is shown: its words, its colour and its trend marker size."""
@@ -71,6 +70,16 @@ class Palette:
     plot_threshold_text: str = ""
     plot_mean: str = ""
     plot_marker_outline: str = ""
+    #: The trend's axes (line and numbers) and the words on its plots (legend, key, line labels).
+    plot_axis: str = ""
+    plot_axis_text: str = ""
+    plot_text: str = ""
+    #: One colour per source's curve, in the order the sources appeared (the first is the tile's
+    #: colour); each source also has its own dash and marker (``SOURCE_LINES``): colour is never
+    #: the only cue. A curve whose source is not known (a resumed history) is ``plot_history``.
+    spo2_lines: tuple[str, ...] = ()
+    pulse_lines: tuple[str, ...] = ()
+    plot_history: str = ""
 
 
 _IEC_RED, _IEC_YELLOW, _IEC_CYAN = "#e02020", "#f5c400", "#00b7d4"
@@ -120,7 +129,15 @@ DARK = Palette(
     plot_threshold="#ff3030",
     plot_threshold_text="#ff6060",
     plot_mean="#ffb0b0",
-    plot_marker_outline="#000000",
+    # Every pen on the trend stands out from its background (WCAG 3:1 for graphics): a black
+    # outline on the near-black plot was invisible.
+    plot_marker_outline="#e8eef5",
+    plot_axis="#5c6670",
+    plot_axis_text="#8a94a6",
+    plot_text="#d8dee9",
+    spo2_lines=("#00e5ff", "#d0a8ff", "#ffcc80", "#f48fb1"),
+    pulse_lines=("#3ddc84", "#d0a8ff", "#ffcc80", "#f48fb1"),
+    plot_history="#8a94a6",
 )
 
 LIGHT = Palette(
@@ -169,6 +186,13 @@ LIGHT = Palette(
     plot_threshold_text="#b00000",
     plot_mean="#8a3030",
     plot_marker_outline="#111820",
+    # Dark enough on white: the dark theme's cyan and green lines were near invisible on it.
+    plot_axis="#5c6670",
+    plot_axis_text="#4f5b66",
+    plot_text="#111820",
+    spo2_lines=("#006a80", "#6a3fb5", "#8a5a00", "#ad1457"),
+    pulse_lines=("#1b7a3d", "#6a3fb5", "#8a5a00", "#ad1457"),
+    plot_history="#4f5b66",
 )
 
 THEMES: dict[str, Palette] = {DARK.name: DARK, LIGHT.name: LIGHT}
@@ -193,6 +217,52 @@ def use_theme(name: str) -> Palette:
 def palette() -> Palette:
     """The palette in use."""
     return _current[0]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLine:
+    """How one source's curve differs from the others' besides its colour: the dash of its line,
+    the marker set along it every few minutes, and both as text for a tile or a list row."""
+
+    dash: str  # "solid", "dash", "dot", "dashdot"
+    symbol: str  # a pyqtgraph symbol ("" for none)
+    key: str  # the line and marker as characters: "━━━", "╍╍■" ...
+
+
+#: By the order the sources appeared; the first (the tile's) is a plain solid line, so a screen
+#: with one oximeter costs what it did.
+SOURCE_LINES: tuple[SourceLine, ...] = (
+    SourceLine("solid", "", "━━━"),
+    SourceLine("dash", "s", "╍╍■"),
+    SourceLine("dot", "d", "┅┅◆"),
+    SourceLine("dashdot", "t", "━┅▲"),
+)
+#: A curve whose source is not known (the stored history of a resumed session).
+HISTORY_LINE = SourceLine("solid", "", "───")
+
+
+def source_line(index: int) -> SourceLine:
+    """The dash and marker of the ``index``-th source of a vital (repeating past the table)."""
+    return SOURCE_LINES[index % len(SOURCE_LINES)]
+
+
+def line_colour(colours: tuple[str, ...], index: int) -> str:
+    """The colour of the ``index``-th source's curve from a palette's ``spo2_lines`` or
+    ``pulse_lines`` (repeating past the table; the dash and marker still differ)."""
+    return colours[index % len(colours)]
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """WCAG 2 contrast ratio of two ``#rrggbb`` colours (1 to 21; 3 is the floor for graphics)."""
+
+    def luminance(colour: str) -> float:
+        digits = colour.lstrip("#")
+        channels = [int(digits[i : i + 2], 16) / 255.0 for i in (0, 2, 4)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
 
 
 def class_look(reading_class: ReadingClass) -> ClassLook:

@@ -3,8 +3,11 @@ text scale every view's text follows. They only render."""
 
 from __future__ import annotations
 
+import html
 import logging
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont
@@ -162,8 +165,9 @@ class NumericTile(QFrame):
         self.title = QLabel()
         text_role(self.title, "vital_label", bold=True)
         self.title.setWordWrap(True)
-        self._title_html = ''
+        self._title_html = ""
         self._simulated = False
+        self._key = ""  # the source's line key, when several sources send this vital
         self.value = QLabel("---")
         text_role(self.value, "numeric_nibp" if unit == "mmHg" else "numeric", bold=True)
         self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -229,7 +233,8 @@ class NumericTile(QFrame):
     def _show_title(self) -> None:
         p = palette()
         mark = f"  <span style='color:{p.simulation}'>SIMULATION</span>" if self._simulated else ""
-        text = self._title_html + mark
+        key = f" {self._key}" if self._key else ""
+        text = self._title_html + key + mark
         if self.title.text() != text:
             self.title.setText(text)
 
@@ -239,17 +244,25 @@ class NumericTile(QFrame):
             self._simulated = simulated
             self._show_title()
 
-    def show_numeric(self, n: Numeric) -> None:
+    def show_numeric(self, n: Numeric, key: str = "") -> None:
         """A continuous vital: its value while current, otherwise greyed with why and its age; a
-        dead device's last value stays, smaller and grey, with its age (ALM-2)."""
+        dead device's last value stays, smaller and grey, with its age (ALM-2).
+
+        ``key`` (rich text: the source's line and marker in its colour, as on the trend) follows
+        the vital's name in the title when several sources send it, so the tile's source can be
+        found among the trend's lines.
+        """
         p = palette()
+        if key != self._key:
+            self._key = key
+            self._show_title()
         self.value.setText(n.text)
         self._mark_simulation(n.simulated)
         if n.freshness is Freshness.DEVICE_LOST:
             self._style(self.value, f"color: {p.stale}; font-size: {LOST_VALUE_PX}px;")
             self.state.setText(n.detail)
-            self._style(self.state, f"color: {p.priority[AlarmPriority.LOW]};")
-            self.status.setText(f"{n.source} · last {age_text(n.age_s)}")
+            self._style(self.state, f"color: {p.priority_text[AlarmPriority.LOW]};")
+            self._status(f"{n.source} · last {age_text(n.age_s)}")
             return
         if n.freshness is Freshness.CURRENT:
             if not self._shown_current:
@@ -258,7 +271,7 @@ class NumericTile(QFrame):
                 log.info("first %s on screen at unix time %.3f", self._label, time.time())
             self._style(self.value, f"color: {self._colour};")
             self.state.setText("")
-            self.status.setText(f"{n.source} · {age_text(n.age_s)}")
+            self._status(f"{n.source} · {age_text(n.age_s)}")
         else:
             self._style(self.value, f"color: {p.stale};")
             if n.freshness is Freshness.NOT_VALID:
@@ -267,7 +280,11 @@ class NumericTile(QFrame):
                 self.state.setText("NO VALID DATA")
             self._style(self.state, f"color: {p.priority_text[AlarmPriority.LOW]};")
             last = f"last valid {age_text(n.age_s)}" if n.age_s is not None else "no valid reading yet"
-            self.status.setText(f"{n.source or 'no source'} · {last}")
+            self._status(f"{n.source or 'no source'} · {last}")
+
+    def _status(self, words: str) -> None:
+        if self.status.text() != words:
+            self.status.setText(words)
 
     def show_nibp(self, n: NibpShown, reading_class: ReadingClass | None = None, label: str = "") -> None:
         """The last NIBP reading; with the engine's class of it, the digits and the words take that
@@ -278,7 +295,7 @@ class NumericTile(QFrame):
         if n.device_lost:
             self._style(self.value, f"color: {p.stale}; font-size: {LOST_VALUE_PX}px;")
             self.state.setText(n.device_lost)
-            self._style(self.state, f"color: {p.priority[AlarmPriority.LOW]};")
+            self._style(self.state, f"color: {p.priority_text[AlarmPriority.LOW]};")
             self.status.setText(f"{n.source} · {age_text(n.age_s)}")
             return
         mean = f"({n.mean:.0f})" if n.mean is not None else ""
@@ -315,3 +332,103 @@ class SimulationBanner(QLabel):
             f"background-color: {p.simulation}; color: {p.on_simulation}; padding: 1px;"
             f" border: 3px dashed {p.on_simulation};"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReading:
+    """One value in a source's row: what it is ("SpO2", "PR", "HR") and its numeric."""
+
+    word: str
+    numeric: Numeric
+    colour: str  # the vital's colour while current (the tile's)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRowView:
+    """One more source of a continuous vital, as its row shows it (issue 10: three oximeters)."""
+
+    source: str
+    #: The source's line and marker as on the trend (characters and colour), e.g. "╍╍■".
+    key: str
+    key_colour: str
+    readings: tuple[SourceReading, ...]
+    alarm: AlarmPriority | None = None
+
+
+def _source_row_html(row: SourceRowView) -> str:
+    """A source's row: its key, its name, each value (greyed when not current) and the newest age."""
+    p = palette()
+    parts = [f"<span style='color:{row.key_colour}'>{row.key}</span> {html.escape(row.source)}"]
+    if row.alarm is not None:
+        look = PRIORITY_LOOK[row.alarm]
+        colour = p.priority[row.alarm]
+        parts.insert(
+            0, f"<span style='background:{colour}; color:{p.on_priority}'>&nbsp;{look.symbol}&nbsp;</span>"
+        )
+    lost = ""
+    ages: list[float] = []
+    simulated = False
+    for r in row.readings:
+        n = r.numeric
+        simulated = simulated or n.simulated
+        if n.freshness is Freshness.CURRENT:
+            shown = f"<span style='color:{r.colour}'>{n.text}</span>"
+        elif n.freshness is Freshness.DEVICE_LOST:
+            lost = n.detail
+            shown = f"<span style='color:{p.stale}'>{n.text}</span>"
+        elif n.freshness is Freshness.NOT_VALID:
+            words = _QUALITY_TEXT.get(n.quality.value, n.quality.value.upper())
+            shown = f"<span style='color:{p.priority_text[AlarmPriority.LOW]}'>{words}</span>"
+        else:
+            shown = f"<span style='color:{p.stale}'>---</span>"
+        if n.age_s is not None:
+            ages.append(n.age_s)
+        # No units: the row sits beside the tiles that give them, and must stay one line.
+        parts.append(f"{r.word} {shown}")
+    age = min(ages) if ages else None
+    when = f"last {age_text(age)}" if lost else age_text(age)
+    tail = f"<span style='color:{p.muted}'>{when}</span>"
+    if lost:
+        tail = f"<span style='color:{p.priority_text[AlarmPriority.LOW]}'>{lost}</span> · {tail}"
+    if simulated:
+        tail += f"  <span style='color:{p.simulation}'>SIMULATION</span>"
+    return "&nbsp;&nbsp;".join(parts) + f" · {tail}"
+
+
+class SourceList(QFrame):
+    """The other sources of SpO2, pulse rate and heart rate, one row each under the tiles: each
+    with its own values and age, greyed when its device is dead, keyed to its trend line; the
+    tiles show the primary source large (``VitalsBoard.primary_source``)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sources")
+        p = palette()
+        self.setStyleSheet(
+            f"#sources {{ background: {p.surface}; border: 1px solid {p.border}; border-radius: 6px; }}"
+            " #sources QLabel { background: transparent; }"
+        )
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(8, 2, 8, 2)
+        self._layout.setSpacing(0)
+        self.rows: list[QLabel] = []
+        self.setVisible(False)
+
+    def show_rows(self, rows: Sequence[SourceRowView]) -> None:
+        """One row per source (hidden when there is none); a row's text is set only if it changed."""
+        while len(self.rows) < len(rows):
+            row = QLabel()
+            row.setWordWrap(True)
+            # Ages grow a character at a time: the row wraps rather than widen the column.
+            row.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            text_role(row, "body", bold=True)  # the size of the tiles' ages: one line per source
+            self._layout.addWidget(row)
+            self.rows.append(row)
+        for label, row_view in zip(self.rows, rows, strict=False):
+            text = _source_row_html(row_view)
+            if label.text() != text:
+                label.setText(text)
+            label.setVisible(True)
+        for label in self.rows[len(rows) :]:
+            label.setVisible(False)
+        self.setVisible(bool(rows))

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMenu, QScrollArea, QToo
 
 from alarms import AlarmPriority, ConditionId, SessionPhase, ThresholdSet
 from bedside.monitor.core import MonitorCore
+from bedside.monitor.vitals_board import Numeric
 from bedside.views.action_bar import ActionBar
 from bedside.views.alarm_bar import AlarmBar
 from bedside.views.alarm_sound import AlarmSound
@@ -37,7 +38,15 @@ from bedside.views.protocol_panel import ProtocolPanel, ask_note_dialog
 from bedside.views.session_controls import SessionControls
 from bedside.views.theme import link_colour, palette, text_scale
 from bedside.views.trend import TrendView
-from bedside.views.widgets import NumericTile, SimulationBanner, apply_text_scale, text_role
+from bedside.views.widgets import (
+    NumericTile,
+    SimulationBanner,
+    SourceList,
+    SourceReading,
+    SourceRowView,
+    apply_text_scale,
+    text_role,
+)
 from bedside.workflow.clinical import BandView, ClinicalSession
 from bedside.workflow.protocol_desk import ProtocolDesk
 from drivers.types import VitalKind
@@ -60,6 +69,9 @@ _TILE_OF: dict[ConditionId, str] = {
     ConditionId.BP_LOW: "nibp",
     ConditionId.NIBP_FAILED: "nibp",
 }
+
+#: The vitals a source's tile or row shows (oximeter SpO2 and pulse rate, ECG heart rate).
+_CONTINUOUS_KINDS = (VitalKind.SPO2, VitalKind.PULSE_RATE, VitalKind.HEART_RATE)
 
 #: Asks the note to record (title, prompt); None when cancelled.
 NoteAsker = Callable[[str, str], "str | None"]
@@ -135,7 +147,15 @@ class MonitorWindow(QMainWindow):
         body = QHBoxLayout()
         outer.addLayout(body, 1)
         self.trend = TrendView()
-        body.addWidget(self.trend, 4)
+        # Every other oximeter (and ECG) above the trend, each with its own values and age, keyed
+        # to its line: the tiles show one source each and never flip between probes (issue 10).
+        # Here, not under the tiles: the side column has no height to spare at 1366x768.
+        self.sources = SourceList()
+        trend_column = QVBoxLayout()
+        trend_column.setSpacing(2)
+        trend_column.addWidget(self.sources)
+        trend_column.addWidget(self.trend, 1)
+        body.addLayout(trend_column, 4)
         side = QWidget()
         column = QVBoxLayout(side)
         column.setContentsMargins(0, 0, 0, 0)
@@ -187,8 +207,13 @@ class MonitorWindow(QMainWindow):
         self._offers_forwarded = 0
         self._views_pending = False
         self._shown_band: BandView | None = None
+        #: The source each continuous tile shows (its alarms frame the tile; others' mark their row).
+        self._tile_source: dict[str, str] = {}
+        #: The worst present or latched alarm per (tile, source).
+        self._alarm_of: dict[tuple[str, str], AlarmPriority] = {}
         self._shown_readings = -1
         self._scale = 0.0
+        self._sources_seen = -1
         self._tick_timer = QTimer(self)
         self._tick_timer.timeout.connect(self._tick)
         self._wakeup = _Wakeup(self)
@@ -522,14 +547,35 @@ class MonitorWindow(QMainWindow):
         self.alarm_sound.update(clinical.audio_state())
         active = clinical.active_alarms()
         self.alarm_bar.show_alarms(active, clinical.audio_paused, clinical.pause_remaining_s())
-        worst: dict[str, AlarmPriority] = {}
+        worst: dict[tuple[str, str], AlarmPriority] = {}
         for alarm in active:
             tile = _TILE_OF.get(alarm.condition)
             if tile is not None and (alarm.present or alarm.latched):
-                worst[tile] = max(worst.get(tile, alarm.priority), alarm.priority)
-        self.spo2_tile.show_alarm(worst.get("spo2"))
-        self.pulse_tile.show_alarm(worst.get("pulse"))
-        self.nibp_tile.show_alarm(worst.get("nibp"))
+                key = (tile, alarm.source)
+                worst[key] = max(worst.get(key, alarm.priority), alarm.priority)
+        self._alarm_of = worst
+        self._frame_tiles()
+        if self._row_sources():
+            self._show_vitals()  # the rows of other sources carry their own alarms' marks
+
+    def _row_sources(self) -> set[str]:
+        """Sources listed in a row under the tiles (not on a tile)."""
+        board = self.core.board
+        shown = set(self._tile_source.values())
+        return {s for k in _CONTINUOUS_KINDS for s in board.sources(k)} - shown
+
+    def _frame_tiles(self) -> None:
+        """Frame a tile in the colour of its own source's alarms; an alarm whose source has no
+        row of its own (NIBP, a pulse deficit between two sources) frames the tile too."""
+        listed = self._row_sources()
+        for name, tile in (("spo2", self.spo2_tile), ("pulse", self.pulse_tile), ("nibp", self.nibp_tile)):
+            shown = self._tile_source.get(name)
+            priorities = [
+                priority
+                for (tile_name, source), priority in self._alarm_of.items()
+                if tile_name == name and (source == shown or source not in listed)
+            ]
+            tile.show_alarm(max(priorities) if priorities else None)
 
     def _show_clinical_views(self) -> None:
         self._views_pending = False
@@ -560,16 +606,70 @@ class MonitorWindow(QMainWindow):
                 log.exception("telling the alarm system that the sound failed")
 
     def _show_vitals(self, kinds: set[VitalKind] | None = None) -> None:
+        """The tiles (one source each, never flipping between probes) and a row for every other
+        source with its own values and age (issue 10: three oximeters shared one tile)."""
         now = self.core.clock.monotonic()
         board = self.core.board
-        if kinds is None or VitalKind.SPO2 in kinds:
-            self.spo2_tile.show_numeric(board.numeric(VitalKind.SPO2, now))
-        if kinds is None or kinds & {VitalKind.PULSE_RATE, VitalKind.HEART_RATE}:
-            pulse = board.numeric(VitalKind.PULSE_RATE, now)
-            hr = board.numeric(VitalKind.HEART_RATE, now)
-            self.pulse_tile.show_numeric(pulse if pulse.source or not hr.source else hr)
+        if board.sources_version != self._sources_seen:
+            self._sources_seen = board.sources_version
+            self.trend.add_new_lines(board)  # the keys below name the trend's lines
+        continuous = kinds is None or bool(kinds & set(_CONTINUOUS_KINDS))
+        if continuous:
+            spo2_source = board.primary_source(VitalKind.SPO2)
+            pulse_kind = VitalKind.PULSE_RATE if board.sources(VitalKind.PULSE_RATE) else VitalKind.HEART_RATE
+            pulse_source = board.primary_source(pulse_kind, prefer=spo2_source)
+            tiles = {"spo2": spo2_source, "pulse": pulse_source}
+            several = len({s for k in _CONTINUOUS_KINDS for s in board.sources(k)}) > 1
+            self.spo2_tile.show_numeric(
+                board.numeric(VitalKind.SPO2, now, spo2_source),
+                self._key(VitalKind.SPO2, spo2_source) if several else "",
+            )
+            self.pulse_tile.show_numeric(
+                board.numeric(pulse_kind, now, pulse_source),
+                self._key(pulse_kind, pulse_source) if several else "",
+            )
+            if tiles != self._tile_source:
+                self._tile_source = tiles
+                self._frame_tiles()
+            self.sources.show_rows(
+                self._source_rows(now, {(VitalKind.SPO2, spo2_source), (pulse_kind, pulse_source)})
+            )
         if kinds is None or any(k.is_nibp for k in kinds):
             self._show_nibp_tile()
+
+    def _key(self, kind: VitalKind, source: str) -> str:
+        """The source's line and marker as on the trend, in its colour (rich text), or ""."""
+        line = self.trend.line_of(kind, source)
+        if line is None:
+            return ""
+        return f"<span style='color:{line.colour(palette())}'>{line.look.key}</span>"
+
+    def _source_rows(self, now: float, on_tiles: set[tuple[VitalKind, str]]) -> list[SourceRowView]:
+        board = self.core.board
+        p = palette()
+        sources = dict.fromkeys(s for k in _CONTINUOUS_KINDS for s in board.sources(k))
+        rows = []
+        for source in sources:
+            readings: list[SourceReading] = []
+            for kind, word, colour in (
+                (VitalKind.SPO2, "SpO2", p.spo2),
+                (VitalKind.PULSE_RATE, "PR", p.pulse),
+                (VitalKind.HEART_RATE, "HR", p.pulse),
+            ):
+                if (kind, source) in on_tiles or source not in board.sources(kind):
+                    continue
+                numeric: Numeric = board.numeric(kind, now, source)
+                readings.append(SourceReading(word, numeric, colour))
+            if not readings:
+                continue
+            kind = VitalKind.SPO2 if source in board.sources(VitalKind.SPO2) else VitalKind.PULSE_RATE
+            line = self.trend.line_of(kind, source) or self.trend.line_of(VitalKind.HEART_RATE, source)
+            key, key_colour = ("", p.muted) if line is None else (line.look.key, line.colour(p))
+            alarms = [pr for (_tile, src), pr in self._alarm_of.items() if src == source]
+            rows.append(
+                SourceRowView(source, key, key_colour, tuple(readings), max(alarms) if alarms else None)
+            )
+        return rows
 
     def _show_nibp_tile(self) -> None:
         shown = self.core.board.nibp(self.core.clock.monotonic())
@@ -595,10 +695,17 @@ class MonitorWindow(QMainWindow):
                 offset_colour = p.warning if h.clock_implausible else p.muted
                 words = clock_offset_words(h.clock_offset_s)
                 clock = f" <span style='color:{offset_colour}'>clock {words}</span>"
-            parts.append(
-                f"<span style='color:{colour}'>● {h.source}: {h.state.value}</span>"
+            # Frame counts only when frames are being rejected (the part someone must act on):
+            # with four devices at 1366x768 the counts of every link took a second line from
+            # the numerics.
+            frames = (
                 f" <span style='color:{p.muted}'>frames {h.frames_ok} ok"
-                f" / {h.frames_rejected} rejected</span>" + clock
+                f" / {h.frames_rejected} rejected</span>"
+                if h.frames_rejected
+                else ""
+            )
+            parts.append(
+                f"<span style='color:{colour}'>● {h.source}: {h.state.value}</span>" + frames + clock
             )
         self.link_label.setText("&nbsp;&nbsp;&nbsp;".join(parts))
 

@@ -128,7 +128,8 @@ def test_the_nibp_of_a_dead_device_is_greyed_too(qtbot: QtBot, clock: FakeClock)
 
 
 def test_simulated_data_says_simulation_on_the_tile(qtbot: QtBot, clock: FakeClock) -> None:
-    """In-band flagged data (HL7 MSH-11 "T") and data from a simulator link ("sim-...") alike."""
+    """In-band flagged data (HL7 MSH-11 "T") and data from a simulator link ("sim-...") alike.
+    (Each source is its own stream since issue 10's per-source tiles: each is asked for by name.)"""
     board = VitalsBoard(clock.monotonic())
     tile = NumericTile("SpO2", "%", "#00e5ff")
     qtbot.addWidget(tile)
@@ -136,8 +137,8 @@ def test_simulated_data_says_simulation_on_the_tile(qtbot: QtBot, clock: FakeClo
     tile.show_numeric(board.numeric(VitalKind.SPO2, clock.monotonic()))
     assert "SIMULATION" in tile.title.text()
     board.add(_obs(clock, VitalKind.SPO2, 96, "masimo-1"))
-    tile.show_numeric(board.numeric(VitalKind.SPO2, clock.monotonic()))
+    tile.show_numeric(board.numeric(VitalKind.SPO2, clock.monotonic(), "masimo-1"))
     assert "SIMULATION" not in tile.title.text()
     board.add(_obs(clock, VitalKind.SPO2, 96, "sim-masimo-ascii-1"))
-    tile.show_numeric(board.numeric(VitalKind.SPO2, clock.monotonic()))
+    tile.show_numeric(board.numeric(VitalKind.SPO2, clock.monotonic(), "sim-masimo-ascii-1"))
     assert "SIMULATION" in tile.title.text()
