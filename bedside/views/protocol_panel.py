@@ -398,8 +398,10 @@ class ProtocolPanel(QWidget):
 
         run = self.selected_run()
         emergency = self._emergency
-        if emergency is not None and emergency.record is not None and (
-            run is None or emergency.run_id in (None, run.run_id)
+        if (
+            emergency is not None
+            and emergency.record is not None
+            and (run is None or emergency.run_id in (None, run.run_id))
         ):
             record = emergency.record  # CALL 911 pressed: the sheet it showed, with the patient's details
         elif run is not None:

@@ -91,6 +91,20 @@ def no_audit(who: str, action: str, subject: str, details: Mapping[str, Any]) ->
     """The default audit sink: keeps nothing (a replay or a test without an audit trail)."""
 
 
+def alarm_event_record(session_id: str, event: AlarmEvent) -> AlarmEventRecord:
+    """The record an alarm event is stored as: built the same way every time, so the stored row of
+    an event on screen is found again from the event itself (an incident links it, DOC-2)."""
+    return AlarmEventRecord(
+        session_id=session_id,
+        kind=event.kind.value,
+        condition=event.condition.value if event.condition is not None else "audio",
+        priority=event.priority.text.lower() if event.priority is not None else "",
+        at=event.at,
+        person=event.person or "",
+        message=f"{event.key}: {event.message}" if event.key else event.message,
+    )
+
+
 class PromptKind(enum.StrEnum):
     """What a prompt asks the clinician to do."""
 
@@ -749,17 +763,7 @@ class ClinicalSession:
     def _alarm_events(self, events: list[AlarmEvent]) -> None:
         for event in events:
             self._offer_for_alarm(event)
-            self._record(
-                AlarmEventRecord(
-                    session_id=self.session_id,
-                    kind=event.kind.value,
-                    condition=event.condition.value if event.condition is not None else "audio",
-                    priority=event.priority.text.lower() if event.priority is not None else "",
-                    at=event.at,
-                    person=event.person or "",
-                    message=f"{event.key}: {event.message}" if event.key else event.message,
-                )
-            )
+            self._record(alarm_event_record(self.session_id, event))
 
     def _phase_record(self, transition: PhaseTransition) -> None:
         self._record(
