@@ -161,6 +161,12 @@ class ProtocolDesk:
         """Runs still in progress, oldest first."""
         return self._runner.active()
 
+    @property
+    def emergency_call(self) -> tuple[str, datetime] | None:
+        """The incident a CALL 911 press with no protocol running opened, and when 911 was first
+        called (None before such a press); kept in the restart snapshot (MON-8)."""
+        return self._emergency
+
     def add_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after every offer and every recorded step (the panel repaints)."""
         self._listeners.append(listener)
@@ -384,12 +390,21 @@ class ProtocolDesk:
             HandoffPatient(name=patient_name), called.incident_id, histories, obs, self._clock.now()
         )
 
-    def restore(self, runs: Iterable[ProtocolRunSummary], offers: Iterable[ProtocolOffer] = ()) -> list[str]:
+    def restore(
+        self,
+        runs: Iterable[ProtocolRunSummary],
+        offers: Iterable[ProtocolOffer] = (),
+        emergency_call: tuple[str, datetime] | None = None,
+    ) -> list[str]:
         """After a restart (MON-8): re-open the session's runs from their stored steps, so the panel
         shows each where it was, and put back the offers that were waiting. A timer that fell due
         while the monitor was down is due now (the next ``tick`` prompts and records it). Nothing
-        is stored: the steps already are. Returns why any run could not be re-opened, in words.
+        is stored: the steps already are. ``emergency_call`` is the CALL 911 incident and first
+        call time of the snapshot: a press after the restart belongs to that incident and the
+        hand-off keeps the first call's time. Returns why any run could not be re-opened, in words.
         """
+        if emergency_call is not None and self._emergency is None:
+            self._emergency = emergency_call
         from protocols.engine import _Timer
         from protocols.model import NodeType, TimerNode, VitalCheckNode
 

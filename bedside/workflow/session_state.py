@@ -289,8 +289,16 @@ def capture(clinical: ClinicalSession, desk: ProtocolDesk | None = None) -> Json
             }
             for o in (desk.offers if desk is not None else ())
         ],
+        "emergency_call": _emergency_call(desk),
     }
     return state
+
+
+def _emergency_call(desk: ProtocolDesk | None) -> Json | None:
+    # The CALL 911 press with no protocol running: its incident and the first call's time, so a
+    # press after a restart joins that incident and the EMS hand-off keeps the time (MON-8).
+    call = desk.emergency_call if desk is not None else None
+    return None if call is None else {"incident_id": call[0], "called_at": _t(call[1])}
 
 
 #: Keys that only say when a part was taken: never a change.
@@ -493,6 +501,15 @@ def protocol_offers(state: Mapping[str, Any]) -> list[ProtocolOffer]:
     ]
 
 
+def emergency_call(state: Mapping[str, Any]) -> tuple[str, datetime] | None:
+    """The CALL 911 incident and first call time of the snapshot (None when 911 was not called
+    with no protocol running, or the snapshot is older than this key)."""
+    saved = state.get("emergency_call")
+    if not saved:
+        return None
+    return str(saved["incident_id"]), datetime.fromisoformat(saved["called_at"])
+
+
 # -- a report of what is in force (for the subprocess test and support) ------------------------------
 
 
@@ -548,6 +565,7 @@ def state_report(clinical: ClinicalSession, desk: ProtocolDesk | None = None) ->
         "audio_paused": clinical.audio_paused,
         "pause_remaining_s": clinical.pause_remaining_s(),
         "protocol_runs": runs,
+        "emergency_call": _emergency_call(desk),
         "gaps": [
             {"since": g.since.isoformat(), "until": g.until.isoformat()} for g in clinical.monitoring_gaps
         ],
