@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 from PySide6.QtCore import QDateTime, QTimeZone
 from PySide6.QtWidgets import (
-    QComboBox,
     QDateTimeEdit,
     QDoubleSpinBox,
     QFormLayout,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from alarms import AlarmEventKind
+from bedside.views.combo import WrapComboBox
 from bedside.views.session.context import Screen, SessionServices, button, wrapped
 from bedside.workflow.clinical import alarm_event_record
 from bedside.workflow.identity import SignedIn
@@ -80,7 +80,7 @@ class IncidentScreen(Screen):
         self.went_well.setObjectName("wentWell")
         self.to_improve = QLineEdit()
         self.to_improve.setObjectName("toImprove")
-        self.followed = QComboBox()
+        self.followed = WrapComboBox()
         self.followed.setObjectName("protocolFollowed")
         for f in ProtocolFollowed:
             self.followed.addItem(f.value, f.value)
@@ -108,7 +108,7 @@ class IncidentScreen(Screen):
         bottom = QHBoxLayout()
         close = QGroupBox("Close the incident")
         c = QHBoxLayout(close)
-        self.outcome = QComboBox()
+        self.outcome = WrapComboBox()
         self.outcome.setObjectName("incidentOutcome")
         for o in Outcome:
             self.outcome.addItem(o.words, o.value)
@@ -136,7 +136,7 @@ class IncidentScreen(Screen):
         self.unit = QLineEdit("mg")
         self.unit.setObjectName("doseUnit")
         self.unit.setMaximumWidth(60)
-        self.route = QComboBox()
+        self.route = WrapComboBox()
         self.route.setObjectName("route")
         for route in Route:
             self.route.addItem(route.words, route.value)
