@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QEvent, QRect, QSize, Qt
-from PySide6.QtGui import QPaintEvent, QPalette
+from PySide6.QtGui import QPaintEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -47,14 +47,15 @@ class WrapComboBox(QComboBox):
         self.setView(view)
         policy = self.sizePolicy()
         policy.setHorizontalPolicy(QSizePolicy.Policy.Preferred)
-        # Not Fixed (Qt's default): a fixed box is held to one line's height and cannot wrap.
+        # Not Fixed (Qt's default): a fixed box is held to one line's height and cannot wrap. Its
+        # growth is bounded instead by a maximum height that follows its width (``_hold_height``).
         policy.setVerticalPolicy(QSizePolicy.Policy.Minimum)
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
         model = self.model()
         for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.dataChanged):
             signal.connect(self._choices_changed)
-        self.currentIndexChanged.connect(lambda _i: self.updateGeometry())
+        self.currentIndexChanged.connect(lambda _i: self._hold_height())
 
     # -- sizes -----------------------------------------------------------------------------------
 
@@ -144,7 +145,21 @@ class WrapComboBox(QComboBox):
 
     def _choices_changed(self, *_args: object) -> None:
         self.view().setMinimumWidth(self.popup_width())
+        self._hold_height()
+
+    def _hold_height(self) -> None:
+        """As tall as the wrapped text needs at the width the box has, never taller (a layout
+        would otherwise stretch a box in a tall row)."""
+        wanted = self.heightForWidth(max(self.width(), self.minimumSizeHint().width()))
+        if self.maximumHeight() != wanted:
+            self.setMaximumHeight(wanted)
         self.updateGeometry()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """A new width wraps the text over a different number of lines."""
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._hold_height()
 
     def changeEvent(self, event: QEvent) -> None:
         """A new font or style (the window scales its text) changes every width: measured again."""
