@@ -129,6 +129,8 @@ class OfferedProtocol:
     protocol_id: str
     at: datetime
     reason: str
+    #: The alarm event that offered it, as stored: the run's incident is linked to it (DOC-2).
+    alarm: AlarmEventRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -725,10 +727,11 @@ class ClinicalSession:
         if event.kind is not AlarmEventKind.STARTED:
             return
         for protocol_id in self._protocols_for(event.condition.value):
-            self._offer(protocol_id, f"{CONDITIONS[event.condition].title}: {event.message}")
+            reason = f"{CONDITIONS[event.condition].title}: {event.message}"
+            self._offer(protocol_id, reason, alarm_event_record(self.session_id, event))
 
-    def _offer(self, protocol_id: str, reason: str) -> None:
-        offer = OfferedProtocol(protocol_id, self._clock.now(), reason)
+    def _offer(self, protocol_id: str, reason: str, alarm: AlarmEventRecord | None = None) -> None:
+        offer = OfferedProtocol(protocol_id, self._clock.now(), reason, alarm)
         self._offered.append(offer)
         log.info("offering protocol %s: %s", offer.protocol_id, offer.reason)
 

@@ -37,6 +37,7 @@ from protocols import (
 )
 from protocols.handoff import HANDOFF_VITALS_WINDOW, HandoffMedication
 from storage import (
+    AlarmEventRecord,
     IncidentOpenedRecord,
     NoteRecord,
     ProtocolRunEndedRecord,
@@ -45,6 +46,7 @@ from storage import (
     ProtocolStepRecord,
     StoredRecord,
 )
+from storage.records import IncidentAlarmLinkRecord
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ class ProtocolOffer:
     title: str
     reason: str
     offered_at: datetime
+    #: The alarm event that offered it, as stored (the run's incident is linked to it, DOC-2).
+    alarm: AlarmEventRecord | None = None
 
     @property
     def button_text(self) -> str:
@@ -173,11 +177,15 @@ class ProtocolDesk:
 
     # -- actions -------------------------------------------------------------------------------
 
-    def offer(self, protocol_id: str, reason: str) -> ProtocolOffer | None:
+    def offer(
+        self, protocol_id: str, reason: str, *, alarm: AlarmEventRecord | None = None
+    ) -> ProtocolOffer | None:
         """Offer a protocol (by id, or by an alarm condition listed in a protocol's ``offered_for``).
 
-        An offer already waiting for the same protocol is kept, not repeated. Returns None (and
-        logs why) when no loaded protocol matches: the alarm itself still shows.
+        ``alarm`` is the alarm event that offers it, as stored: a run started from the offer links
+        its incident to that alarm's row (DOC-2). An offer already waiting for the same protocol is
+        kept, not repeated. Returns None (and logs why) when no loaded protocol matches: the alarm
+        itself still shows.
         """
         protocol = self._resolve(protocol_id)
         if protocol is None:
@@ -186,7 +194,7 @@ class ProtocolDesk:
         for waiting in self._offers:
             if waiting.protocol_id == protocol.id:
                 return waiting
-        offer = ProtocolOffer(protocol.id, protocol.protocol.title, reason, self._clock.now())
+        offer = ProtocolOffer(protocol.id, protocol.protocol.title, reason, self._clock.now(), alarm)
         self._offers.append(offer)
         log.info("protocol %s offered: %s", protocol.id, reason)
         self._changed()
@@ -262,6 +270,9 @@ class ProtocolDesk:
                 started_by=who,
             )
         )
+        if offer is not None and offer.alarm is not None:
+            # In the same ordered stream, after the incident: storage finds the alarm's row then.
+            self._put(IncidentAlarmLinkRecord(incident_id, offer.alarm, now, who))
         if offer is not None:
             self._offers.remove(offer)
         self._starting = True

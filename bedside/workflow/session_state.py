@@ -62,7 +62,7 @@ from alarms import (
     ThresholdsNotSetError,
 )
 from drivers.types import Observation, Quality
-from storage import ClinicalSnapshotRecord, StoredRecord
+from storage import AlarmEventRecord, ClinicalSnapshotRecord, StoredRecord
 
 if TYPE_CHECKING:
     from bedside.workflow.clinical import ClinicalSession
@@ -286,12 +286,27 @@ def capture(clinical: ClinicalSession, desk: ProtocolDesk | None = None) -> Json
                 "title": o.title,
                 "reason": o.reason,
                 "offered_at": _t(o.offered_at),
+                "alarm": _alarm_record(o.alarm),
             }
             for o in (desk.offers if desk is not None else ())
         ],
         "emergency_call": _emergency_call(desk),
     }
     return state
+
+
+def _alarm_record(alarm: AlarmEventRecord | None) -> Json | None:
+    # The alarm behind an offer, as stored, so a run started after a restart still links it.
+    if alarm is None:
+        return None
+    return {f.name: _t(v) if isinstance(v := getattr(alarm, f.name), datetime) else v
+            for f in dataclasses.fields(alarm)}  # fmt: skip
+
+
+def _alarm_record_back(saved: Mapping[str, Any] | None) -> AlarmEventRecord | None:
+    if not saved:
+        return None
+    return AlarmEventRecord(**{**saved, "at": datetime.fromisoformat(saved["at"])})
 
 
 def _emergency_call(desk: ProtocolDesk | None) -> Json | None:
@@ -496,7 +511,13 @@ def protocol_offers(state: Mapping[str, Any]) -> list[ProtocolOffer]:
     from bedside.workflow.protocol_desk import ProtocolOffer
 
     return [
-        ProtocolOffer(o["protocol_id"], o["title"], o["reason"], datetime.fromisoformat(o["offered_at"]))
+        ProtocolOffer(
+            o["protocol_id"],
+            o["title"],
+            o["reason"],
+            datetime.fromisoformat(o["offered_at"]),
+            _alarm_record_back(o.get("alarm")),
+        )
         for o in state.get("protocol_offers", ())
     ]
 

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from alarms import BaselineField, ChecklistItem, SessionPhase
 from bedside.workflow.protocol_desk import EmergencyCall
-from bedside.workflow.session_state import capture, emergency_call, state_report
+from bedside.workflow.session_state import capture, emergency_call, protocol_offers, state_report
 from drivers.clock import FakeClock
 from protocols import LIBRARY_DIR, LibraryLoad, load_library
-from storage import SessionRepository
+from storage import AlarmEventRecord, SessionRepository
 from tests.bedside.test_restart import DOCTOR, NURSE, Monitor, start_monitor, thresholds
 
 
@@ -118,3 +118,24 @@ def test_the_snapshot_carries_the_call_and_an_older_snapshot_has_none(
     state = capture(m.clinical, m.desk)
     assert emergency_call(state) == (called.incident_id, called.at)
     m.crash()
+
+
+@pytest.mark.req("MON-8")
+@pytest.mark.req("DOC-2")
+def test_an_offer_keeps_the_alarm_that_made_it_through_a_restart(
+    tmp_path: Path, library: LibraryLoad
+) -> None:
+    """Issue 10 / MON-8: an offer waiting at a restart comes back with the alarm that made it, so a
+    run started from it after the restart still links that alarm (DOC-2)."""
+    clock = FakeClock()
+    url = f"sqlite:///{tmp_path / 'bedside.sqlite3'}"
+    m = start_monitor(clock, url, library, restore=False)
+    alarm = AlarmEventRecord(m.session_id, "started", "bp_high", "high", clock.now(), message="k: 186/108")
+    m.desk.offer("bp-spike", "BP high", alarm=alarm)
+    [offer] = protocol_offers(capture(m.clinical, m.desk))
+    assert offer.alarm == alarm
+    m.crash()
+    clock.advance(30)
+    second = start_monitor(clock, url, library, restore=True)
+    assert [o.alarm for o in second.desk.offers] == [alarm]
+    second.crash()

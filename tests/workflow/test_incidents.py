@@ -36,12 +36,14 @@ from storage import (
     ObservationRecord,
     ProtocolRunStartedRecord,
     SessionRepository,
+    StorageFailure,
     StorageWriter,
     StoredRecord,
     UnknownRecordError,
 )
 from storage._apply import apply_records
 from storage.clinical_record import ClinicalRecordRepository
+from storage.records import IncidentAlarmLinkRecord
 
 HASH = "sha256:" + "ab" * 32
 ROOT = Path(__file__).resolve().parents[2]
@@ -626,3 +628,30 @@ def test_an_alarm_not_stored_yet_is_said_not_guessed(
             incidents.open_for_alarm("rivera", lost)
     assert incidents.incidents(session_id) == []
     assert incidents.stored_alarm_id(kept) == _alarm_id(db, session_id)
+
+
+@pytest.mark.req("DOC-2")
+def test_the_desks_incident_links_the_alarm_that_offered_it_and_a_lost_alarm_never_stops_the_writer(
+    db: Database, incidents: IncidentService, session_id: str, clock: FakeClock
+) -> None:
+    """Issue 10 (DOC-2): a protocol run an alarm offered opens its incident through the writer; the
+    link to the alarm goes the same way, after the incident, and storage finds the alarm's row. An
+    alarm that is not stored (never put) is left unlinked and logged: the writer goes on."""
+    failures: list[StorageFailure] = []
+    alarm = AlarmEventRecord(session_id, "started", "spo2_low", "high", clock.now(), message="a: SpO2 86")
+    lost = replace(alarm, message="a: SpO2 85")
+    writer = StorageWriter(db, clock, failures.append)
+    try:
+        writer.put(alarm)
+        writer.put(IncidentOpenedRecord("desk-1", session_id, clock.now(), "resp", "SpO2 low", "rivera"))
+        writer.put(IncidentAlarmLinkRecord("desk-1", alarm, clock.now(), "rivera"))
+        writer.put(IncidentAlarmLinkRecord("desk-1", lost, clock.now(), "rivera"))
+        writer.put(IncidentOpenedRecord("desk-2", session_id, clock.now(), "resp", "after", "rivera"))
+        assert writer.flush(5.0)
+    finally:
+        writer.close()
+    assert failures == []
+    shown = incidents.show("desk-1")
+    assert [a.event for a in shown.alarm_events] == [alarm]
+    assert [(link.kind, link.who) for link in shown.links] == [("alarm", "rivera")]
+    assert [i.incident_id for i in incidents.incidents(session_id)] == ["desk-1", "desk-2"]

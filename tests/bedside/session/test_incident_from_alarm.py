@@ -1,5 +1,6 @@
 """An incident opened from an alarm on screen is linked to that alarm's stored row (issue 10,
-"incident form and debrief from any alarm"; DOC-2), through the window on SQLite."""
+"incident form and debrief from any alarm"; DOC-2), through the window on SQLite: from the
+incident screen's "Open incident", and from the protocol panel's offer that the alarm made."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pytestqt.qtbot import QtBot
 
 from alarms import AlarmEventKind
 from bedside.views.session.hub import SessionScreens
+from bedside.views.window import MonitorWindow
 from bedside.workflow.clinical import alarm_event_record
 from bedside.workflow.export import ExportFormat
 from drivers.types import VitalKind
@@ -114,3 +116,37 @@ def test_an_alarm_not_yet_stored_still_opens_an_incident_and_says_so(qtbot: QtBo
     shown = s.incidents.show(incident_id)
     assert shown.origin is not None and shown.origin.alarm_event_id is None
     assert shown.incident.opened_at == event.at
+
+
+@pytest.mark.req("DOC-2")
+@pytest.mark.req("PRO-8")
+@pytest.mark.timeout(120)
+def test_a_protocol_started_from_an_alarms_offer_links_that_alarm(qtbot: QtBot, rig: Rig) -> None:
+    """Issue 10 (incident from any alarm): a protocol the SpO2 alarm offered, started from the
+    protocol panel's offer button, opened its incident with no link to the alarm; the record
+    showed the run but not what started it. Now the run's incident is linked to the alarm's row."""
+    window = MonitorWindow(rig.core)
+    qtbot.addWidget(window)
+    window.attach_clinical(rig.clinical, rig.clock.now())
+    window.attach_protocols(rig.desk)
+    window.session_controls.clinician.setText("rdiaz")
+    panel = window.protocol_panel
+    panel._ask_acknowledgement = lambda _title, _why: "rdiaz"  # the template's named acknowledgement
+    window.resize(1366, 768)
+    window.show()
+    _desaturate(rig)
+    qtbot.waitUntil(lambda: bool(panel.offer_buttons()), timeout=2000)
+    offer = rig.desk.offers[0]
+    assert offer.alarm is not None and offer.alarm.condition == "spo2_low"
+    next(iter(panel.offer_buttons().values())).click()
+    [run] = rig.desk.runs()
+
+    assert rig.recorder.writer.flush(5.0)
+    shown = rig.services.incidents.show(run.incident_id)
+    stored = ClinicalRecordRepository(rig.recorder.db).alarm_events(rig.services.session_id)
+    started = next(a for a in stored if a.event.condition == "spo2_low" and a.event.kind == "started")
+    assert [a.alarm_event_id for a in shown.alarm_events] == [started.alarm_event_id]
+    assert shown.source.value == "protocol" and [r.protocol_id for r in shown.protocol_runs] == [
+        offer.protocol_id
+    ]
+    assert [(link.kind, link.who) for link in shown.links] == [("alarm", "rdiaz")]
