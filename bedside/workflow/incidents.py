@@ -341,6 +341,19 @@ class IncidentService:
         """The stored row of an alarm event as the monitor recorded it, or None while not stored."""
         return self._repository.alarm_event_id_of(alarm)
 
+    def incident_of_alarm(self, alarm: StoredAlarm) -> IncidentSummary | None:
+        """The incident already linked to this alarm's stored row (opened from it, or the run its
+        offer started), oldest first; None when it has none or is not stored yet."""
+        alarm_event_id = self.stored_alarm_id(alarm)
+        if alarm_event_id is None:
+            return None
+        ref = str(alarm_event_id)
+        for incident in self._repository.incidents(alarm.session_id):
+            links = self._repository.links(incident.incident_id)
+            if any(link.kind == LinkKind.ALARM.value and link.ref == ref for link in links):
+                return incident
+        return None
+
     def open_for_alarm(self, who: Actor | str, alarm: StoredAlarm, title: str = "") -> IncidentSummary:
         """Open an incident for an alarm shown on the monitor, linked to that alarm's stored row
         (DOC-2): the record, its PDF and JSON then show the alarm.

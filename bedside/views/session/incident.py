@@ -205,6 +205,16 @@ class IncidentScreen(Screen):
         still opens at the alarm's time, by hand, and the screen says the alarm is not linked."""
         s = self.services
         s.flush()  # the alarm's row is committed at once; this waits for a writer that is behind
+        try:
+            existing = s.incidents.incident_of_alarm(alarm)
+        except Exception as exc:  # the database is unreachable: opening says why
+            log.warning("the alarm's incident cannot be looked up: %s", exc)
+            existing = None
+        if existing is not None:  # one event, one incident (DOC-2): chosen, not opened twice
+            self.refresh()
+            self.select_incident(existing.incident_id)
+            self.say(f"This alarm already has an incident: {existing.title} (chosen)")
+            return existing.incident_id
         unlinked: list[str] = []
         opened: list[str] = []
 

@@ -79,6 +79,12 @@ def test_open_incident_from_an_alarm_links_its_stored_row(qtbot: QtBot, rig: Rig
     assert screen.selected_incident() == shown.incident.incident_id  # type: ignore[attr-defined]
     assert "not linked" not in said(screen)
 
+    # One event, one incident: pressed again on the same alarm, the incident is chosen, not doubled.
+    alarms.setCurrentRow(_row_of(alarms, "spo2_low"))
+    click(screen, "openIncident")
+    assert [i.incident_id for i in s.incidents.incidents(s.session_id)] == [shown.incident.incident_id]
+    assert "already has an incident" in said(screen)
+
     # The exported record names the alarm as the incident's origin (JSON) and in words (PDF).
     out = s.export(s.session_id, ExportFormat.JSON, tmp_path / "record.json", lambda _p: None)
     document = json.loads(out.read_text(encoding="utf-8"))
@@ -150,3 +156,18 @@ def test_a_protocol_started_from_an_alarms_offer_links_that_alarm(qtbot: QtBot, 
         offer.protocol_id
     ]
     assert [(link.kind, link.who) for link in shown.links] == [("alarm", "rdiaz")]
+
+    # "Open incident" on that alarm in the incident screen chooses the run's incident (DOC-2).
+    hub = SessionScreens(rig.services)
+    qtbot.addWidget(hub)
+    hub.resize(1366, 768)
+    hub.show()
+    sign_in_first_start(hub)
+    screen = hub.show_screen("Incident")
+    alarms: QListWidget = screen.alarms  # type: ignore[attr-defined]
+    alarms.setCurrentRow(_row_of(alarms, "spo2_low"))
+    click(screen, "openIncident")
+    assert [i.incident_id for i in rig.services.incidents.incidents(rig.services.session_id)] == [
+        run.incident_id
+    ]
+    assert screen.selected_incident() == run.incident_id  # type: ignore[attr-defined]
