@@ -6,11 +6,12 @@ order); runs of the same kind of record go in as one multi-row insert.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, update
+from sqlalchemy import Connection, Table, insert, select, update
 
 from storage.errors import UnknownRecordError
 from storage.records import (
@@ -19,6 +20,7 @@ from storage.records import (
     BaselineRecord,
     ClinicalSnapshotRecord,
     DeviceEventRecord,
+    IncidentAlarmLinkRecord,
     IncidentClosedRecord,
     IncidentOpenedRecord,
     MonitoringGapRecord,
@@ -40,6 +42,7 @@ from storage.schema import (
     BaselineRow,
     ClinicalSnapshotRow,
     DeviceEventRow,
+    IncidentLinkRow,
     IncidentRow,
     MonitoringGapRow,
     NibpIntervalChangeRow,
@@ -52,6 +55,8 @@ from storage.schema import (
     ThresholdChangeRow,
     ThresholdSetRow,
 )
+
+log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 
@@ -160,6 +165,8 @@ def _apply_change(connection: Connection, record: StoredRecord) -> None:
             .values(closed_at=record.closed_at, closed_by=record.closed_by)
         )
         _must_touch_one(result.rowcount, f"incident {record.incident_id}")
+    elif isinstance(record, IncidentAlarmLinkRecord):
+        _link_alarm(connection, record)
     elif isinstance(record, ProtocolRunEndedRecord):
         result = connection.execute(
             update(ProtocolRunRow)
@@ -171,10 +178,51 @@ def _apply_change(connection: Connection, record: StoredRecord) -> None:
         raise TypeError(f"storage does not know how to store a {type(record).__name__}")
 
 
+def _link_alarm(connection: Connection, record: IncidentAlarmLinkRecord) -> None:
+    """The alarm's row is the one holding exactly the alarm event (see
+    ``ClinicalRecordRepository.alarm_event_id_of``); linked as a by-hand link of kind "alarm"."""
+    alarm = record.alarm
+    rows = connection.execute(
+        select(AlarmEventRow).where(
+            AlarmEventRow.session_id == alarm.session_id, AlarmEventRow.at == alarm.at
+        )
+    )
+    found = next(
+        (
+            row.id
+            for row in sorted(rows, key=lambda r: r.id)
+            if (row.kind, row.condition, row.priority, row.person, row.message)
+            == (alarm.kind, alarm.condition, alarm.priority, alarm.person, alarm.message)
+        ),
+        None,
+    )
+    if found is None:
+        log.error("incident %s: its alarm (%s at %s) is not stored; not linked", record.incident_id,
+                  alarm.condition, alarm.at.isoformat())  # fmt: skip
+        return
+    connection.execute(
+        insert(IncidentLinkRow),
+        [
+            {
+                "incident_id": record.incident_id,
+                "kind": "alarm",
+                "ref": str(found),
+                "at": record.at,
+                "who": record.who,
+            }
+        ],
+    )
+
+
 def is_storable(record: object) -> bool:
     """True for every record type ``apply_records`` knows how to write."""
     return type(record) in _INSERTS or isinstance(
-        record, PhaseTransitionRecord | SessionEndedRecord | IncidentClosedRecord | ProtocolRunEndedRecord
+        record,
+        PhaseTransitionRecord
+        | SessionEndedRecord
+        | IncidentClosedRecord
+        | IncidentAlarmLinkRecord
+        | ProtocolRunEndedRecord,
     )
 
 

@@ -369,6 +369,25 @@ class ClinicalRecordRepository:
                 raise UnknownRecordError(f"no alarm event with id {alarm_event_id}")
             return _alarm(row)
 
+    def alarm_event_id_of(self, record: AlarmEventRecord) -> int | None:
+        """The row id an alarm event record was stored under, or None while it is not stored yet.
+
+        The record itself is the key: the monitor builds it the same way each time from the alarm
+        event it shows (session, time, kind, condition, priority, person and the message with the
+        alarm's key), so the app finds the stored row without the writer handing ids back. Two
+        identical records (never made by one alarm system) would be the same event: the first wins.
+        """
+        query = (
+            select(AlarmEventRow)
+            .where(AlarmEventRow.session_id == record.session_id, AlarmEventRow.at == record.at)
+            .order_by(AlarmEventRow.id)
+        )
+        with self._db.session() as session:
+            for row in session.scalars(query):
+                if _alarm(row).event == record:
+                    return row.id
+        return None
+
     def observations_between(self, session_id: str, start: datetime, end: datetime) -> list[Observation]:
         """The session's vitals measured from ``start`` to ``end`` (inclusive), in measurement order.
 

@@ -181,6 +181,19 @@ class IncidentOpenedRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class IncidentAlarmLinkRecord:
+    """An incident is linked to the alarm event behind it (DOC-2): the protocol desk's incident for
+    a protocol an alarm offered. ``alarm`` is the alarm event as it was stored; its row is looked up
+    when this is written (it is earlier in the same ordered stream). An alarm not found is logged
+    and the link left out: a link never stops the writer."""
+
+    incident_id: str
+    alarm: AlarmEventRecord
+    at: datetime
+    who: str
+
+
+@dataclass(frozen=True, slots=True)
 class IncidentClosedRecord:
     """An incident was closed."""
 
@@ -314,6 +327,7 @@ StoredRecord = (
     | NibpIntervalChangeRecord
     | AlarmEventRecord
     | IncidentOpenedRecord
+    | IncidentAlarmLinkRecord
     | IncidentClosedRecord
     | ProtocolRunStartedRecord
     | ProtocolRunEndedRecord

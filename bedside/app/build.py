@@ -267,6 +267,7 @@ def restore_session(
     repo, session_id = recorder.repo, recorder.session_id
     snapshot = repo.latest_clinical_snapshot(session_id)
     offers = []
+    emergency_call = None
     if snapshot is None:
         problems.append(
             "no clinical state was stored for this session: confirm baseline and thresholds again"
@@ -286,12 +287,13 @@ def restore_session(
         try:
             clinical.restore(snapshot.state, baseline_samples=samples)
             offers = session_state.protocol_offers(snapshot.state)
+            emergency_call = session_state.emergency_call(snapshot.state)
         except Exception as exc:  # a damaged or foreign state: say so and keep monitoring
             log.exception("the clinical state of session %s could not be restored", session_id)
             problems.append(
                 f"the clinical state could not be restored ({exc}): check phase, baseline and thresholds"
             )
-    problems += desk.restore(repo.protocol_runs(session_id), offers)
+    problems += desk.restore(repo.protocol_runs(session_id), offers, emergency_call)
     since = recorder.last_recorded_at or recorder.session.started_at
     clinical.note_gap(since, clock.now(), station=recorder.station)
     for problem in problems:

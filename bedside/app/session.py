@@ -177,6 +177,7 @@ def build_session_services(
         drill=drill,
         launch_drill=drill_launcher or launch_drill_monitor,
         scenarios=tuple(scenarios),
+        flush=flush,
     )
     link_patient_to_session(services, SessionRepository(db))
     return services

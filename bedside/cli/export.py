@@ -1,16 +1,21 @@
-"""`bedside export SESSION --format csv|json|pdf|fhir [--out PATH] [--db URL]` (EXP-1)."""
+"""`bedside export SESSION --format csv|json|pdf|fhir [--out PATH] [--db URL] [--as LOGIN]` (EXP-1).
+
+The export is audited. With ``--as LOGIN`` the clinician signs in as for the other record commands
+(the PIN or password asked, or one line of standard input with ``--secret-stdin``) and the audit
+entry names them; without it the entry names the computer account that ran the command.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bedside.cli._common import add_db_argument
+from bedside.cli._common import add_record_arguments
 from bedside.workflow.export import (
     ExportError,
     ExportFormat,
@@ -32,13 +37,17 @@ def add_export_arguments(sub: Any) -> None:
         description="Export one session from the database. csv: vitals, one row per observation "
         "(UTC). json: the full record (docs/export-schema.md), re-importable. pdf: a readable "
         "summary with trend plots. fhir: an HL7 FHIR R4 Bundle of the valid vitals (LOINC and MDC "
-        "coded). The file is written readable by its owner only (0600). Exit 0 when written, 2 when "
-        "the session or the database cannot be found, or the file cannot be written.",
+        "coded). The file is written readable by its owner only (0600). The export is audited: with "
+        "--as LOGIN under that clinician's sign-in, without it under this computer's account name. "
+        "Exit 0 when written, 1 when the sign-in is refused, 2 when the session or the database "
+        "cannot be found, or the file cannot be written.",
     )
     p.add_argument("session", metavar="SESSION", help="the session id (see the monitor's session list)")
     p.add_argument("--format", required=True, choices=[f.value for f in ExportFormat], dest="export_format")
     p.add_argument("--out", type=Path, default=None, help="output file (default: session-<id>.<ext> here)")
-    add_db_argument(p)
+    # The same --db, --clinic-config (its sign-in rules), --station, --as and --secret-stdin as the
+    # other record commands.
+    add_record_arguments(p, signer="optional")
     p.add_argument(
         "--fhir-interval",
         type=float,
@@ -78,25 +87,75 @@ def _open(url: str, drill: bool) -> Iterator[Any]:
         db.close()
 
 
-def run_export(args: argparse.Namespace) -> int:
-    """Run ``bedside export``: 0 when the file is written, 2 with one sentence on stderr otherwise."""
+#: Asks for a PIN or password (the prompt); the default reads it from the terminal, unechoed.
+Ask = Callable[[str], str]
+
+
+class _SignInRefused(Exception):
+    """The clinician named with --as could not sign in (the message says why)."""
+
+
+def _secret(args: argparse.Namespace, ask_secret: Ask | None) -> str:
+    prompt = f"PIN or password for {args.signer}: "
+    if getattr(args, "secret_stdin", False):
+        line = sys.stdin.readline()
+        if not line:
+            raise ExportError("standard input ended before the PIN or password was given")
+        return line.rstrip("\r\n")
+    if ask_secret is not None:
+        return ask_secret(prompt)
+    import getpass
+
+    return getpass.getpass(prompt, stream=sys.stderr)
+
+
+def _exporter(args: argparse.Namespace, db: Any, station: str, ask_secret: Ask | None) -> str:
+    """Who the audit entry names: the clinician signed in with --as, else the computer account."""
+    if not getattr(args, "signer", None):
+        import getpass
+
+        return f"os user {getpass.getuser()}"
+    from alarms import ConfigError, load_config
+    from bedside.workflow.audit import AuditTrail
+    from bedside.workflow.identity import IdentityError, IdentityService
+    from drivers.clock import SystemClock
+
+    try:
+        config = load_config(args.clinic_config)
+    except (ConfigError, OSError) as exc:
+        raise ExportError(f"the clinic config cannot be used: {exc}") from None
+    clock = SystemClock()
+    identity = IdentityService(db, clock, AuditTrail(db, clock, station=station), config.sign_in)
+    if not identity.has_clinicians():
+        raise ExportError(
+            "no clinician is registered yet: create the administrator with 'bedside clinician list'"
+        )
+    try:
+        return identity.sign_in(args.signer, _secret(args, ask_secret)).who
+    except IdentityError as exc:
+        raise _SignInRefused(str(exc)) from None
+
+
+def run_export(args: argparse.Namespace, *, ask_secret: Ask | None = None) -> int:
+    """Run ``bedside export``: 0 when the file is written, 1 when the ``--as`` sign-in is refused,
+    2 with one sentence on stderr otherwise. ``ask_secret`` replaces the terminal prompt (tests)."""
     from storage import SessionRepository, StorageError, default_database_url
 
-    def fail(message: str) -> int:
+    def fail(message: str, code: int = 2) -> int:
         sys.stderr.write(f"{PROG}: {message}\n")
-        return 2
+        return code
 
     url = args.db or default_database_url(drill=args.drill)
     try:
         with _open(url, args.drill) as db:
-            import getpass
             import socket
 
             from bedside.workflow.audit import AuditTrail, trail_sink
             from drivers.clock import SystemClock
 
-            # No sign-in on this command: the entry names the computer account that exported.
-            audit = trail_sink(AuditTrail(db, SystemClock(), station=socket.gethostname()))
+            station = getattr(args, "station", None) or socket.gethostname()
+            who = _exporter(args, db, station, ask_secret)
+            audit = trail_sink(AuditTrail(db, SystemClock(), station=station))
             path = export_session(
                 SessionRepository(db),
                 args.session,
@@ -105,8 +164,10 @@ def run_export(args: argparse.Namespace) -> int:
                 progress=_log_progress,
                 fhir_interval_s=args.fhir_interval,
                 audit=audit,
-                who=f"os user {getpass.getuser()}",
+                who=who,
             )
+    except _SignInRefused as exc:
+        return fail(str(exc), 1)
     except SessionNotFoundError as exc:
         return fail(f"{exc} ({url.split('://', 1)[0]} database {_shown(url)}); check the id or --db.")
     except (ExportError, StorageError) as exc:

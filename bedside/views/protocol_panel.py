@@ -20,7 +20,6 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from alarms import AlarmPriority
+from bedside.views.combo import WrapComboBox
 from bedside.views.documentation import MedicationDialog, MedicationEntry, NoteDialog
 from bedside.views.gui_thread import gui_only
 from bedside.views.theme import palette
@@ -205,9 +205,8 @@ class ProtocolPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        self.run_combo = QComboBox()
-        self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.run_combo.setMinimumContentsLength(8)
+        # Drop-downs wrap their chosen text and open as wide as their longest title (never cut).
+        self.run_combo = WrapComboBox()
         self.run_combo.currentIndexChanged.connect(lambda _i: self.refresh())
         self.run_combo.setToolTip("Switch between this session's protocol runs")
         layout.addWidget(self.run_combo)
@@ -243,12 +242,8 @@ class ProtocolPanel(QWidget):
         layout.addLayout(self.offers_box)
 
         start_row = QHBoxLayout()
-        self.protocol_combo = QComboBox()
-        # Long titles must not widen the window: the combo shows what fits, its list shows all.
-        self.protocol_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
-        self.protocol_combo.setMinimumContentsLength(8)
+        # Long titles must not widen the window: the chosen title wraps, the open list shows all.
+        self.protocol_combo = WrapComboBox()
         for loaded in desk.protocols():
             mark = approval_mark(loaded)
             title = loaded.protocol.title
@@ -256,7 +251,9 @@ class ProtocolPanel(QWidget):
         self.start_button = QPushButton("Start protocol...")
         text_role(self.start_button, "button", bold=True)
         self.start_button.clicked.connect(self._start_chosen)
-        start_row.addWidget(self.protocol_combo, 1)
+        # The list on a row of its own (a long title wraps over fewer lines), its button under it.
+        layout.addWidget(self.protocol_combo)
+        start_row.addStretch(1)
         start_row.addWidget(self.start_button)
         layout.addLayout(start_row)
 
@@ -398,8 +395,10 @@ class ProtocolPanel(QWidget):
 
         run = self.selected_run()
         emergency = self._emergency
-        if emergency is not None and emergency.record is not None and (
-            run is None or emergency.run_id in (None, run.run_id)
+        if (
+            emergency is not None
+            and emergency.record is not None
+            and (run is None or emergency.run_id in (None, run.run_id))
         ):
             record = emergency.record  # CALL 911 pressed: the sheet it showed, with the patient's details
         elif run is not None:

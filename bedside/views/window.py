@@ -460,7 +460,7 @@ class MonitorWindow(QMainWindow):
             return
         offered = self.clinical.offered_protocols
         for offer in offered[self._offers_forwarded :]:
-            self.desk.offer(offer.protocol_id, offer.reason)
+            self.desk.offer(offer.protocol_id, offer.reason, alarm=offer.alarm)
         self._offers_forwarded = len(offered)
 
     def _as_clinician(self, action: Callable[[str], object], done: str = "") -> None:

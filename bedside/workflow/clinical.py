@@ -91,6 +91,20 @@ def no_audit(who: str, action: str, subject: str, details: Mapping[str, Any]) ->
     """The default audit sink: keeps nothing (a replay or a test without an audit trail)."""
 
 
+def alarm_event_record(session_id: str, event: AlarmEvent) -> AlarmEventRecord:
+    """The record an alarm event is stored as: built the same way every time, so the stored row of
+    an event on screen is found again from the event itself (an incident links it, DOC-2)."""
+    return AlarmEventRecord(
+        session_id=session_id,
+        kind=event.kind.value,
+        condition=event.condition.value if event.condition is not None else "audio",
+        priority=event.priority.text.lower() if event.priority is not None else "",
+        at=event.at,
+        person=event.person or "",
+        message=f"{event.key}: {event.message}" if event.key else event.message,
+    )
+
+
 class PromptKind(enum.StrEnum):
     """What a prompt asks the clinician to do."""
 
@@ -115,6 +129,8 @@ class OfferedProtocol:
     protocol_id: str
     at: datetime
     reason: str
+    #: The alarm event that offered it, as stored: the run's incident is linked to it (DOC-2).
+    alarm: AlarmEventRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -711,10 +727,11 @@ class ClinicalSession:
         if event.kind is not AlarmEventKind.STARTED:
             return
         for protocol_id in self._protocols_for(event.condition.value):
-            self._offer(protocol_id, f"{CONDITIONS[event.condition].title}: {event.message}")
+            reason = f"{CONDITIONS[event.condition].title}: {event.message}"
+            self._offer(protocol_id, reason, alarm_event_record(self.session_id, event))
 
-    def _offer(self, protocol_id: str, reason: str) -> None:
-        offer = OfferedProtocol(protocol_id, self._clock.now(), reason)
+    def _offer(self, protocol_id: str, reason: str, alarm: AlarmEventRecord | None = None) -> None:
+        offer = OfferedProtocol(protocol_id, self._clock.now(), reason, alarm)
         self._offered.append(offer)
         log.info("offering protocol %s: %s", offer.protocol_id, offer.reason)
 
@@ -749,17 +766,7 @@ class ClinicalSession:
     def _alarm_events(self, events: list[AlarmEvent]) -> None:
         for event in events:
             self._offer_for_alarm(event)
-            self._record(
-                AlarmEventRecord(
-                    session_id=self.session_id,
-                    kind=event.kind.value,
-                    condition=event.condition.value if event.condition is not None else "audio",
-                    priority=event.priority.text.lower() if event.priority is not None else "",
-                    at=event.at,
-                    person=event.person or "",
-                    message=f"{event.key}: {event.message}" if event.key else event.message,
-                )
-            )
+            self._record(alarm_event_record(self.session_id, event))
 
     def _phase_record(self, transition: PhaseTransition) -> None:
         self._record(

@@ -33,7 +33,7 @@ from bedside.workflow.followup import FollowUpService
 from bedside.workflow.record import RecordEntryError, check_time, who_of
 from drivers.clock import Clock
 from drivers.types import Observation
-from storage import Database, IncidentSummary, SessionRepository
+from storage import AlarmEventRecord, Database, IncidentSummary, SessionRepository
 from storage.clinical_record import (
     ClinicalRecordRepository,
     Debrief,
@@ -55,6 +55,10 @@ from storage.followup import FollowUpRecord
 log = logging.getLogger(__name__)
 
 MAX_TITLE_LENGTH = 200
+
+#: An alarm event as the monitor stored it (``bedside.workflow.clinical.alarm_event_record``): what
+#: ``IncidentService.open_for_alarm`` takes; named here for views, which never import storage.
+StoredAlarm = AlarmEventRecord
 
 
 class IncidentAction(enum.StrEnum):
@@ -134,6 +138,10 @@ class IncidentEntryError(IncidentError):
 
 class IncidentClosedError(IncidentError):
     """The incident is closed already: it cannot be closed again (add an amendment instead)."""
+
+
+class AlarmNotStoredError(IncidentError):
+    """The alarm an incident is opened for is not in the database yet (storage behind or down)."""
 
 
 class ReviewNotDue(IncidentError):
@@ -328,6 +336,40 @@ class IncidentService:
             },
         )
         return incident
+
+    def stored_alarm_id(self, alarm: StoredAlarm) -> int | None:
+        """The stored row of an alarm event as the monitor recorded it, or None while not stored."""
+        return self._repository.alarm_event_id_of(alarm)
+
+    def incident_of_alarm(self, alarm: StoredAlarm) -> IncidentSummary | None:
+        """The incident already linked to this alarm's stored row (opened from it, or the run its
+        offer started), oldest first; None when it has none or is not stored yet."""
+        alarm_event_id = self.stored_alarm_id(alarm)
+        if alarm_event_id is None:
+            return None
+        ref = str(alarm_event_id)
+        for incident in self._repository.incidents(alarm.session_id):
+            links = self._repository.links(incident.incident_id)
+            if any(link.kind == LinkKind.ALARM.value and link.ref == ref for link in links):
+                return incident
+        return None
+
+    def open_for_alarm(self, who: Actor | str, alarm: StoredAlarm, title: str = "") -> IncidentSummary:
+        """Open an incident for an alarm shown on the monitor, linked to that alarm's stored row
+        (DOC-2): the record, its PDF and JSON then show the alarm.
+
+        ``alarm`` is the record the monitor stored for the event
+        (``bedside.workflow.clinical.alarm_event_record``). AlarmNotStoredError when the row is
+        not in the database (yet): the caller flushes the writer first and may open by hand.
+        """
+        alarm_event_id = self.stored_alarm_id(alarm)
+        if alarm_event_id is None:
+            raise AlarmNotStoredError(
+                f"the alarm of {alarm.at.astimezone():%H:%M:%S} ({alarm.condition.replace('_', ' ')}) "
+                "is not in the database yet: storage is behind or not writing (see the recording "
+                "alarm); open the incident by hand or try again once it records"
+            )
+        return self.open_from_alarm(who, alarm_event_id, title)
 
     @staticmethod
     def _title(title: str) -> str:

@@ -37,6 +37,7 @@ from protocols import (
 )
 from protocols.handoff import HANDOFF_VITALS_WINDOW, HandoffMedication
 from storage import (
+    AlarmEventRecord,
     IncidentOpenedRecord,
     NoteRecord,
     ProtocolRunEndedRecord,
@@ -45,6 +46,7 @@ from storage import (
     ProtocolStepRecord,
     StoredRecord,
 )
+from storage.records import IncidentAlarmLinkRecord
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ class ProtocolOffer:
     title: str
     reason: str
     offered_at: datetime
+    #: The alarm event that offered it, as stored (the run's incident is linked to it, DOC-2).
+    alarm: AlarmEventRecord | None = None
 
     @property
     def button_text(self) -> str:
@@ -161,17 +165,27 @@ class ProtocolDesk:
         """Runs still in progress, oldest first."""
         return self._runner.active()
 
+    @property
+    def emergency_call(self) -> tuple[str, datetime] | None:
+        """The incident a CALL 911 press with no protocol running opened, and when 911 was first
+        called (None before such a press); kept in the restart snapshot (MON-8)."""
+        return self._emergency
+
     def add_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after every offer and every recorded step (the panel repaints)."""
         self._listeners.append(listener)
 
     # -- actions -------------------------------------------------------------------------------
 
-    def offer(self, protocol_id: str, reason: str) -> ProtocolOffer | None:
+    def offer(
+        self, protocol_id: str, reason: str, *, alarm: AlarmEventRecord | None = None
+    ) -> ProtocolOffer | None:
         """Offer a protocol (by id, or by an alarm condition listed in a protocol's ``offered_for``).
 
-        An offer already waiting for the same protocol is kept, not repeated. Returns None (and
-        logs why) when no loaded protocol matches: the alarm itself still shows.
+        ``alarm`` is the alarm event that offers it, as stored: a run started from the offer links
+        its incident to that alarm's row (DOC-2). An offer already waiting for the same protocol is
+        kept, not repeated. Returns None (and logs why) when no loaded protocol matches: the alarm
+        itself still shows.
         """
         protocol = self._resolve(protocol_id)
         if protocol is None:
@@ -180,7 +194,7 @@ class ProtocolDesk:
         for waiting in self._offers:
             if waiting.protocol_id == protocol.id:
                 return waiting
-        offer = ProtocolOffer(protocol.id, protocol.protocol.title, reason, self._clock.now())
+        offer = ProtocolOffer(protocol.id, protocol.protocol.title, reason, self._clock.now(), alarm)
         self._offers.append(offer)
         log.info("protocol %s offered: %s", protocol.id, reason)
         self._changed()
@@ -256,6 +270,9 @@ class ProtocolDesk:
                 started_by=who,
             )
         )
+        if offer is not None and offer.alarm is not None:
+            # In the same ordered stream, after the incident: storage finds the alarm's row then.
+            self._put(IncidentAlarmLinkRecord(incident_id, offer.alarm, now, who))
         if offer is not None:
             self._offers.remove(offer)
         self._starting = True
@@ -384,12 +401,21 @@ class ProtocolDesk:
             HandoffPatient(name=patient_name), called.incident_id, histories, obs, self._clock.now()
         )
 
-    def restore(self, runs: Iterable[ProtocolRunSummary], offers: Iterable[ProtocolOffer] = ()) -> list[str]:
+    def restore(
+        self,
+        runs: Iterable[ProtocolRunSummary],
+        offers: Iterable[ProtocolOffer] = (),
+        emergency_call: tuple[str, datetime] | None = None,
+    ) -> list[str]:
         """After a restart (MON-8): re-open the session's runs from their stored steps, so the panel
         shows each where it was, and put back the offers that were waiting. A timer that fell due
         while the monitor was down is due now (the next ``tick`` prompts and records it). Nothing
-        is stored: the steps already are. Returns why any run could not be re-opened, in words.
+        is stored: the steps already are. ``emergency_call`` is the CALL 911 incident and first
+        call time of the snapshot: a press after the restart belongs to that incident and the
+        hand-off keeps the first call's time. Returns why any run could not be re-opened, in words.
         """
+        if emergency_call is not None and self._emergency is None:
+            self._emergency = emergency_call
         from protocols.engine import _Timer
         from protocols.model import NodeType, TimerNode, VitalCheckNode
 

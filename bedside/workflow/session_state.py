@@ -62,7 +62,7 @@ from alarms import (
     ThresholdsNotSetError,
 )
 from drivers.types import Observation, Quality
-from storage import ClinicalSnapshotRecord, StoredRecord
+from storage import AlarmEventRecord, ClinicalSnapshotRecord, StoredRecord
 
 if TYPE_CHECKING:
     from bedside.workflow.clinical import ClinicalSession
@@ -286,11 +286,34 @@ def capture(clinical: ClinicalSession, desk: ProtocolDesk | None = None) -> Json
                 "title": o.title,
                 "reason": o.reason,
                 "offered_at": _t(o.offered_at),
+                "alarm": _alarm_record(o.alarm),
             }
             for o in (desk.offers if desk is not None else ())
         ],
+        "emergency_call": _emergency_call(desk),
     }
     return state
+
+
+def _alarm_record(alarm: AlarmEventRecord | None) -> Json | None:
+    # The alarm behind an offer, as stored, so a run started after a restart still links it.
+    if alarm is None:
+        return None
+    return {f.name: _t(v) if isinstance(v := getattr(alarm, f.name), datetime) else v
+            for f in dataclasses.fields(alarm)}  # fmt: skip
+
+
+def _alarm_record_back(saved: Mapping[str, Any] | None) -> AlarmEventRecord | None:
+    if not saved:
+        return None
+    return AlarmEventRecord(**{**saved, "at": datetime.fromisoformat(saved["at"])})
+
+
+def _emergency_call(desk: ProtocolDesk | None) -> Json | None:
+    # The CALL 911 press with no protocol running: its incident and the first call's time, so a
+    # press after a restart joins that incident and the EMS hand-off keeps the time (MON-8).
+    call = desk.emergency_call if desk is not None else None
+    return None if call is None else {"incident_id": call[0], "called_at": _t(call[1])}
 
 
 #: Keys that only say when a part was taken: never a change.
@@ -488,9 +511,24 @@ def protocol_offers(state: Mapping[str, Any]) -> list[ProtocolOffer]:
     from bedside.workflow.protocol_desk import ProtocolOffer
 
     return [
-        ProtocolOffer(o["protocol_id"], o["title"], o["reason"], datetime.fromisoformat(o["offered_at"]))
+        ProtocolOffer(
+            o["protocol_id"],
+            o["title"],
+            o["reason"],
+            datetime.fromisoformat(o["offered_at"]),
+            _alarm_record_back(o.get("alarm")),
+        )
         for o in state.get("protocol_offers", ())
     ]
+
+
+def emergency_call(state: Mapping[str, Any]) -> tuple[str, datetime] | None:
+    """The CALL 911 incident and first call time of the snapshot (None when 911 was not called
+    with no protocol running, or the snapshot is older than this key)."""
+    saved = state.get("emergency_call")
+    if not saved:
+        return None
+    return str(saved["incident_id"]), datetime.fromisoformat(saved["called_at"])
 
 
 # -- a report of what is in force (for the subprocess test and support) ------------------------------
@@ -548,6 +586,7 @@ def state_report(clinical: ClinicalSession, desk: ProtocolDesk | None = None) ->
         "audio_paused": clinical.audio_paused,
         "pause_remaining_s": clinical.pause_remaining_s(),
         "protocol_runs": runs,
+        "emergency_call": _emergency_call(desk),
         "gaps": [
             {"since": g.since.isoformat(), "until": g.until.isoformat()} for g in clinical.monitoring_gaps
         ],

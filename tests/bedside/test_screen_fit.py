@@ -1,8 +1,9 @@
 """The monitor screen reads from across the room and fits every supported screen (issue 10:
 "Protocol answers are cut off", "The window does not fit a 1600x1000 screen", numerics readable at
-3 m). Every visible button and label of the monitor window, with a protocol at its longest answers
-and several alarms at once, is walked at 1366x768, 1600x1000 and 1920x1080 (and 4K): a text that
-does not fit its widget, or a widget cut by its parent, fails the test."""
+3 m). Every visible button, label and drop-down (closed, and each choice of its open list) of the
+monitor window, with a protocol at its longest answers and several alarms at once, is walked at
+1366x768, 1600x1000 and 1920x1080 (and 4K): a text that does not fit its widget, or a widget cut by
+its parent, fails the test."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QFontMetrics, QTextDocument
-from PySide6.QtWidgets import QAbstractButton, QAbstractScrollArea, QApplication, QDialog, QLabel, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractScrollArea,
+    QApplication,
+    QComboBox,
+    QDialog,
+    QLabel,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from alarms import ThresholdSet, load_config
@@ -22,6 +31,7 @@ from bedside.views.documentation import MedicationDialog, NoteDialog, ThresholdC
 from bedside.views.theme import use_theme
 from bedside.views.threshold_dialog import ThresholdDialog
 from bedside.views.widgets import WrapButton
+from tests.bedside.text_fit import combo_problems
 
 SIZES = [(1366, 768), (1600, 1000), (1920, 1080), (3840, 2160)]
 #: 25 mm on a 24-inch 1080p panel (0.277 mm a pixel) is 90 px; the brief rounds up to 94.
@@ -85,6 +95,11 @@ def clipped(root: QWidget) -> list[str]:
             shown = widget.visibleRegion().boundingRect()
             if shown != widget.rect():
                 problems.append(f"{name}: cut by its parent to {shown.width()}x{shown.height()}")
+    # Drop-downs: the chosen text closed, and every choice of the open list (issue 10).
+    for combo in root.findChildren(QComboBox):
+        if combo.isVisible():
+            label = combo.objectName() or f"QComboBox {combo.currentText()[:40]!r}"
+            problems += [f"{label}: {p}" for p in combo_problems(combo)]
     return problems
 
 

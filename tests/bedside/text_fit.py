@@ -1,9 +1,11 @@
-"""Walk a widget tree and name every visible button or label whose text does not fit (issue 10:
-"a test fails when any visible button or label in any screen is clipped at 1366x768").
+"""Walk a widget tree and name every visible button, label or drop-down whose text does not fit
+(issue 10: "a test fails when any visible button or label in any screen is clipped at 1366x768").
 
 A label that wraps must be tall enough for its wrapped text at its width; one that does not wrap
 must be wide enough for its longest line. A button (push button, check box, radio) must be wide
-enough for its text plus its icon and frame. Only widgets shown on screen are judged.
+enough for its text plus its icon and frame. A drop-down (QComboBox) must show its chosen text
+whole when closed (wrapped in a ``WrapComboBox``, on one line otherwise), and opened, its list must
+be wide enough for every choice on one line. Only widgets shown on screen are judged.
 """
 
 from __future__ import annotations
@@ -11,13 +13,19 @@ from __future__ import annotations
 from PySide6.QtCore import QRect
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QApplication,
     QCheckBox,
+    QComboBox,
     QLabel,
     QPushButton,
     QRadioButton,
+    QStyle,
+    QStyleOptionComboBox,
     QTableWidget,
     QWidget,
 )
+
+from bedside.views.combo import WrapComboBox
 
 #: Pixels of slack for anti-aliasing and frame rounding.
 SLACK = 2
@@ -97,6 +105,51 @@ def _table_problems(table: QTableWidget) -> list[str]:
     return problems
 
 
+#: Room an item of an open list needs beside its words (the view's focus frame and text margins).
+ITEM_MARGIN_PX = 8
+
+
+def combo_problems(combo: QComboBox) -> list[str]:
+    """What a drop-down cuts: its chosen text when closed, and each choice in its open list."""
+    problems: list[str] = []
+    text = combo.currentText()
+    metrics = combo.fontMetrics()
+    if text and isinstance(combo, WrapComboBox):
+        area, needs = combo.text_rect(), combo.text_needs()
+        if needs.height() > area.height() + SLACK:
+            problems.append(
+                f"closed: wrapped {text[:40]!r} needs {needs.height()} px height, has {area.height()}"
+            )
+    elif text:
+        option = QStyleOptionComboBox()
+        combo.initStyleOption(option)
+        field = combo.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, combo
+        )
+        icon = combo.iconSize().width() + 4 if not combo.itemIcon(combo.currentIndex()).isNull() else 0
+        needed = metrics.horizontalAdvance(text) + icon
+        if needed > field.width() + SLACK:
+            problems.append(f"closed: {text[:40]!r} needs {needed} px, has {field.width()}")
+    if combo.count() == 0:
+        return problems
+    combo.showPopup()
+    QApplication.processEvents()
+    try:
+        view = combo.view()
+        width = view.viewport().width()
+        item_metrics = view.fontMetrics()
+        for row in range(combo.count()):
+            choice = combo.itemText(row)
+            icon = combo.iconSize().width() + 4 if not combo.itemIcon(row).isNull() else 0
+            needed = item_metrics.horizontalAdvance(choice) + icon + ITEM_MARGIN_PX
+            if needed > width + SLACK:
+                problems.append(f"open list: {choice[:40]!r} needs {needed} px, has {width}")
+    finally:
+        combo.hidePopup()
+        QApplication.processEvents()
+    return problems
+
+
 def clipped_texts(root: QWidget) -> list[str]:
     """Every visible label or button under ``root`` (itself included) whose text is cut, in words."""
     problems: list[str] = []
@@ -111,8 +164,11 @@ def clipped_texts(root: QWidget) -> list[str]:
             problem = _button_problem(widget)
         elif isinstance(widget, QTableWidget):
             problem = "; ".join(_table_problems(widget)) or None
+        elif isinstance(widget, QComboBox):
+            problem = "; ".join(combo_problems(widget)) or None
         if problem is not None:
             name = widget.objectName() or type(widget).__name__
             text = widget.text() if isinstance(widget, QLabel | QAbstractButton) else ""
+            text = widget.currentText() if isinstance(widget, QComboBox) else text
             problems.append(f"{name} {text[:60]!r}: {problem}")
     return problems

@@ -5,8 +5,10 @@ trail with the clinician's name, and ``bedside audit verify`` proves the chain (
 from __future__ import annotations
 
 import argparse
+import getpass
 import io
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from alarms import ThresholdField, load_config
 from bedside.cli.audit import run_audit
 from bedside.workflow.audit import AuditTrail, trail_sink
 from bedside.workflow.clinical import ClinicalSession
+from bedside.workflow.identity import SignedIn
 from drivers.clock import FakeClock
 from storage import AuditWriteError, Database, open_database
 from tests.bedside.test_clinical import NURSE, START, Room, ready_for_infusion
@@ -141,3 +144,45 @@ def test_an_export_is_audited_with_who_and_what(tmp_path: Path) -> None:
     assert exported[0].subject == record.session.session_id
     assert exported[0].who.startswith("os user ")
     assert exported[0].details["format"] == "csv" and exported[0].details["path"] == str(out)
+
+
+@pytest.mark.req("EXP-1")
+def test_an_export_as_a_signed_in_clinician_names_them_in_the_audit(
+    tmp_path: Path,
+    db: Database,
+    db_url: str,
+    clinician: SignedIn,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 10 (export): `bedside export` had no --as, so its audit entry always named the computer
+    account. With --as the clinician signs in as for the other record commands and the entry names
+    them; a refused sign-in writes no file and no entry (exit 1); without --as it is as before."""
+    from bedside.cli.main import main
+    from storage.full_record import write_full_record
+    from tests.workflow.conftest import CLINICIAN_SECRET
+    from tests.workflow.sample_session import sample_record
+
+    record = sample_record(hours=0.1)
+    write_full_record(db, record)
+    sid = record.session.session_id
+
+    def export(out: Path, *extra: str, secret: str = CLINICIAN_SECRET) -> int:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(secret + "\n"))
+        argv = ["export", sid, "--format", "json", "--out", str(out), "--db", db_url, *extra]
+        return main([*argv, "--station", "room-4"])
+
+    refused = tmp_path / "refused.json"
+    assert export(refused, "--as", "rivera", "--secret-stdin", secret="0000") == 1
+    assert "rivera" not in capsys.readouterr().out and not refused.exists()
+    signed = tmp_path / "signed.json"
+    assert export(signed, "--as", "rivera", "--secret-stdin") == 0 and signed.is_file()
+    assert export(tmp_path / "account.json") == 0
+
+    trail = AuditTrail(db, FakeClock(), station="x")
+    exported = [e for e in trail.entries() if e.action == "session_exported"]
+    assert trail.verify().intact
+    assert [(e.who, e.station, e.details["path"]) for e in exported] == [
+        (clinician.who, "room-4", str(signed)),
+        (f"os user {getpass.getuser()}", "room-4", str(tmp_path / "account.json")),
+    ]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alarms import ClinicalConfig
+from alarms import AlarmEvent, AlarmEventKind, AlarmPriority, ClinicalConfig, ConditionId
 from bedside.workflow import (
     AuditTrail,
     IncidentClosedError,
@@ -23,6 +24,8 @@ from bedside.workflow import (
     SeriousCriterion,
     SignedIn,
 )
+from bedside.workflow.clinical import alarm_event_record
+from bedside.workflow.incidents import AlarmNotStoredError
 from drivers.clock import FakeClock
 from drivers.types import CANONICAL_UNIT, Observation, Quality, VitalKind
 from storage import (
@@ -33,11 +36,14 @@ from storage import (
     ObservationRecord,
     ProtocolRunStartedRecord,
     SessionRepository,
+    StorageFailure,
+    StorageWriter,
     StoredRecord,
     UnknownRecordError,
 )
 from storage._apply import apply_records
 from storage.clinical_record import ClinicalRecordRepository
+from storage.records import IncidentAlarmLinkRecord
 
 HASH = "sha256:" + "ab" * 32
 ROOT = Path(__file__).resolve().parents[2]
@@ -532,3 +538,120 @@ def test_an_incident_stays_outstanding_until_closed_debriefed_and_if_serious_rev
         protocol=ProtocolRef("desaturation", "2", HASH),
     )
     assert incidents.outstanding(session_id) == []
+
+
+# --- DOC-2: an alarm on screen finds its stored row (issue 10, incident from any alarm) ---
+
+_CONDITIONS = ("spo2_low", "bp_high", "pulse_high", "device_disconnected")
+
+
+@st.composite
+def _alarm_streams(draw: st.DrawFn) -> list[AlarmEvent]:
+    """Alarm events as the alarm system emits them: interleaved conditions and sources, several at
+    one instant, acknowledgements and ends of the same alarm, audio pauses without a condition."""
+    events: list[AlarmEvent] = []
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    for n in range(draw(st.integers(1, 12))):
+        at += timedelta(microseconds=draw(st.sampled_from([0, 0, 1, 250_000, 5_000_000])))
+        kind = draw(st.sampled_from(list(AlarmEventKind)))
+        audio = kind in (AlarmEventKind.PAUSED, AlarmEventKind.UNPAUSED)
+        condition = None if audio else ConditionId(draw(st.sampled_from(_CONDITIONS)))
+        source = draw(st.sampled_from(["oximeter", "nibp-1", "ecg"]))
+        key = "" if condition is None else f"{condition.value}@{source}#{draw(st.integers(1, 3))}"
+        events.append(
+            AlarmEvent(
+                kind,
+                condition,
+                key,
+                None if audio else draw(st.sampled_from(list(AlarmPriority))),
+                at.astimezone(timezone(timedelta(hours=draw(st.sampled_from([-5, 0, 1]))))),
+                draw(st.sampled_from([None, "rivera"])),
+                draw(st.sampled_from(["SpO2 84 % below floor 90 %", "BP 190/112", f"event {n}"])),
+                source,
+            )
+        )
+    return events
+
+
+@pytest.mark.req("DOC-2")
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=_alarm_streams(), pick=st.integers(0, 100))
+def test_an_alarm_event_on_screen_finds_its_own_stored_row(
+    db: Database,
+    clock: FakeClock,
+    incidents: IncidentService,
+    session_id: str,
+    events: list[AlarmEvent],
+    pick: int,
+) -> None:
+    """Issue 10 (DOC-2): the monitor shows alarm events, storage keeps rows with ids, and nothing
+    joined them, so "Open incident" on an alarm could not link it. Written through the real
+    storage writer, every event's record (``alarm_event_record``) finds the row holding exactly it,
+    whatever else happened at the same instant; the incident opened for it is linked to that row."""
+    writer = StorageWriter(db, clock, lambda failure: None)
+    try:
+        for event in events:
+            writer.put(alarm_event_record(session_id, event))
+        writer.flush()
+    finally:
+        writer.close()
+    stored = ClinicalRecordRepository(db).alarm_events(session_id)
+    by_id = {a.alarm_event_id: a.event for a in stored}
+    for event in events:
+        record = alarm_event_record(session_id, event)
+        found = incidents.stored_alarm_id(record)
+        assert found is not None and by_id[found] == record
+        assert found == min(i for i, e in by_id.items() if e == record)  # identical events: the first
+    event = events[pick % len(events)]
+    opened = incidents.open_for_alarm("rivera", alarm_event_record(session_id, event))
+    shown = incidents.show(opened.incident_id)
+    assert shown.source is IncidentSource.ALARM and shown.origin is not None
+    assert by_id[shown.origin.alarm_event_id or -1] == alarm_event_record(session_id, event)
+    assert shown.incident.opened_at == event.at
+
+
+@pytest.mark.req("DOC-2")
+def test_an_alarm_not_stored_yet_is_said_not_guessed(
+    db: Database, incidents: IncidentService, session_id: str, clock: FakeClock
+) -> None:
+    """Issue 10 (DOC-2): an alarm whose row is not in the database (storage behind or down) is not
+    linked to another row that looks alike: AlarmNotStoredError, and no incident is opened."""
+    kept = AlarmEventRecord(session_id, "started", "spo2_low", "high", clock.now(), message="a: SpO2 88")
+    _put(db, kept)
+    for lost in (
+        replace(kept, message="a: SpO2 87"),
+        replace(kept, at=kept.at + timedelta(microseconds=1)),
+        replace(kept, kind="ended"),
+        replace(kept, session_id="another-session"),
+    ):
+        with pytest.raises(AlarmNotStoredError, match="not in the database yet"):
+            incidents.open_for_alarm("rivera", lost)
+    assert incidents.incidents(session_id) == []
+    assert incidents.stored_alarm_id(kept) == _alarm_id(db, session_id)
+
+
+@pytest.mark.req("DOC-2")
+def test_the_desks_incident_links_the_alarm_that_offered_it_and_a_lost_alarm_never_stops_the_writer(
+    db: Database, incidents: IncidentService, session_id: str, clock: FakeClock
+) -> None:
+    """Issue 10 (DOC-2): a protocol run an alarm offered opens its incident through the writer; the
+    link to the alarm goes the same way, after the incident, and storage finds the alarm's row. An
+    alarm that is not stored (never put) is left unlinked and logged: the writer goes on."""
+    failures: list[StorageFailure] = []
+    alarm = AlarmEventRecord(session_id, "started", "spo2_low", "high", clock.now(), message="a: SpO2 86")
+    lost = replace(alarm, message="a: SpO2 85")
+    writer = StorageWriter(db, clock, failures.append)
+    try:
+        writer.put(alarm)
+        writer.put(IncidentOpenedRecord("desk-1", session_id, clock.now(), "resp", "SpO2 low", "rivera"))
+        writer.put(IncidentAlarmLinkRecord("desk-1", alarm, clock.now(), "rivera"))
+        writer.put(IncidentAlarmLinkRecord("desk-1", lost, clock.now(), "rivera"))
+        writer.put(IncidentOpenedRecord("desk-2", session_id, clock.now(), "resp", "after", "rivera"))
+        assert writer.flush(5.0)
+    finally:
+        writer.close()
+    assert failures == []
+    shown = incidents.show("desk-1")
+    assert [a.event for a in shown.alarm_events] == [alarm]
+    assert [(link.kind, link.who) for link in shown.links] == [("alarm", "rivera")]
+    assert [i.incident_id for i in incidents.incidents(session_id)] == ["desk-1", "desk-2"]

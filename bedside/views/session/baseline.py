@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtWidgets import (
-    QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QLineEdit,
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from alarms import BaselineField, BaselineNotReadyError
+from bedside.views.combo import WrapComboBox
 from bedside.views.session._clinical import NO_SESSION, need
 from bedside.views.session.context import Screen, SessionServices, button, fit_columns, wrapped
 
@@ -47,7 +47,7 @@ class BaselineScreen(Screen):
         self.readings.setMinimumHeight(250)
         self.body.addWidget(self.readings)
         row = QHBoxLayout()
-        self.override_field = QComboBox()
+        self.override_field = WrapComboBox()
         self.override_field.setObjectName("overrideField")
         self.override_field.addItem("(no override)", "")
         for f in BaselineField:

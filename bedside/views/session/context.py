@@ -128,6 +128,9 @@ class SessionServices:
     patient_id: str = ""  # the patient of this session, once chosen on the Patient screen
     #: Thresholds suggested by the patient's last follow-up outcome, waiting for a clinician (THR-1).
     suggestion: ThresholdSuggestion | None = None
+    #: Waits until every record put so far is in the database (the monitor's storage writer):
+    #: an alarm shown on screen is then found by its stored row (an incident links it, DOC-2).
+    flush: Callable[[], object] = lambda: None
     _listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def add_listener(self, listener: Callable[[], None]) -> None:

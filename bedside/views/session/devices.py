@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bedside.views.combo import WrapComboBox
 from bedside.views.session.context import Screen, SessionServices, button, wrapped
 from bedside.workflow.devices import HL7_PROTOCOL, device_argument, hl7_listener_url
 
@@ -92,7 +93,7 @@ class DevicesScreen(Screen):
         saved = dict(d.split("=", 1)[::-1] for d in self.services.settings.load().devices if "=" in d)
         for i, port in enumerate(ports):
             self.grid.addWidget(wrapped(port.words), i, 0)
-            choice = QComboBox()
+            choice = WrapComboBox()
             choice.setObjectName(f"protocol:{port.device}")
             choice.addItem(NOT_USED, "")
             for name, description in self.services.devices.protocols():

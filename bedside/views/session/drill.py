@@ -7,7 +7,6 @@ import logging
 from pathlib import Path
 
 from PySide6.QtWidgets import (
-    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bedside.views.combo import WrapComboBox
 from bedside.views.session.context import Screen, SessionServices, button, fit_columns, wrapped
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class DrillScreen(Screen):
         self.state = wrapped(name="drillState")
         self.body.addWidget(self.state)
         form = QFormLayout()
-        self.scenario = QComboBox()
+        self.scenario = WrapComboBox()
         self.scenario.setObjectName("drillScenario")
         for name in services.scenarios:
             self.scenario.addItem(name, name)

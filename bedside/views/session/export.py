@@ -7,8 +7,9 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QProgressBar, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QProgressBar, QWidget
 
+from bedside.views.combo import WrapComboBox
 from bedside.views.session.context import Screen, SessionServices, button, wrapped
 from bedside.workflow.export import ExportFormat, ExportProgress
 
@@ -55,7 +56,7 @@ class ExportScreen(Screen):
         self.what = wrapped(name="exportWhat")
         self.body.addWidget(self.what)
         row = QHBoxLayout()
-        self.fmt = QComboBox()
+        self.fmt = WrapComboBox()
         self.fmt.setObjectName("exportFormat")
         for f in ExportFormat:
             self.fmt.addItem(f.value.upper(), f.value)

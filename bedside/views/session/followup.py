@@ -7,7 +7,6 @@ import logging
 
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QGroupBox,
     QHBoxLayout,
     QLineEdit,
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bedside.views.combo import WrapComboBox
 from bedside.views.session.context import Screen, SessionServices, button, fit_columns, wrapped
 from bedside.workflow.followup import (
     Adjustment,
@@ -58,7 +58,7 @@ class FollowUpScreen(Screen):
         self.body.addWidget(self.table)
         close = QGroupBox("Close the chosen follow-up with its outcome")
         row = QHBoxLayout(close)
-        self.outcome = QComboBox()
+        self.outcome = WrapComboBox()
         self.outcome.setObjectName("followUpOutcome")
         for o in FollowUpOutcome:
             self.outcome.addItem(o.value, o.value)
@@ -69,7 +69,7 @@ class FollowUpScreen(Screen):
             box.setObjectName(f"adjust:{a.value}")
             self.adjustments[a] = box
             row.addWidget(box)
-        self.workup = QComboBox()
+        self.workup = WrapComboBox()
         self.workup.setObjectName("workup")
         self.workup.addItem("(no workup)", "")
         for w in Workup:

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 from PySide6.QtCore import QDateTime, QTimeZone
 from PySide6.QtWidgets import (
-    QComboBox,
     QDateTimeEdit,
     QDoubleSpinBox,
     QFormLayout,
@@ -25,9 +24,11 @@ from PySide6.QtWidgets import (
 )
 
 from alarms import AlarmEventKind
+from bedside.views.combo import WrapComboBox
 from bedside.views.session.context import Screen, SessionServices, button, wrapped
+from bedside.workflow.clinical import alarm_event_record
 from bedside.workflow.identity import SignedIn
-from bedside.workflow.incidents import Outcome, ProtocolFollowed
+from bedside.workflow.incidents import AlarmNotStoredError, Outcome, ProtocolFollowed, StoredAlarm
 from bedside.workflow.record import Route
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class IncidentScreen(Screen):
         self.went_well.setObjectName("wentWell")
         self.to_improve = QLineEdit()
         self.to_improve.setObjectName("toImprove")
-        self.followed = QComboBox()
+        self.followed = WrapComboBox()
         self.followed.setObjectName("protocolFollowed")
         for f in ProtocolFollowed:
             self.followed.addItem(f.value, f.value)
@@ -107,7 +108,7 @@ class IncidentScreen(Screen):
         bottom = QHBoxLayout()
         close = QGroupBox("Close the incident")
         c = QHBoxLayout(close)
-        self.outcome = QComboBox()
+        self.outcome = WrapComboBox()
         self.outcome.setObjectName("incidentOutcome")
         for o in Outcome:
             self.outcome.addItem(o.words, o.value)
@@ -135,7 +136,7 @@ class IncidentScreen(Screen):
         self.unit = QLineEdit("mg")
         self.unit.setObjectName("doseUnit")
         self.unit.setMaximumWidth(60)
-        self.route = QComboBox()
+        self.route = WrapComboBox()
         self.route.setObjectName("route")
         for route in Route:
             self.route.addItem(route.words, route.value)
@@ -195,9 +196,51 @@ class IncidentScreen(Screen):
         if item is None:
             self.say("choose the alarm the incident is about", problem=True)
             return
-        title, at = item.data(_ROLE)
+        title, alarm = item.data(_ROLE)
+        self.open_for_alarm(alarm, title)
+
+    def open_for_alarm(self, alarm: StoredAlarm, title: str) -> str:
+        """Open an incident for an alarm, linked to the alarm's stored row (DOC-2), and choose it;
+        returns its id ("" when refused). While the alarm is not stored (storage down) the incident
+        still opens at the alarm's time, by hand, and the screen says the alarm is not linked."""
         s = self.services
-        self.act("Open incident", lambda by: s.incidents.open_by_hand(by, s.session_id, title, at=at))
+        s.flush()  # the alarm's row is committed at once; this waits for a writer that is behind
+        try:
+            existing = s.incidents.incident_of_alarm(alarm)
+        except Exception as exc:  # the database is unreachable: opening says why
+            log.warning("the alarm's incident cannot be looked up: %s", exc)
+            existing = None
+        if existing is not None:  # one event, one incident (DOC-2): chosen, not opened twice
+            self.refresh()
+            self.select_incident(existing.incident_id)
+            self.say(f"This alarm already has an incident: {existing.title} (chosen)")
+            return existing.incident_id
+        unlinked: list[str] = []
+        opened: list[str] = []
+
+        def open_linked(by: SignedIn) -> None:
+            try:
+                incident = s.incidents.open_for_alarm(by, alarm, title)
+            except AlarmNotStoredError as exc:
+                log.warning("incident opened without its alarm: %s", exc)
+                unlinked.append(str(exc))
+                incident = s.incidents.open_by_hand(by, s.session_id, title, at=alarm.at)
+            opened.append(incident.incident_id)
+
+        self.act("Open incident", open_linked)
+        if not opened:
+            return ""
+        if unlinked:
+            self.say(f"Open incident: done, but not linked to the alarm: {unlinked[0]}", problem=True)
+        self.select_incident(opened[0])
+        return opened[0]
+
+    def select_incident(self, incident_id: str) -> None:
+        """Choose this incident in the list (the one just opened)."""
+        for row in range(self.incidents.count()):
+            if self.incidents.item(row).data(_ROLE) == incident_id:
+                self.incidents.setCurrentRow(row)
+                return
 
     def _need_incident(self) -> str:
         chosen = self.selected_incident()
@@ -294,7 +337,8 @@ class IncidentScreen(Screen):
                 if event.kind is AlarmEventKind.STARTED and event.condition is not None:
                     words = f"{event.at.astimezone():%H:%M:%S} {event.message}"
                     item = QListWidgetItem(words)
-                    item.setData(_ROLE, (event.message[:200], event.at))
+                    # The event as it was stored: its row is found from it when an incident opens.
+                    item.setData(_ROLE, (event.message[:200], alarm_event_record(s.session_id, event)))
                     self.alarms.addItem(item)
         self.incidents.clear()
         try:

@@ -12,7 +12,6 @@ from datetime import date
 
 from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
-    QComboBox,
     QDateEdit,
     QDoubleSpinBox,
     QFormLayout,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from alarms import ThresholdSet
+from bedside.views.combo import WrapComboBox
 from bedside.views.session.context import Screen, SessionServices, button, wrapped
 from bedside.workflow.followup import suggest_next_thresholds
 from bedside.workflow.identity import SignedIn
@@ -97,7 +97,7 @@ class PatientScreen(Screen):
         self.born.setDisplayFormat("yyyy-MM-dd")
         self.born.setCalendarPopup(True)
         self.born.setDate(_qdate(date(1980, 1, 1)))
-        self.sex = QComboBox()
+        self.sex = WrapComboBox()
         self.sex.setObjectName("sex")
         for sex in Sex:
             self.sex.addItem(sex.value, sex.value)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLineEdit, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QHBoxLayout, QLineEdit, QWidget
 
 from alarms import ThresholdField, ThresholdSet
+from bedside.views.combo import WrapComboBox
 from bedside.views.session._clinical import NO_SESSION, need
 from bedside.views.session.context import Screen, SessionServices, button, wrapped
 
@@ -56,7 +57,7 @@ class ThresholdsScreen(Screen):
         row.addWidget(button("Confirm and lock", self._confirm, name="confirmThresholds"))
         self.body.addLayout(row)
         change = QHBoxLayout()
-        self.change_field = QComboBox()
+        self.change_field = WrapComboBox()
         self.change_field.setObjectName("changeField")
         for field in _RANGES:
             self.change_field.addItem(field.words, field.value)

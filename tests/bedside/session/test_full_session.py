@@ -205,8 +205,9 @@ def test_a_whole_session_from_sign_in_to_export_through_the_screens(qtbot: QtBot
     click(incident, "openIncident")
     opened = s.incidents.incidents(s.session_id)
     assert len(opened) == 2, said(incident)  # the protocol run's and the alarm's
-    by_hand = next(i for i in opened if i.kind == "hand")
+    by_hand = next(i for i in opened if s.incidents.show(i.incident_id).source.value == "alarm")
     assert by_hand.opened_by == "rdiaz"
+    assert s.incidents.show(by_hand.incident_id).alarm_events, "the incident is linked to its alarm"
     lst = incident.incidents  # type: ignore[attr-defined]
     row = next(i for i in range(lst.count()) if lst.item(i).data(256) == by_hand.incident_id)
     lst.setCurrentRow(row)

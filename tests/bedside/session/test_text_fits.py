@@ -1,15 +1,17 @@
-"""Every button and label of every session screen shows its whole text at 1366x768 (issue 10:
-"a test fails when any visible button or label in any screen is clipped at 1366x768")."""
+"""Every button, label and drop-down (closed and open) of every session screen shows its whole text
+at 1366x768 (issue 10: "a test fails when any visible button or label in any screen is clipped at
+1366x768"; drop-downs cut long protocol titles and names)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
 from bedside.devtools.session_screens import scripted_session
+from bedside.views.combo import WrapComboBox
 from bedside.views.session.context import SCREENS
 from bedside.views.session.hub import SessionScreens
 from tests.bedside.text_fit import clipped_texts
@@ -66,3 +68,39 @@ def test_every_screen_fits(qtbot: QtBot, tmp_path: Path, simulated: bool, size: 
         assert not problems, problems
     finally:
         scripted.recorder.close(end_session=False)
+
+
+def test_the_fit_check_sees_a_cut_drop_down_closed_and_open(qtbot: QtBot) -> None:
+    """Issue 10 (drop-downs cut long titles): the checker reports a plain combo box that elides
+    its chosen title and opens a list narrower than its choices; the same choices in a
+    ``WrapComboBox`` of the same width are whole (wrapped closed, one line each open)."""
+    titles = [
+        "Acute psychiatric worsening (including new or intensifying suicidal thoughts)",
+        "Prolonged dissociation beyond the 20-40 minute recovery window",
+        "Nausea",
+    ]
+    root = QWidget()
+    qtbot.addWidget(root)
+    column = QVBoxLayout(root)
+    plain = QComboBox()
+    plain.setObjectName("plain")
+    plain.setStyleSheet("QComboBox { combobox-popup: 0; }")  # a list as narrow as the box, as on Windows
+    plain.addItems(titles)
+    plain.setFixedWidth(180)
+    wrapping = WrapComboBox()
+    wrapping.setObjectName("wrapping")
+    wrapping.addItems(titles)
+    wrapping.setMaximumWidth(180)
+    column.addWidget(plain)
+    column.addWidget(wrapping)
+    column.addStretch(1)
+    root.resize(400, 400)
+    root.show()
+    qtbot.waitExposed(root)
+    problems = clipped_texts(root)
+    plain_problems = [p for p in problems if p.startswith("plain")]
+    assert any("closed" in p for p in plain_problems), problems
+    assert any("open list" in p and "Prolonged dissociation" in p for p in plain_problems), problems
+    assert not [p for p in problems if p.startswith("wrapping")], problems
+    assert wrapping.height() > plain.height()  # the chosen title wraps over more lines
+    assert wrapping.view().minimumWidth() >= wrapping.fontMetrics().horizontalAdvance(titles[0])
