@@ -96,8 +96,9 @@ class SuntechAdvantageSimulator:
 
     protocol = "suntech-advantage"
 
-    def __init__(self, clock: Clock, measurement_s: float = 30.0, *,
-                 vitals: Callable[[], VitalsSnapshot]) -> None:
+    def __init__(
+        self, clock: Clock, measurement_s: float = 30.0, *, vitals: Callable[[], VitalsSnapshot]
+    ) -> None:
         if measurement_s <= 0:
             raise ValueError(f"measurement_s must be positive, got {measurement_s}")
         self._clock = clock
@@ -126,8 +127,9 @@ class SuntechAdvantageSimulator:
             return b""
         self._cycle_started = None
         snapshot = self._vitals()
-        self._stored = bp_data_for(snapshot.nibp, snapshot.pulse_rate or snapshot.heart_rate,
-                                   self.measurement_s)
+        self._stored = bp_data_for(
+            snapshot.nibp, snapshot.pulse_rate or snapshot.heart_rate, self.measurement_s
+        )
         return ack_frame(ModuleAck.EXECUTED)
 
     def receive(self, data: bytes) -> bytes:
