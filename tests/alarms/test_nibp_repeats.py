@@ -8,6 +8,7 @@ copies of its 288 cycles and its memory, snapshots and per-observation work grew
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -29,7 +30,9 @@ cycles = st.tuples(
 )
 
 
-def _message(source: str, at: datetime, sys_: float, dia: float, quality: Quality, arrival: float) -> list[Observation]:
+def _message(
+    source: str, at: datetime, sys_: float, dia: float, quality: Quality, arrival: float
+) -> list[Observation]:
     mean = round((sys_ + 2 * dia) / 3)
     received = T0 + timedelta(seconds=arrival)
     return [
@@ -45,7 +48,9 @@ def _message(source: str, at: datetime, sys_: float, dia: float, quality: Qualit
     per_source=st.lists(st.lists(cycles, min_size=1, max_size=6), min_size=1, max_size=3),
     order=st.randoms(use_true_random=False),
 )
-def test_a_repeated_cycle_is_one_reading(per_source: list[list[tuple[int, int, Quality, int]]], order) -> None:  # type: ignore[no-untyped-def]
+def test_a_repeated_cycle_is_one_reading(
+    per_source: list[list[tuple[int, int, Quality, int]]], order: random.Random
+) -> None:
     """Finding: every repeat of an HL7 gateway's last NIBP was a new reading. Property: whatever the
     repeats and however the sources' messages interleave, each source's readings are its distinct
     cycles, once each, in order."""

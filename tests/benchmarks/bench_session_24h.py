@@ -222,7 +222,7 @@ def play(run: SessionRun, until_s: float, speed: float = 0.0) -> None:
     next_tick = run.start_mono + math.floor((clock.monotonic() - run.start_mono) / TICK_S + 1) * TICK_S
     end = run.start_mono + until_s
     while True:
-        due = min(min(d.next_due_mono(run.start_mono) for d in run.devices), next_tick)
+        due = min(*(d.next_due_mono(run.start_mono) for d in run.devices), next_tick)
         if due > end + 1e-9:
             break
         now = clock.monotonic()
@@ -337,11 +337,11 @@ def session_figures(
         play(run, hour * 3600, speed)
         _sample(run, hour, traced)
         if progress:
+            rss = run.checkpoints[f"h{hour:g}_rss_mb"]
+            elapsed = time.perf_counter() - began
             print(
-                f"  hour {hour:g}: {time.perf_counter() - began:.0f} s, RSS {run.checkpoints[f'h{hour:g}_rss_mb']:.0f} MB,"
-                f" {run.readings_made} readings",
+                f"  hour {hour:g}: {elapsed:.0f} s, RSS {rss:.0f} MB, {run.readings_made} readings",
                 file=sys.stderr,
-                flush=True,
             )
     wall = time.perf_counter() - began
     live = last_values(run.core)
@@ -396,7 +396,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours (default 24)")
     parser.add_argument(
-        "--speed", type=float, default=0.0, help="cap in simulated seconds per real second (0: as fast as possible)"
+        "--speed",
+        type=float,
+        default=0.0,
+        help="cap in simulated seconds per real second (0: as fast as possible)",
     )
     parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations (slower)")
     args = parser.parse_args()
