@@ -326,7 +326,17 @@ def session_figures(
 
     # A restarted monitor resumes a session up to RESUME_WITHIN after its start (12 h); a day-long
     # session is reopened here to measure the read at the size the issue names.
-    recorder_module.RESUME_WITHIN = timedelta(hours=hours + 1)
+    resume_within = recorder_module.RESUME_WITHIN
+    recorder_module.RESUME_WITHIN = max(resume_within, timedelta(hours=hours + 1))
+    try:
+        return _session_figures(folder, hours, speed, traced=traced, progress=progress)
+    finally:
+        recorder_module.RESUME_WITHIN = resume_within
+
+
+def _session_figures(
+    folder: Path, hours: float, speed: float, *, traced: bool, progress: bool
+) -> tuple[dict[str, float], dict[str, Any]]:
     if traced:
         tracemalloc.start()
     db_path = folder / "session.sqlite3"
@@ -345,6 +355,7 @@ def session_figures(
             )
     wall = time.perf_counter() - began
     live = last_values(run.core)
+    live_nibp_points = len(run.core.board.nibp_points)
     session_id = run.recorder.session_id
     run.core.stop()
     run.recorder.close(end_session=False)  # the session stays open: the restart resumes it
@@ -355,6 +366,7 @@ def session_figures(
     run.clock.advance(60)  # a minute's restart
     reopen_s, core, replayed, problems = reopen(db_path, run.clock)
     reopened = last_values(core)
+    hl7 = next(d for d in run.devices if d.protocol == "hl7-pcd01")
     figures = {
         "hours": float(hours),
         "wall_s": wall,
@@ -362,8 +374,10 @@ def session_figures(
         **run.checkpoints,
         "readings_made": float(made),
         "rows_stored": float(stored),
-        "nibp_cycles": float(run.nibp.commands),
-        "hl7_acks": float(next(d.acks for d in run.devices if d.protocol == "hl7-pcd01")),
+        "nibp_cycles_started": float(run.nibp.commands),
+        "nibp_readings_judged": float(len(run.clinical.readings())),
+        "hl7_messages": float(hl7.emissions),
+        "hl7_acks": float(hl7.acks),
         "snapshots": float(run.keeper.written),
         "reopen_s": reopen_s,
         "reopen_replayed": float(replayed),
@@ -371,6 +385,9 @@ def session_figures(
     checks: dict[str, Any] = {
         "live": live,
         "reopened": reopened,
+        "live_nibp_points": live_nibp_points,
+        "reopened_nibp_points": len(core.board.nibp_points),
+        "distinct_nibp_cycles": distinct_nibp_cycles(db_path, session_id),
         "problems": problems,
         "made": made,
         "stored": stored,
@@ -379,6 +396,17 @@ def session_figures(
         "per_device": {d.protocol: d.observations for d in run.devices} | {"suntech": run.nibp.observations},
     }
     return figures, checks
+
+
+def distinct_nibp_cycles(db_path: Path, session_id: str) -> int:
+    """NIBP cycles stored, each counted once however often its device sent it."""
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
+        (count,) = conn.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT source, measured_at FROM observations"
+            " WHERE session_id = ? AND kind = 'nibp_systolic')",
+            (session_id,),
+        ).fetchone()
+    return int(count)
 
 
 def run(hours: float = 24.0, speed: float = 0.0) -> dict[str, float]:
