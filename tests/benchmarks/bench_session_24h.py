@@ -38,7 +38,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from alarms import load_config
+from alarms import SessionPhase, load_config
+from bedside.app.autopilot import DrillAutopilot
 from bedside.app.build import restore_session
 from bedside.monitor.core import MonitorCore
 from bedside.monitor.recorder import SessionRecorder
@@ -65,6 +66,8 @@ STREAMING = ("masimo-ascii", "nonin-df2", "hl7-pcd01")
 CHECKPOINT_HOURS = (1, 6, 12, 24)
 #: Simulated seconds between two heartbeats (the app's 1 s tick: silence, alarms, NIBP countdown).
 TICK_S = 1.0
+#: Simulated seconds from the start to the end of the infusion; recovery runs from then on.
+INFUSION_ENDS_S = 45 * 60
 #: Records the writer may hold before the benchmark waits for it. A monitor never produces faster
 #: than real time; an accelerated one can outrun the writer, and its memory bound would then shed
 #: readings, which is not what is being measured.
@@ -164,7 +167,19 @@ class SessionRun:
     devices: list[StreamingDevice]
     nibp: NibpModule
     start_mono: float
+    #: Plays the clinician (baseline confirmed, thresholds, infusion); None: left in the baseline phase.
+    autopilot: DrillAutopilot | None
     checkpoints: dict[str, float] = field(default_factory=dict)
+
+    def clinician_steps(self) -> None:
+        """What the clinician does by this time: the drill autopilot up to the infusion, which
+        ends at ``INFUSION_ENDS_S``; recovery (NIBP still cycling) for the rest of the run."""
+        if self.autopilot is None:
+            return
+        self.autopilot.tick()
+        elapsed = self.clock.monotonic() - self.start_mono
+        if self.clinical.phase is SessionPhase.INFUSION and elapsed >= INFUSION_ENDS_S:
+            self.clinical.end_infusion("bench")
 
     @property
     def readings_made(self) -> int:
@@ -178,8 +193,14 @@ def scenario_for(hours: float) -> Scenario:
     return scenario.model_copy(update={"duration": hours * 3600 + 60})
 
 
-def start_session(db_path: Path, hours: float, clock: FakeClock | None = None) -> SessionRun:
-    """Open the database and wire devices -> drivers -> core -> session -> recorder -> writer."""
+def start_session(
+    db_path: Path, hours: float, clock: FakeClock | None = None, *, stay_in_baseline: bool = False
+) -> SessionRun:
+    """Open the database and wire devices -> drivers -> core -> session -> recorder -> writer.
+
+    The drill autopilot plays the clinician through baseline and infusion into recovery; with
+    ``stay_in_baseline`` nobody confirms the baseline (every SpO2 and pulse sample stays a
+    baseline candidate: the worst case for memory)."""
     clock = clock or FakeClock(START)
     db = open_database(f"sqlite:///{db_path}", drill=True)
     recorder = SessionRecorder(db, clock, clinician="bench", scenario="baseline", station="bench")
@@ -212,7 +233,10 @@ def start_session(db_path: Path, hours: float, clock: FakeClock | None = None) -
     core.subscribe(on_observation=clinical.on_observation, on_event=clinical.on_device_event)
     keeper = ClinicalStateKeeper(clinical, recorder.writer.put)
     clinical.begin_baseline("bench")  # NIBP now cycles every 5 minutes by itself (MON-2)
-    return SessionRun(clock, db_path, core, recorder, clinical, keeper, devices, nibp, clock.monotonic())
+    autopilot = None if stay_in_baseline else DrillAutopilot(clinical)
+    return SessionRun(
+        clock, db_path, core, recorder, clinical, keeper, devices, nibp, clock.monotonic(), autopilot
+    )
 
 
 def play(run: SessionRun, until_s: float, speed: float = 0.0) -> None:
@@ -236,6 +260,7 @@ def play(run: SessionRun, until_s: float, speed: float = 0.0) -> None:
             core.pump()
             core.tick()
             run.clinical.tick()
+            run.clinician_steps()
             core.pump()  # what the tick started (an NIBP cycle's answer)
             _keep_writer_up(run)
             if speed > 0:
@@ -319,7 +344,13 @@ def _sample(run: SessionRun, hour: float, traced: bool) -> None:
 
 
 def session_figures(
-    folder: Path, hours: float, speed: float = 0.0, *, traced: bool = False, progress: bool = False
+    folder: Path,
+    hours: float,
+    speed: float = 0.0,
+    *,
+    traced: bool = False,
+    progress: bool = False,
+    stay_in_baseline: bool = False,
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """Play ``hours`` of session into ``folder``/session.sqlite3, reopen it; (figures, checks)."""
     import bedside.monitor.recorder as recorder_module
@@ -329,18 +360,20 @@ def session_figures(
     resume_within = recorder_module.RESUME_WITHIN
     recorder_module.RESUME_WITHIN = max(resume_within, timedelta(hours=hours + 1))
     try:
-        return _session_figures(folder, hours, speed, traced=traced, progress=progress)
+        return _session_figures(
+            folder, hours, speed, traced=traced, progress=progress, stay_in_baseline=stay_in_baseline
+        )
     finally:
         recorder_module.RESUME_WITHIN = resume_within
 
 
 def _session_figures(
-    folder: Path, hours: float, speed: float, *, traced: bool, progress: bool
+    folder: Path, hours: float, speed: float, *, traced: bool, progress: bool, stay_in_baseline: bool
 ) -> tuple[dict[str, float], dict[str, Any]]:
     if traced:
         tracemalloc.start()
     db_path = folder / "session.sqlite3"
-    run = start_session(db_path, hours)
+    run = start_session(db_path, hours, stay_in_baseline=stay_in_baseline)
     began = time.perf_counter()
     marks = sorted({h for h in CHECKPOINT_HOURS if h <= hours} | {hours})
     for hour in marks:
@@ -389,6 +422,7 @@ def _session_figures(
         "reopened_nibp_points": len(core.board.nibp_points),
         "distinct_nibp_cycles": distinct_nibp_cycles(db_path, session_id),
         "problems": problems,
+        "phase": run.clinical.phase.value,
         "made": made,
         "stored": stored,
         "dropped": run.recorder.writer.dropped_count,
@@ -430,16 +464,27 @@ def main() -> int:
         help="cap in simulated seconds per real second (0: as fast as possible)",
     )
     parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations (slower)")
+    parser.add_argument(
+        "--stay-in-baseline",
+        action="store_true",
+        help="nobody confirms the baseline: every sample stays a candidate (the worst case for memory)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         figures, checks = session_figures(
-            Path(folder), args.hours, args.speed, traced=args.tracemalloc, progress=True
+            Path(folder),
+            args.hours,
+            args.speed,
+            traced=args.tracemalloc,
+            progress=True,
+            stay_in_baseline=args.stay_in_baseline,
         )
     figures["load_average_1m"] = os.getloadavg()[0]
     for key, value in figures.items():
         print(f"{key}: {value:.3f}")
     print(f"live last values {checks['live']}; reopened {checks['reopened']}")
     print(f"per device {checks['per_device']}; dropped {checks['dropped']}; problems {checks['problems']}")
+    print(f"phase at the end: {checks['phase']}")
     ok = checks["made"] == checks["stored"] and checks["live"] == checks["reopened"]
     print("kept whole" if ok else "NOT KEPT WHOLE")
     return 0 if ok else 1
