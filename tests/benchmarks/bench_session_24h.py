@@ -4,8 +4,9 @@ size, and the time to reopen it the way a restarted monitor does.
 Real path, no Qt: each simulated device's wire encoder writes its own bytes (a Masimo line a
 second, a Nonin DF2 packet of 25 frames every 1/3 s with its pleth, an HL7 PCD-01 message every
 5 s, MLLP-framed and answered with an ACK), the device's driver decodes them, ``MonitorCore``
-applies them, a ``ClinicalSession`` in the baseline phase judges them and starts a SunTech NIBP
-cycle every 5 minutes (its module simulator answers through the SunTech driver), the
+applies them, a ``ClinicalSession`` judges them and starts a SunTech NIBP cycle every 5 minutes
+(its module simulator answers through the SunTech driver; the drill autopilot confirms the
+baseline and starts the infusion, which ends at 45 minutes: recovery for the rest), the
 ``SessionRecorder`` queues every observation and device event for the ``StorageWriter`` thread,
 which writes a SQLite file; the ``ClinicalStateKeeper`` stores the clinical state as the app does.
 Time is a ``FakeClock`` moved from one due emission to the next, as fast as the machine goes
