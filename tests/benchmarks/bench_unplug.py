@@ -163,8 +163,9 @@ class _Bench:
         """Pull the cable: the pty closes under the link and the name goes away."""
         at = time.perf_counter()
         self.plugged = False
-        self.host.close()
+        # The name first: the link retries at once, and a freed /dev/pts/N may be another program's.
         self.port.unlink()
+        self.host.close()
         return at
 
     def step(self) -> None:
