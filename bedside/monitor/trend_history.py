@@ -46,7 +46,8 @@ class TrendHistory:
 
 def nibp_points(columns: Mapping[VitalKind, TrendColumns], started_s: float) -> Points:
     """Valid NIBP readings as (session seconds, systolic, diastolic, mean), one per cycle: the
-    parts of a cycle share their measurement time."""
+    parts of a cycle share their measurement time, and a cycle stored again (repeated by its
+    device) is one point, as on the live trend."""
     systolic = columns.get(VitalKind.NIBP_SYSTOLIC)
     if systolic is None:
         return []
@@ -62,7 +63,10 @@ def nibp_points(columns: Mapping[VitalKind, TrendColumns], started_s: float) -> 
     for t, v, ok in zip(systolic.measured_at_s, systolic.values, systolic.valid, strict=True):
         if ok:
             at = float(t)
-            points.append((at - started_s, float(v), diastolic.get(at), mean.get(at)))
+            point = (at - started_s, float(v), diastolic.get(at), mean.get(at))
+            # An HL7 gateway repeats the last cycle in every message: stored each time, one point.
+            if not points or points[-1] != point:
+                points.append(point)
     return points
 
 

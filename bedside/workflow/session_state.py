@@ -36,7 +36,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -352,6 +352,8 @@ class ClinicalStateKeeper:
         self._last_clinical = ""
         self._last_timed = ""
         self._last_mono = float("-inf")
+        self._last_outline: tuple[object, ...] | None = None
+        self._last_compared_mono = float("-inf")
         self.written = 0
         clinical.add_listener(self.changed)
         if desk is not None:
@@ -362,6 +364,17 @@ class ClinicalStateKeeper:
         """Snapshot now if the clinical state differs from the last snapshot written (or, every
         ``COUNTDOWN_REFRESH_S``, when only a countdown has moved)."""
         clock = self._clinical._clock
+        # Called after every observation: the whole state (every NIBP reading of the session) is
+        # captured and compared only when its outline moved, or once per refresh period, so the
+        # work per observation no longer grows with the session (issue 11, bench_session_24h).
+        outline = _outline(self._clinical, self._desk)
+        if (
+            outline == self._last_outline
+            and clock.monotonic() - self._last_compared_mono < COUNTDOWN_REFRESH_S
+        ):
+            return
+        self._last_outline = outline
+        self._last_compared_mono = clock.monotonic()
         state = capture(self._clinical, self._desk)
         timed = _without(state, _STAMP_KEYS)
         clinical_text = json.dumps(_without(timed, _COUNTDOWN_KEYS), sort_keys=True)
@@ -374,6 +387,41 @@ class ClinicalStateKeeper:
         self._last_clinical, self._last_timed = clinical_text, timed_text
         self._last_mono = clock.monotonic()
         self.written += 1
+
+
+def _outline(clinical: ClinicalSession, desk: ProtocolDesk | None) -> tuple[object, ...]:
+    """What moves whenever ``capture`` would give another clinical state, in constant time: the
+    lengths and last items of the session's lists (they only grow, or shrink), the scalars, and
+    the alarms' own snapshot without its stamps and countdowns."""
+
+    def tail(items: Sequence[object]) -> tuple[int, int]:
+        return len(items), id(items[-1]) if items else 0
+
+    session, book, scheduler = clinical.session, clinical.thresholds, clinical.scheduler
+    alarms = json.dumps(_without(clinical.alarms.snapshot(), _STAMP_KEYS | _COUNTDOWN_KEYS), sort_keys=True)
+    return (
+        session.phase,
+        tail(session.transitions),
+        tail(session.checklist),
+        id(session.baseline),
+        book._locked_at,
+        tail(book.changes),
+        clinical._threshold_set_id,
+        clinical._threshold_sets,
+        scheduler.session_interval_min,
+        scheduler.interval_min,
+        scheduler.shortened,
+        scheduler._last_start_mono,
+        tail(scheduler.changes),
+        tail(clinical.discharge.attestations),
+        tail(clinical.baseline_calculator._nibp),
+        tail(clinical._readings),
+        tail(clinical._judged),
+        tail(clinical._prompts),
+        tail(clinical._gaps),
+        alarms,
+        tail(desk.offers) if desk is not None else None,
+    )
 
 
 # -- restore ---------------------------------------------------------------------------------------
