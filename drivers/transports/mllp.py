@@ -7,9 +7,14 @@ DISCONNECTED per peer, SILENT / RESUMED through ``check_silence`` on the injecte
 SENDER_REFUSED (a technical alarm, ALM-2) when it turns a sender away.
 
 No sender can starve or lock out another:
-- One loop thread, non-blocking sockets: each ready connection gets one read of at most
-  ``READ_CHUNK`` bytes per turn and its ACKs are queued, never written with a blocking call, so a
-  fast sender waits its turn and a sender that does not read its ACKs is dropped, not waited for.
+- One loop thread, non-blocking sockets, turns bounded per connection in bytes and in messages:
+  in one turn a connection gets at most one read of ``READ_CHUNK`` bytes (only once what it sent
+  before holds no complete message) and at most one complete message handled, and that message's
+  ACK is written before the next connection's turn. A fast sender's backlog waits in its own
+  buffer (at most two chunks; the rest stays in the kernel and slows the sender down), so a
+  gateway's message waits for at most one message of each other sender, whatever they send.
+  Connections are served least recently served first; queued ACKs leave before any parsing.
+  ACKs are never written with a blocking call: a sender that does not read them is dropped.
 - A connection that stops mid-message is closed after ``message_timeout_s``; one with no complete
   message for ``idle_timeout_s`` is closed too (quietly: an idle gateway did nothing wrong).
 - At most ``max_connections_per_address`` from one address and ``max_connections`` in all; when
@@ -43,8 +48,8 @@ from drivers.types import DecodeResult, DeviceDriver, DeviceEvent, DeviceEventKi
 
 log = logging.getLogger(__name__)
 
-#: Bytes taken from one connection per turn of the loop: a 200-row message in five turns,
-#: small enough that one busy sender holds the loop from the others for a few ms at most.
+#: Bytes read from one connection per turn of the loop: a 200-row message in five turns.
+#: A turn handles at most one complete message per connection, however many this chunk holds.
 READ_CHUNK = 4096
 #: Seconds the loop waits in select; bounds how long ``stop`` and a timeout take to be noticed.
 SELECT_TIMEOUT_S = 0.05
@@ -116,8 +121,10 @@ class _Peer:
     writing: bool = False
     #: True once the peer completed a message (an end block arrived).
     proven: bool = False
-    #: Bytes lately received, halved at every read: orders the readers of a turn, lightest first.
-    load: float = 0.0
+    #: Bytes read but not yet handed to the driver (at most two chunks: see ``_serve``).
+    inbox: bytearray = field(default_factory=bytearray)
+    #: The loop turn that last handled this peer's bytes: the least recently served go first.
+    served_turn: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +213,8 @@ class MllpListener:
         self._server: socket.socket | None = None
         self._selector: selectors.BaseSelector | None = None
         self._peers: dict[int, _Peer] = {}
+        #: Turns of the loop so far (orders connections by when they were last served).
+        self._turns = 0
         self._outbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -321,22 +330,7 @@ class MllpListener:
         try:
             while not self._stop.is_set():
                 try:
-                    self._flush_outbox()
-                    # Light senders first: a gateway's one message is read before a busy
-                    # sender's next chunk, so its ACK waits for at most the chunk in hand.
-                    ready = sorted(
-                        selector.select(SELECT_TIMEOUT_S),
-                        key=lambda event: -1.0 if event[0].data is None else event[0].data.load,
-                    )
-                    for key, mask in ready:
-                        if key.data is None:
-                            self._accept_some()
-                            continue
-                        peer = key.data
-                        if mask & selectors.EVENT_WRITE:
-                            self._write(peer)
-                        if mask & selectors.EVENT_READ and peer.sock.fileno() in self._peers:
-                            self._read(peer)
+                    self._turn(selector)
                     self._close_timed_out()
                 except Exception:
                     # Last line of defence: the loop outlives any bug; never spin hot on one.
@@ -350,6 +344,34 @@ class MllpListener:
             if self._server is not None:
                 self._server.close()
                 self._server = None
+
+    def _turn(self, selector: selectors.BaseSelector) -> None:
+        """One turn of the loop: ACKs out, new senders in, then one message per connection."""
+        self._turns += 1
+        self._flush_outbox()
+        # A connection whose buffer already holds a message has work without any socket event.
+        backlog = any(peer.inbox for peer in self._peers.values())
+        readable: list[_Peer] = []
+        accept = False
+        for key, mask in selector.select(0 if backlog else SELECT_TIMEOUT_S):
+            peer = key.data
+            if peer is None:
+                accept = True
+                continue
+            # The ACK path before any parsing: what is already answered leaves first.
+            if mask & selectors.EVENT_WRITE:
+                self._write(peer)
+            if mask & selectors.EVENT_READ:
+                readable.append(peer)
+        if accept:
+            self._accept_some()
+        readable_ids = {id(peer) for peer in readable}
+        due = [peer for peer in self._peers.values() if peer.inbox or id(peer) in readable_ids]
+        # Least recently served first: a gateway's one message goes before a busy sender's next.
+        due.sort(key=lambda peer: peer.served_turn)
+        for peer in due:
+            if self._peers.get(peer.sock.fileno()) is peer:  # not dropped earlier in this turn
+                self._serve(peer, id(peer) in readable_ids)
 
     def _accept_some(self) -> None:
         for _ in range(ACCEPTS_PER_TURN):
@@ -424,7 +446,9 @@ class MllpListener:
         if unproven:
             peer = min(unproven, key=lambda p: p.accepted_mono)
         else:
-            idle = [p for p in self._peers.values() if p.block_started_mono is None and not p.out]
+            idle = [
+                p for p in self._peers.values() if p.block_started_mono is None and not p.out and not p.inbox
+            ]
             if not idle:
                 return False
             peer = min(idle, key=lambda p: p.last_message_mono)
@@ -444,22 +468,47 @@ class MllpListener:
             self._last_refusal = f"HL7 sender {name} refused: {why}"
         self._report_refusals()
 
-    def _read(self, peer: _Peer) -> None:
-        try:
-            data = peer.sock.recv(READ_CHUNK)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as exc:
-            self._drop(peer, f"read error: {exc}")
-            return
-        if not data:
+    def _serve(self, peer: _Peer, readable: bool) -> None:
+        """A peer's turn: at most one read, then at most one complete message handled and ACKed.
+
+        The socket is read only when the buffer holds no complete message, so a fast sender's
+        backlog stays in the kernel (TCP slows it down) and this buffer stays under two chunks.
+        """
+        closed = False
+        if readable and _EB not in peer.inbox:
+            try:
+                data = peer.sock.recv(READ_CHUNK)
+            except (BlockingIOError, InterruptedError):
+                data = None
+            except OSError as exc:
+                self._drop(peer, f"read error: {exc}")
+                return
+            if data == b"":
+                closed = True
+            elif data:
+                peer.inbox += data
+        if peer.inbox:
+            self._handle(peer, self._next_piece(peer))
+        if closed:
             # A gateway that closes between messages (one connection per message is common) did
             # nothing wrong: silence is watched on its own. Only a close mid-message is reported.
             mid_message = peer.block_started_mono is not None
             why = "closed by the sender mid-message" if mid_message else "closed by the sender"
             self._drop(peer, why, report=mid_message)
-            return
-        peer.load = peer.load / 2 + len(data)
+
+    @staticmethod
+    def _next_piece(peer: _Peer) -> bytes:
+        """The buffer up to and including its first end block (and the CR after it), or all of it
+        when it holds none; the driver's framer accepts any cut, this one bounds a turn's work."""
+        end = peer.inbox.find(_EB)
+        cut = len(peer.inbox) if end < 0 else min(end + 2, len(peer.inbox))
+        piece = bytes(peer.inbox[:cut])
+        del peer.inbox[:cut]
+        return piece
+
+    def _handle(self, peer: _Peer, data: bytes) -> None:
+        """Feed the driver, hand the values on, and write the ACK before anyone else's turn."""
+        peer.served_turn = self._turns
         stamp = self._clock.stamp()
         self._track_blocks(peer, data, stamp.mono)
         try:
@@ -530,7 +579,7 @@ class MllpListener:
                     self.timed_out_total += 1
                     log.info("MLLP listener %s: %s stalled mid-message; closing", self.source, peer.name)
                     self._drop(peer, f"no end of message within {limits.message_timeout_s:g} s")
-            elif now - peer.last_message_mono >= limits.idle_timeout_s and not peer.out:
+            elif now - peer.last_message_mono >= limits.idle_timeout_s and not peer.out and not peer.inbox:
                 self.timed_out_total += 1
                 log.debug("MLLP listener %s: %s idle; closing", self.source, peer.name)
                 # An idle gateway did nothing wrong: no DISCONNECTED (silence is watched on its own).
