@@ -386,8 +386,9 @@ def test_a_fast_sender_does_not_hold_back_another_gateways_ack(
     make_listener: Callable[..., MllpListener], clock: FakeClock
 ) -> None:
     """Issue 11: one fast sender pushed another gateway's ACK to a median of 3.9 s. The loop
-    reads at most one chunk per connection per turn, so the gateway's ACK comes back while the
-    fast sender still has hundreds of its own outstanding."""
+    handles at most one message per connection per turn, so the gateway's ACK comes back while
+    the fast sender still has hundreds of its own outstanding (the bound on how many of them
+    come first is in test_mllp_fairness.py)."""
     link = make_listener()
     count = 3000
     burst = b"".join(frame(BP.replace(b"MSGID1234", f"B{n:06d}".encode())) for n in range(count))
