@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from drivers.clock import FakeClock
 from drivers.hl7_pcd01 import Hl7Pcd01Driver
@@ -213,3 +215,42 @@ def test_a_gateway_sending_one_message_at_a_time_is_answered_ahead_of_a_flood(
             waits.append(fast_between(ids, sent_at, ids.index(control_id)))
     assert fast.acked > 50, "the fast sender was not being served"
     assert max(waits) <= FAIRNESS_BOUND, f"fast messages handled while a gateway message waited: {waits}"
+
+
+#: Pieces of a sender's stream: whole messages, framing bytes out of place, and noise.
+_PARTS = st.one_of(
+    st.integers(min_value=0, max_value=999).map(lambda n: frame(message(f"H{n:03d}"))),
+    st.sampled_from([b"\x1c\r", b"\x0b", b"\x1c", b"\r\n", b"\x1c\x1c\x1c", b"\x0bMSH|^~\\&|X|||||\x1c\r"]),
+    st.binary(max_size=40),
+)
+
+
+def answers(replies: list[bytes]) -> list[list[bytes]]:
+    """Each ACK without its MSH (whose time and control id are the listener's own)."""
+    return [[seg for seg in reply.split(b"\r") if seg and not seg.startswith(b"MSH")] for reply in replies]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(_PARTS, min_size=1, max_size=12))
+def test_handling_a_stream_one_message_per_turn_changes_no_answer(
+    listener: MllpListener, parts: list[bytes]
+) -> None:
+    """Issue 11: the listener now cuts what a sender sent after each end block and hands the
+    driver one piece per turn. Whatever the stream (messages, stray start and end bytes, noise,
+    a block left open), the sender gets exactly the answers the driver gives the whole stream
+    at once, in the same order."""
+    stream = b"".join(parts)
+    replies = Hl7Pcd01Driver("direct").feed(stream, FakeClock().stamp()).replies
+    expected = answers([item for item in MllpFramer().feed(b"".join(replies)) if isinstance(item, bytes)])
+    with socket.create_connection(
+        ("127.0.0.1", listener.port), timeout=WAIT_S, source_address=(GATEWAY, 0)
+    ) as sender:
+        sender.sendall(stream)
+        sender.settimeout(2.0)  # a missing answer fails in seconds, also while hypothesis shrinks
+        framer = MllpFramer()
+        got: list[bytes] = []
+        while len(got) < len(expected):
+            data = sender.recv(65536)
+            assert data, "the listener closed the connection"
+            got += [item for item in framer.feed(data) if isinstance(item, bytes)]
+    assert answers(got) == expected
