@@ -14,6 +14,8 @@ No sender can starve or lock out another:
   buffer (at most two chunks; the rest stays in the kernel and slows the sender down), so a
   gateway's message waits for at most one message of each other sender, whatever they send.
   Connections are served least recently served first; queued ACKs leave before any parsing.
+  Starting a listener shortens the interpreter's switch interval to 1 ms (``switch_interval_s``):
+  with Python's 5 ms, a busy pump thread delayed every socket call of the ACK path.
   ACKs are never written with a blocking call: a sender that does not read them is dropped.
 - A connection that stops mid-message is closed after ``message_timeout_s``; one with no complete
   message for ``idle_timeout_s`` is closed too (quietly: an idle gateway did nothing wrong).
@@ -36,6 +38,7 @@ import logging
 import queue
 import selectors
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -57,6 +60,11 @@ SELECT_TIMEOUT_S = 0.05
 REPLY_TIMEOUT_S = 2.0
 #: Seconds ``stop`` waits for the loop thread.
 STOP_JOIN_S = 2.0
+#: Seconds another thread (the window's pump, a storage writer) may keep the interpreter while
+#: the listener waits for it, once per socket call. Python's default of 5 ms, paid at select,
+#: read and write, kept a gateway's ACK p99 above 50 ms while a fast sender kept the pump busy;
+#: 1 ms brought it to about 5 ms (bench_hl7_ingest --core, issue 11).
+ACK_SWITCH_INTERVAL_S = 0.001
 #: Clock seconds between two FRAME_ERRORS events, and between two SENDER_REFUSED events.
 FRAME_ERROR_EVENT_INTERVAL_S = 1.0
 #: Connections held at once by default (kept for callers that read it).
@@ -189,6 +197,7 @@ class MllpListener:
         limits: MllpLimits | None = None,
         allow_remote: bool = False,
         allowed_senders: Iterable[str] = (),
+        switch_interval_s: float | None = ACK_SWITCH_INTERVAL_S,
     ) -> None:
         if silence_after_s <= 0:
             raise ValueError(f"silence_after_s must be positive, got {silence_after_s}")
@@ -202,6 +211,9 @@ class MllpListener:
         self._on_result = on_result
         self._on_event = on_event
         self._silence_after_s = silence_after_s
+        if switch_interval_s is not None and switch_interval_s <= 0:
+            raise ValueError(f"switch_interval_s must be positive, got {switch_interval_s}")
+        self._switch_interval_s = switch_interval_s
         #: Exceptions caught in the loop (a driver, a sink or a socket misbehaved).
         self.loop_errors = 0
         #: Senders turned away (limits, allow-list) and connections closed by a timeout.
@@ -281,6 +293,7 @@ class MllpListener:
         with self._lock:
             self._last_rx_mono = self._clock.monotonic()
             self._silent = False
+        self._prefer_prompt_acks()
         self._thread = threading.Thread(target=self._run, name=f"mllp-listener-{self.source}", daemon=True)
         self._thread.start()
         if _is_loopback(self.host):
@@ -293,6 +306,26 @@ class MllpListener:
                 self._port,
                 ", ".join(str(n) for n in self._allowed),
             )
+
+    def _prefer_prompt_acks(self) -> None:
+        """Shorten the interpreter's switch interval to ``switch_interval_s`` (never lengthen it).
+
+        The interval is the whole process's: the listener thread shares the interpreter with the
+        window's pump, and each socket call hands it over and waits up to that long to get it
+        back. Left as it is when ``switch_interval_s`` is None or the interval is already shorter.
+        """
+        wanted = self._switch_interval_s
+        current = sys.getswitchinterval()
+        if wanted is None or current <= wanted:
+            return
+        sys.setswitchinterval(wanted)
+        log.info(
+            "MLLP listener %s: interpreter switch interval %.1f ms -> %.1f ms, so ACKs wait less "
+            "for other threads",
+            self.source,
+            current * 1000,
+            wanted * 1000,
+        )
 
     def stop(self) -> None:
         """Close every connection and the listening socket; waits at most ``STOP_JOIN_S``."""

@@ -25,11 +25,12 @@ attack began, the median over ``--rounds``)::
         --attacks --reference REV --rounds 5 [--core] [--switch-interval S]
 
 ``--reference REV`` loads the listener of git revision REV (``drivers/transports/mllp.py`` only)
-beside this tree's and reports ``ack_<attack>_<new|old>_p50_ms`` etc.; ``--core`` hands results
-to a MonitorCore with the clinical engine pumped on its own thread, as the app's window does, so
-the listener thread competes for the interpreter lock as it does in the app; ``--switch-interval``
-sets that process's ``sys.setswitchinterval`` (how long a thread may hold the lock when another
-wants it; Python's default is 5 ms).
+beside this tree's and reports ``ack_<attack>_<new|old>_p50_ms`` etc. (with ``--core`` also
+``new_keep_interval``: this tree's listener leaving the switch interval as it was); ``--core``
+hands results to a MonitorCore with the clinical engine pumped on its own thread, as the app's
+window does, so the listener thread competes for the interpreter lock as it does in the app;
+``--switch-interval`` sets that process's ``sys.setswitchinterval`` (how long a thread may hold
+the lock when another wants it; Python's default is 5 ms).
 """
 
 from __future__ import annotations
@@ -462,6 +463,7 @@ def ack_latencies(
     failures: list[int] | None = None,
     listener_class: type[MllpListener] = MllpListener,
     core: bool = False,
+    listener_options: dict[str, object] | None = None,
 ) -> list[float]:
     """Seconds from a gateway's send to its ACK, for ``messages`` sent one after another, with
     the listener in this process (as in the app) and the gateway and attackers in their own;
@@ -477,6 +479,7 @@ def ack_latencies(
         consumer.on_result if consumer else lambda result: None,
         consumer.on_event if consumer else lambda event: None,
         limits=MllpLimits(),
+        **(listener_options or {}),  # type: ignore[arg-type]
     )
     listener.start()
     stop = context.Event()
@@ -528,9 +531,15 @@ def attack_figures(
     sequence is repeated and each percentile is over the round trips of every round, so a burst
     of other work on the machine falls on both listeners alike; ``load_<attack>_max`` is the
     highest load average seen as that attack began."""
-    variants: list[tuple[str, type[MllpListener]]] = [("", MllpListener)]
+    Variant = tuple[str, type[MllpListener], dict[str, object]]
+    variants: list[Variant] = [("", MllpListener, {})]
     if reference is not None:
-        variants = [("_new", MllpListener), ("_old", reference_listener(reference))]
+        variants = [("_new", MllpListener, {}), ("_old", reference_listener(reference), {})]
+        if core:
+            # This tree's listener without its switch interval: what each of the two changes buys.
+            variants.append(("_new_keep_interval", MllpListener, {"switch_interval_s": None}))
+    # Each run begins at the process's interval (a listener may have shortened it).
+    interval = sys.getswitchinterval()
     pooled: dict[str, list[float]] = {}
     unanswered: dict[str, int] = {}
     loads: dict[str, list[float]] = {}
@@ -538,19 +547,21 @@ def attack_figures(
     for _ in range(rounds):
         for attack in attacks:
             loads.setdefault(attack, []).append(os.getloadavg()[0])
-            for suffix, listener_class in variants if turn % 2 == 0 else variants[::-1]:
+            for suffix, listener_class, options in variants if turn % 2 == 0 else variants[::-1]:
                 failures = [0]
-                seconds = ack_latencies(attack, messages, failures, listener_class, core)
+                sys.setswitchinterval(interval)
+                seconds = ack_latencies(attack, messages, failures, listener_class, core, options)
                 key = f"ack_{attack}{suffix}"
                 pooled.setdefault(key, []).extend(seconds)
                 unanswered[key] = unanswered.get(key, 0) + failures[0]
             turn += 1
+    sys.setswitchinterval(interval)  # as found: later benchmarks in this process are not affected
     figures: dict[str, float] = {}
     for attack in attacks:
         figures[f"load_{attack}"] = statistics.median(loads[attack])
         if rounds > 1:
             figures[f"load_{attack}_max"] = max(loads[attack])
-        for suffix, _ in variants:
+        for suffix, _, _ in variants:
             key = f"ack_{attack}{suffix}"
             figures.update(_percentiles(key, pooled[key], unanswered[key]))
     return figures

@@ -18,6 +18,7 @@ import contextlib
 import itertools
 import re
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,7 +30,7 @@ from hypothesis import strategies as st
 from drivers.clock import FakeClock
 from drivers.hl7_pcd01 import Hl7Pcd01Driver
 from drivers.mllp import MllpFramer, frame
-from drivers.transports.mllp import MllpListener
+from drivers.transports.mllp import ACK_SWITCH_INTERVAL_S, MllpListener
 from drivers.types import DecodeResult, DeviceEvent, Stamp
 
 IPF = Path(__file__).parent.parent / "fixtures" / "hl7" / "ipf"
@@ -254,3 +255,34 @@ def test_handling_a_stream_one_message_per_turn_changes_no_answer(
             assert data, "the listener closed the connection"
             got += [item for item in framer.feed(data) if isinstance(item, bytes)]
     assert answers(got) == expected
+
+
+@pytest.fixture
+def switch_interval() -> Iterator[float]:
+    """Python's default interval for the test, the process's own restored after it."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)
+    yield 0.005
+    sys.setswitchinterval(before)
+
+
+@pytest.mark.req("MON-1")
+def test_a_listener_shortens_how_long_other_threads_hold_the_interpreter(
+    switch_interval: float, clock: FakeClock
+) -> None:
+    """Issue 11: with the app's pump busy on a fast sender's values, every socket call of the
+    gateway's ACK path waited up to Python's 5 ms switch interval for the interpreter (p99 56 ms
+    in bench_hl7_ingest --core). Starting a listener shortens it to ACK_SWITCH_INTERVAL_S, never
+    lengthens a shorter one, and leaves it alone when asked to."""
+    kept = MllpListener("kept", Hl7Pcd01Driver, clock, lambda r: None, lambda e: None, switch_interval_s=None)
+    kept.start()
+    kept.stop()
+    assert sys.getswitchinterval() == pytest.approx(switch_interval)
+    link = MllpListener("bed1-hl7", Hl7Pcd01Driver, clock, lambda r: None, lambda e: None)
+    link.start()
+    link.stop()
+    assert sys.getswitchinterval() == pytest.approx(ACK_SWITCH_INTERVAL_S)
+    sys.setswitchinterval(ACK_SWITCH_INTERVAL_S / 2)
+    link.start()
+    link.stop()
+    assert sys.getswitchinterval() == pytest.approx(ACK_SWITCH_INTERVAL_S / 2)
