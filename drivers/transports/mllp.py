@@ -40,6 +40,7 @@ import selectors
 import socket
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
@@ -457,17 +458,22 @@ class MllpListener:
             return (
                 f"{same} connections from this address already (limit {limits.max_connections_per_address})"
             )
-        if len(self._peers) >= limits.max_connections and not self._evict_idlest():
+        if len(self._peers) >= limits.max_connections and not self._evict_idlest(host):
             return f"{len(self._peers)} connections already, none idle (limit {limits.max_connections})"
         return ""
 
-    def _evict_idlest(self) -> bool:
-        """Close one connection to make room; False when every one is busy or too new.
+    def _evict_idlest(self, newcomer: str) -> bool:
+        """Close one connection to make room for a sender from ``newcomer``; False when every
+        one is busy or too new.
 
         First choice: the oldest connection that has never completed a message and is older than
         ``unproven_grace_s`` (a connect flood, a slowloris that never finished one; a gateway
         sends its message right after connecting). Then the proven connection idle longest, once
-        idle ``evict_idle_after_s``. A proven sender in the middle of a message is never evicted.
+        idle ``evict_idle_after_s``. Last, a fair share between addresses: when the newcomer's
+        address holds at least two connections fewer than the busiest address, that address's
+        oldest unproven connection, however new (a flood that reconnects faster than the grace
+        would otherwise keep every slot too young to close). A proven sender in the middle of a
+        message is never evicted.
         """
         now = self._clock.monotonic()
         limits = self.limits
@@ -482,16 +488,35 @@ class MllpListener:
             idle = [
                 p for p in self._peers.values() if p.block_started_mono is None and not p.out and not p.inbox
             ]
-            if not idle:
-                return False
-            peer = min(idle, key=lambda p: p.last_message_mono)
-            if now - peer.last_message_mono < limits.evict_idle_after_s:
-                return False
+            oldest_idle = min(idle, key=lambda p: p.last_message_mono) if idle else None
+            if oldest_idle is not None and now - oldest_idle.last_message_mono >= limits.evict_idle_after_s:
+                peer = oldest_idle
+            else:
+                fair = self._over_share(newcomer)
+                if fair is None:
+                    return False
+                peer = fair
         # Debug only: under a connect flood this happens for every connection (counted instead).
         self.evicted_total += 1
         log.debug("MLLP listener %s: closing %s to make room for a new sender", self.source, peer.name)
         self._drop(peer, "closed to make room for a new sender", report=False)
         return True
+
+    def _over_share(self, newcomer: str) -> _Peer | None:
+        """The oldest unproven connection of the busiest address, when the newcomer's address
+        holds at least two fewer (so closing it leaves no address with more than its share)."""
+        counts = Counter(p.address for p in self._peers.values())
+        if not counts:
+            return None
+        most = max(counts.values())
+        if counts.get(newcomer, 0) >= most - 1:
+            return None
+        candidates = [
+            p
+            for p in self._peers.values()
+            if counts[p.address] == most and not p.proven and not p.out and not p.inbox
+        ]
+        return min(candidates, key=lambda p: p.accepted_mono) if candidates else None
 
     def _refuse(self, sock: socket.socket, name: str, why: str) -> None:
         with contextlib.suppress(OSError):
