@@ -62,9 +62,10 @@ REPLY_TIMEOUT_S = 2.0
 #: Seconds ``stop`` waits for the loop thread.
 STOP_JOIN_S = 2.0
 #: Seconds another thread (the window's pump, a storage writer) may keep the interpreter while
-#: the listener waits for it, once per socket call. Python's default of 5 ms, paid at select,
-#: read and write, kept a gateway's ACK p99 above 50 ms while a fast sender kept the pump busy;
-#: 1 ms brought it to about 5 ms (bench_hl7_ingest --core, issue 11).
+#: the listener waits for it, once per socket call (select, read, write). With a fast sender
+#: keeping the pump busy, a gateway's ACK p99 was 50-67 ms at Python's default of 5 ms and
+#: 32-38 ms at 1 ms on a loaded machine, about the same on a quieter one (bench_hl7_ingest
+#: --core, issue 11); the median does not change.
 ACK_SWITCH_INTERVAL_S = 0.001
 #: Clock seconds between two FRAME_ERRORS events, and between two SENDER_REFUSED events.
 FRAME_ERROR_EVENT_INTERVAL_S = 1.0
