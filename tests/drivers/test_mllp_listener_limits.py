@@ -346,14 +346,14 @@ def test_a_flood_reconnecting_faster_than_the_grace_cannot_hold_every_slot(
         with gateway(link.port, clock) as gw:
             for n in range(3):
                 assert f"MSA|AA|M{n}|".encode() in gw.send(BP.replace(b"MSGID1234", f"M{n}".encode()))
-        assert is_closed_by_listener(squatters[0])  # the oldest of the busiest address made room
-        assert link.evicted_total == 1
-        assert link.connection_count == 8
-        assert not events.of(DeviceEventKind.SENDER_REFUSED)
-        # The flood's other address (three now, against four) gains nothing from it: refused.
-        with connect(link.port, "127.0.0.20") as more:
-            assert is_closed_by_listener(more)
-        assert link.evicted_total == 1
+            assert is_closed_by_listener(squatters[0])  # the oldest of the busiest address made room
+            assert link.evicted_total == 1
+            assert link.connection_count == 8
+            assert not events.of(DeviceEventKind.SENDER_REFUSED)
+            # The flood's other address (three now, against four) gains nothing from it: refused.
+            with connect(link.port, "127.0.0.20") as more:
+                assert is_closed_by_listener(more)
+            assert link.evicted_total == 1
     finally:
         for s in squatters:
             s.close()
