@@ -20,9 +20,10 @@ No sender can starve or lock out another:
 - A connection that stops mid-message is closed after ``message_timeout_s``; one with no complete
   message for ``idle_timeout_s`` is closed too (quietly: an idle gateway did nothing wrong).
 - At most ``max_connections_per_address`` from one address and ``max_connections`` in all; when
-  full, a connection that never completed a message, else the one idle longest, makes room for
-  the newcomer, so idle or flooding connections cannot lock new senders out. A sender turned
-  away is a SENDER_REFUSED event (rate-limited).
+  full, a connection that never completed a message, else the one idle longest, else (for a
+  newcomer from an address with fewer connections) the busiest address's oldest connection that
+  never completed a message, makes room for the newcomer, so idle or flooding connections cannot
+  lock new senders out. A sender turned away is a SENDER_REFUSED event (rate-limited).
 - Binding anywhere but loopback needs ``allow_remote=True`` and an allow-list of sender addresses;
   the listener logs both at start and refuses everyone else.
 The timeouts run on the injected clock's monotonic time (a FakeClock in tests).
