@@ -7,15 +7,23 @@ DISCONNECTED per peer, SILENT / RESUMED through ``check_silence`` on the injecte
 SENDER_REFUSED (a technical alarm, ALM-2) when it turns a sender away.
 
 No sender can starve or lock out another:
-- One loop thread, non-blocking sockets: each ready connection gets one read of at most
-  ``READ_CHUNK`` bytes per turn and its ACKs are queued, never written with a blocking call, so a
-  fast sender waits its turn and a sender that does not read its ACKs is dropped, not waited for.
+- One loop thread, non-blocking sockets, turns bounded per connection in bytes and in messages:
+  in one turn a connection gets at most one read of ``READ_CHUNK`` bytes (only once what it sent
+  before holds no complete message) and at most one complete message handled, and that message's
+  ACK is written before the next connection's turn. A fast sender's backlog waits in its own
+  buffer (at most two chunks; the rest stays in the kernel and slows the sender down), so a
+  gateway's message waits for at most one message of each other sender, whatever they send.
+  Connections are served least recently served first; queued ACKs leave before any parsing.
+  Starting a listener shortens the interpreter's switch interval to 1 ms (``switch_interval_s``):
+  with Python's 5 ms, a busy pump thread delayed every socket call of the ACK path.
+  ACKs are never written with a blocking call: a sender that does not read them is dropped.
 - A connection that stops mid-message is closed after ``message_timeout_s``; one with no complete
   message for ``idle_timeout_s`` is closed too (quietly: an idle gateway did nothing wrong).
 - At most ``max_connections_per_address`` from one address and ``max_connections`` in all; when
-  full, a connection that never completed a message, else the one idle longest, makes room for
-  the newcomer, so idle or flooding connections cannot lock new senders out. A sender turned
-  away is a SENDER_REFUSED event (rate-limited).
+  full, a connection that never completed a message, else the one idle longest, else (for a
+  newcomer from an address with fewer connections) the busiest address's oldest connection that
+  never completed a message, makes room for the newcomer, so idle or flooding connections cannot
+  lock new senders out. A sender turned away is a SENDER_REFUSED event (rate-limited).
 - Binding anywhere but loopback needs ``allow_remote=True`` and an allow-list of sender addresses;
   the listener logs both at start and refuses everyone else.
 The timeouts run on the injected clock's monotonic time (a FakeClock in tests).
@@ -31,7 +39,9 @@ import logging
 import queue
 import selectors
 import socket
+import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
@@ -43,8 +53,8 @@ from drivers.types import DecodeResult, DeviceDriver, DeviceEvent, DeviceEventKi
 
 log = logging.getLogger(__name__)
 
-#: Bytes taken from one connection per turn of the loop: a 200-row message in five turns,
-#: small enough that one busy sender holds the loop from the others for a few ms at most.
+#: Bytes read from one connection per turn of the loop: a 200-row message in five turns.
+#: A turn handles at most one complete message per connection, however many this chunk holds.
 READ_CHUNK = 4096
 #: Seconds the loop waits in select; bounds how long ``stop`` and a timeout take to be noticed.
 SELECT_TIMEOUT_S = 0.05
@@ -52,6 +62,12 @@ SELECT_TIMEOUT_S = 0.05
 REPLY_TIMEOUT_S = 2.0
 #: Seconds ``stop`` waits for the loop thread.
 STOP_JOIN_S = 2.0
+#: Seconds another thread (the window's pump, a storage writer) may keep the interpreter while
+#: the listener waits for it, once per socket call (select, read, write). With a fast sender
+#: keeping the pump busy, a gateway's ACK p99 was 50-67 ms at Python's default of 5 ms and
+#: 32-38 ms at 1 ms on a loaded machine, about the same on a quieter one (bench_hl7_ingest
+#: --core, issue 11); the median does not change.
+ACK_SWITCH_INTERVAL_S = 0.001
 #: Clock seconds between two FRAME_ERRORS events, and between two SENDER_REFUSED events.
 FRAME_ERROR_EVENT_INTERVAL_S = 1.0
 #: Connections held at once by default (kept for callers that read it).
@@ -116,8 +132,10 @@ class _Peer:
     writing: bool = False
     #: True once the peer completed a message (an end block arrived).
     proven: bool = False
-    #: Bytes lately received, halved at every read: orders the readers of a turn, lightest first.
-    load: float = 0.0
+    #: Bytes read but not yet handed to the driver (at most two chunks: see ``_serve``).
+    inbox: bytearray = field(default_factory=bytearray)
+    #: The loop turn that last handled this peer's bytes: the least recently served go first.
+    served_turn: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +200,7 @@ class MllpListener:
         limits: MllpLimits | None = None,
         allow_remote: bool = False,
         allowed_senders: Iterable[str] = (),
+        switch_interval_s: float | None = ACK_SWITCH_INTERVAL_S,
     ) -> None:
         if silence_after_s <= 0:
             raise ValueError(f"silence_after_s must be positive, got {silence_after_s}")
@@ -195,6 +214,9 @@ class MllpListener:
         self._on_result = on_result
         self._on_event = on_event
         self._silence_after_s = silence_after_s
+        if switch_interval_s is not None and switch_interval_s <= 0:
+            raise ValueError(f"switch_interval_s must be positive, got {switch_interval_s}")
+        self._switch_interval_s = switch_interval_s
         #: Exceptions caught in the loop (a driver, a sink or a socket misbehaved).
         self.loop_errors = 0
         #: Senders turned away (limits, allow-list) and connections closed by a timeout.
@@ -206,6 +228,8 @@ class MllpListener:
         self._server: socket.socket | None = None
         self._selector: selectors.BaseSelector | None = None
         self._peers: dict[int, _Peer] = {}
+        #: Turns of the loop so far (orders connections by when they were last served).
+        self._turns = 0
         self._outbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -272,6 +296,7 @@ class MllpListener:
         with self._lock:
             self._last_rx_mono = self._clock.monotonic()
             self._silent = False
+        self._prefer_prompt_acks()
         self._thread = threading.Thread(target=self._run, name=f"mllp-listener-{self.source}", daemon=True)
         self._thread.start()
         if _is_loopback(self.host):
@@ -284,6 +309,26 @@ class MllpListener:
                 self._port,
                 ", ".join(str(n) for n in self._allowed),
             )
+
+    def _prefer_prompt_acks(self) -> None:
+        """Shorten the interpreter's switch interval to ``switch_interval_s`` (never lengthen it).
+
+        The interval is the whole process's: the listener thread shares the interpreter with the
+        window's pump, and each socket call hands it over and waits up to that long to get it
+        back. Left as it is when ``switch_interval_s`` is None or the interval is already shorter.
+        """
+        wanted = self._switch_interval_s
+        current = sys.getswitchinterval()
+        if wanted is None or current <= wanted:
+            return
+        sys.setswitchinterval(wanted)
+        log.info(
+            "MLLP listener %s: interpreter switch interval %.1f ms -> %.1f ms, so ACKs wait less "
+            "for other threads",
+            self.source,
+            current * 1000,
+            wanted * 1000,
+        )
 
     def stop(self) -> None:
         """Close every connection and the listening socket; waits at most ``STOP_JOIN_S``."""
@@ -321,22 +366,7 @@ class MllpListener:
         try:
             while not self._stop.is_set():
                 try:
-                    self._flush_outbox()
-                    # Light senders first: a gateway's one message is read before a busy
-                    # sender's next chunk, so its ACK waits for at most the chunk in hand.
-                    ready = sorted(
-                        selector.select(SELECT_TIMEOUT_S),
-                        key=lambda event: -1.0 if event[0].data is None else event[0].data.load,
-                    )
-                    for key, mask in ready:
-                        if key.data is None:
-                            self._accept_some()
-                            continue
-                        peer = key.data
-                        if mask & selectors.EVENT_WRITE:
-                            self._write(peer)
-                        if mask & selectors.EVENT_READ and peer.sock.fileno() in self._peers:
-                            self._read(peer)
+                    self._turn(selector)
                     self._close_timed_out()
                 except Exception:
                     # Last line of defence: the loop outlives any bug; never spin hot on one.
@@ -350,6 +380,34 @@ class MllpListener:
             if self._server is not None:
                 self._server.close()
                 self._server = None
+
+    def _turn(self, selector: selectors.BaseSelector) -> None:
+        """One turn of the loop: ACKs out, new senders in, then one message per connection."""
+        self._turns += 1
+        self._flush_outbox()
+        # A connection whose buffer already holds a message has work without any socket event.
+        backlog = any(peer.inbox for peer in self._peers.values())
+        readable: list[_Peer] = []
+        accept = False
+        for key, mask in selector.select(0 if backlog else SELECT_TIMEOUT_S):
+            peer = key.data
+            if peer is None:
+                accept = True
+                continue
+            # The ACK path before any parsing: what is already answered leaves first.
+            if mask & selectors.EVENT_WRITE:
+                self._write(peer)
+            if mask & selectors.EVENT_READ:
+                readable.append(peer)
+        if accept:
+            self._accept_some()
+        readable_ids = {id(peer) for peer in readable}
+        due = [peer for peer in self._peers.values() if peer.inbox or id(peer) in readable_ids]
+        # Least recently served first: a gateway's one message goes before a busy sender's next.
+        due.sort(key=lambda peer: peer.served_turn)
+        for peer in due:
+            if self._peers.get(peer.sock.fileno()) is peer:  # not dropped earlier in this turn
+                self._serve(peer, id(peer) in readable_ids)
 
     def _accept_some(self) -> None:
         for _ in range(ACCEPTS_PER_TURN):
@@ -402,17 +460,22 @@ class MllpListener:
             return (
                 f"{same} connections from this address already (limit {limits.max_connections_per_address})"
             )
-        if len(self._peers) >= limits.max_connections and not self._evict_idlest():
+        if len(self._peers) >= limits.max_connections and not self._evict_idlest(host):
             return f"{len(self._peers)} connections already, none idle (limit {limits.max_connections})"
         return ""
 
-    def _evict_idlest(self) -> bool:
-        """Close one connection to make room; False when every one is busy or too new.
+    def _evict_idlest(self, newcomer: str) -> bool:
+        """Close one connection to make room for a sender from ``newcomer``; False when every
+        one is busy or too new.
 
         First choice: the oldest connection that has never completed a message and is older than
         ``unproven_grace_s`` (a connect flood, a slowloris that never finished one; a gateway
         sends its message right after connecting). Then the proven connection idle longest, once
-        idle ``evict_idle_after_s``. A proven sender in the middle of a message is never evicted.
+        idle ``evict_idle_after_s``. Last, a fair share between addresses: when the newcomer's
+        address holds at least two connections fewer than the busiest address, that address's
+        oldest unproven connection, however new (a flood that reconnects faster than the grace
+        would otherwise keep every slot too young to close). A proven sender in the middle of a
+        message is never evicted.
         """
         now = self._clock.monotonic()
         limits = self.limits
@@ -424,17 +487,38 @@ class MllpListener:
         if unproven:
             peer = min(unproven, key=lambda p: p.accepted_mono)
         else:
-            idle = [p for p in self._peers.values() if p.block_started_mono is None and not p.out]
-            if not idle:
-                return False
-            peer = min(idle, key=lambda p: p.last_message_mono)
-            if now - peer.last_message_mono < limits.evict_idle_after_s:
-                return False
+            idle = [
+                p for p in self._peers.values() if p.block_started_mono is None and not p.out and not p.inbox
+            ]
+            oldest_idle = min(idle, key=lambda p: p.last_message_mono) if idle else None
+            if oldest_idle is not None and now - oldest_idle.last_message_mono >= limits.evict_idle_after_s:
+                peer = oldest_idle
+            else:
+                fair = self._over_share(newcomer)
+                if fair is None:
+                    return False
+                peer = fair
         # Debug only: under a connect flood this happens for every connection (counted instead).
         self.evicted_total += 1
         log.debug("MLLP listener %s: closing %s to make room for a new sender", self.source, peer.name)
         self._drop(peer, "closed to make room for a new sender", report=False)
         return True
+
+    def _over_share(self, newcomer: str) -> _Peer | None:
+        """The oldest unproven connection of the busiest address, when the newcomer's address
+        holds at least two fewer (so closing it leaves no address with more than its share)."""
+        counts = Counter(p.address for p in self._peers.values())
+        if not counts:
+            return None
+        most = max(counts.values())
+        if counts.get(newcomer, 0) >= most - 1:
+            return None
+        candidates = [
+            p
+            for p in self._peers.values()
+            if counts[p.address] == most and not p.proven and not p.out and not p.inbox
+        ]
+        return min(candidates, key=lambda p: p.accepted_mono) if candidates else None
 
     def _refuse(self, sock: socket.socket, name: str, why: str) -> None:
         with contextlib.suppress(OSError):
@@ -444,22 +528,47 @@ class MllpListener:
             self._last_refusal = f"HL7 sender {name} refused: {why}"
         self._report_refusals()
 
-    def _read(self, peer: _Peer) -> None:
-        try:
-            data = peer.sock.recv(READ_CHUNK)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as exc:
-            self._drop(peer, f"read error: {exc}")
-            return
-        if not data:
+    def _serve(self, peer: _Peer, readable: bool) -> None:
+        """A peer's turn: at most one read, then at most one complete message handled and ACKed.
+
+        The socket is read only when the buffer holds no complete message, so a fast sender's
+        backlog stays in the kernel (TCP slows it down) and this buffer stays under two chunks.
+        """
+        closed = False
+        if readable and _EB not in peer.inbox:
+            try:
+                data = peer.sock.recv(READ_CHUNK)
+            except (BlockingIOError, InterruptedError):
+                data = None
+            except OSError as exc:
+                self._drop(peer, f"read error: {exc}")
+                return
+            if data == b"":
+                closed = True
+            elif data:
+                peer.inbox += data
+        if peer.inbox:
+            self._handle(peer, self._next_piece(peer))
+        if closed:
             # A gateway that closes between messages (one connection per message is common) did
             # nothing wrong: silence is watched on its own. Only a close mid-message is reported.
             mid_message = peer.block_started_mono is not None
             why = "closed by the sender mid-message" if mid_message else "closed by the sender"
             self._drop(peer, why, report=mid_message)
-            return
-        peer.load = peer.load / 2 + len(data)
+
+    @staticmethod
+    def _next_piece(peer: _Peer) -> bytes:
+        """The buffer up to and including its first end block (and the CR after it), or all of it
+        when it holds none; the driver's framer accepts any cut, this one bounds a turn's work."""
+        end = peer.inbox.find(_EB)
+        cut = len(peer.inbox) if end < 0 else min(end + 2, len(peer.inbox))
+        piece = bytes(peer.inbox[:cut])
+        del peer.inbox[:cut]
+        return piece
+
+    def _handle(self, peer: _Peer, data: bytes) -> None:
+        """Feed the driver, hand the values on, and write the ACK before anyone else's turn."""
+        peer.served_turn = self._turns
         stamp = self._clock.stamp()
         self._track_blocks(peer, data, stamp.mono)
         try:
@@ -530,7 +639,7 @@ class MllpListener:
                     self.timed_out_total += 1
                     log.info("MLLP listener %s: %s stalled mid-message; closing", self.source, peer.name)
                     self._drop(peer, f"no end of message within {limits.message_timeout_s:g} s")
-            elif now - peer.last_message_mono >= limits.idle_timeout_s and not peer.out:
+            elif now - peer.last_message_mono >= limits.idle_timeout_s and not peer.out and not peer.inbox:
                 self.timed_out_total += 1
                 log.debug("MLLP listener %s: %s idle; closing", self.source, peer.name)
                 # An idle gateway did nothing wrong: no DISCONNECTED (silence is watched on its own).

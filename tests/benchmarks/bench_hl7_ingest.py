@@ -16,11 +16,29 @@ Figures:
 - ``ack_<attack>_p50_ms`` / ``_p99_ms``: a well-formed gateway's message -> ACK round trip while
   the listener is under slowloris, idle lock-out, a 200-connection flood, mutated messages or a
   fast sender (``ack_none_*`` with no attack).
+
+Side by side (issue 11: the listener before and after a change, in the same run, attack by
+attack, alternating which goes first; ``load_<attack>`` is the 1-minute load average as the
+attack began, the median over ``--rounds``)::
+
+    PYTHONPATH=. .venv/bin/python -m tests.benchmarks.bench_hl7_ingest \\
+        --attacks --reference REV --rounds 5 [--core] [--switch-interval S]
+
+``--reference REV`` loads the listener of git revision REV (``drivers/transports/mllp.py`` only)
+beside this tree's and reports ``ack_<attack>_<new|old>_p50_ms`` etc. (with ``--core`` also
+``new_keep_interval``: this tree's listener leaving the switch interval as it was); ``--core``
+hands results to a MonitorCore with the clinical engine pumped on its own thread, as the app's
+window does, so the listener thread competes for the interpreter lock as it does in the app;
+``--switch-interval`` sets that process's ``sys.setswitchinterval`` (how long a thread may hold
+the lock when another wants it; Python's default is 5 ms).
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import importlib.util
+import logging
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.process
@@ -28,8 +46,10 @@ import os
 import random
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -41,12 +61,14 @@ from drivers.hl7.hl7apy_reader import hl7apy_orders
 from drivers.hl7_pcd01 import Hl7Pcd01Driver
 from drivers.mllp import frame
 from drivers.transports.mllp import MllpLimits, MllpListener, MllpSender, MllpSendError
+from drivers.types import DecodeResult, DeviceEvent
 from simulators.encoders.hl7 import Hl7Pcd01Encoder
 from simulators.model import NibpSnapshot, VitalsSnapshot
 
 IPF = Path(__file__).parent.parent / "fixtures" / "hl7" / "ipf"
 IPF_RESULTS = sorted(p for p in IPF.glob("valid-*") if "response" not in p.name)
 GATEWAY = "127.0.0.2"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Stopper(Protocol):
@@ -372,14 +394,92 @@ def _gateway(port: int, messages: int, results: multiprocessing.connection.Conne
     results.close()
 
 
-def ack_latencies(attack: str, messages: int = 200, failures: list[int] | None = None) -> list[float]:
+def reference_listener(revision: str) -> type[MllpListener]:
+    """``MllpListener`` as it was at git ``revision`` (only the transport module is taken from
+    there; the driver and framer are this tree's), to measure a change side by side."""
+    text = subprocess.run(
+        ["git", "show", f"{revision}:drivers/transports/mllp.py"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    name = "_bench_reference_mllp"
+    spec = importlib.util.spec_from_loader(name, loader=None)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is made
+    exec(compile(text, f"{revision}:drivers/transports/mllp.py", "exec"), module.__dict__)
+    listener: type[MllpListener] = module.MllpListener
+    return listener
+
+
+class CoreConsumer:
+    """The app's consumer: a MonitorCore with the clinical engine, pumped on its own thread when
+    woken (as the window's thread is), so the listener competes for the interpreter lock."""
+
+    def __init__(self) -> None:
+        from alarms import load_config
+        from bedside.monitor.core import MonitorCore
+        from bedside.workflow.clinical import ClinicalSession
+
+        clock = SystemClock()
+        self.core = MonitorCore(clock)
+        clinical = ClinicalSession(
+            clock,
+            load_config(),
+            session_id="bench",
+            record=lambda item: None,
+            nibp_link_send=None,
+            nibp_start_command=None,
+        )
+        self.core.subscribe(on_observation=clinical.on_observation, on_event=clinical.on_device_event)
+        self.pumped = 0
+        self._woken = threading.Event()
+        self._stop = threading.Event()
+        self.core.set_waker(self._woken.set)
+        self._thread = threading.Thread(target=self._run, name="bench-pump", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self._woken.wait(0.05):
+                self._woken.clear()
+                self.pumped += self.core.pump().observations
+
+    def on_result(self, result: DecodeResult) -> None:
+        """The listener's result sink."""
+        self.core.on_result(result, "bench")
+
+    def on_event(self, event: DeviceEvent) -> None:
+        """The listener's event sink."""
+        self.core.on_event(event)
+
+    def stop(self) -> None:
+        """Stop pumping."""
+        self._stop.set()
+        self._thread.join(5.0)
+
+
+def ack_latencies(
+    attack: str,
+    messages: int = 200,
+    failures: list[int] | None = None,
+    listener_class: type[MllpListener] = MllpListener,
+    core: bool = False,
+    listener_options: dict[str, object] | None = None,
+) -> list[float]:
     """Seconds from a gateway's send to its ACK, for ``messages`` sent one after another, with
     the listener in this process (as in the app) and the gateway and attackers in their own;
-    sends that got no ACK at all are counted in ``failures[0]``."""
+    sends that got no ACK at all are counted in ``failures[0]``. ``core``: results go to a
+    pumped MonitorCore (``CoreConsumer``) instead of nowhere."""
     failures = failures if failures is not None else [0]
     context = multiprocessing.get_context("fork")
-    listener = MllpListener(
-        "bench", Hl7Pcd01Driver, SystemClock(), lambda result: None, lambda event: None, limits=MllpLimits()
+    consumer = CoreConsumer() if core else None
+    listener = listener_class(
+        "bench",
+        Hl7Pcd01Driver,
+        SystemClock(),
+        consumer.on_result if consumer else lambda result: None,
+        consumer.on_event if consumer else lambda event: None,
+        limits=MllpLimits(),
+        **(listener_options or {}),  # type: ignore[arg-type]
     )
     listener.start()
     stop = context.Event()
@@ -401,21 +501,69 @@ def ack_latencies(attack: str, messages: int = 200, failures: list[int] | None =
             if p.is_alive():
                 p.kill()
         listener.stop()
+        if consumer is not None:
+            consumer.stop()
     return list(latencies)
 
 
 ATTACKS = ("none", "slowloris", "idle", "flood", "mutated", "fast")
 
 
-def attack_figures(messages: int = 200) -> dict[str, float]:
-    """p50 and p99 of the gateway's ACK round trip under each attack, in milliseconds."""
+def _percentiles(prefix: str, seconds: list[float], unanswered: int) -> dict[str, float]:
+    ms = sorted(x * 1000 for x in seconds)
+    return {
+        f"{prefix}_p50_ms": statistics.median(ms) if ms else float("nan"),
+        f"{prefix}_p99_ms": ms[min(len(ms) - 1, int(len(ms) * 0.99))] if ms else float("nan"),
+        f"{prefix}_unanswered": float(unanswered),
+    }
+
+
+def attack_figures(
+    messages: int = 200,
+    reference: str | None = None,
+    core: bool = False,
+    attacks: tuple[str, ...] = ATTACKS,
+    rounds: int = 1,
+) -> dict[str, float]:
+    """p50 and p99 of the gateway's ACK round trip under each attack, in milliseconds; with a
+    ``reference`` revision, this tree's listener (``new``) and that one (``old``) one after the
+    other for each attack, the first of the pair alternating. With ``rounds`` above 1 the whole
+    sequence is repeated and each percentile is over the round trips of every round, so a burst
+    of other work on the machine falls on both listeners alike; ``load_<attack>_max`` is the
+    highest load average seen as that attack began."""
+    Variant = tuple[str, type[MllpListener], dict[str, object]]
+    variants: list[Variant] = [("", MllpListener, {})]
+    if reference is not None:
+        variants = [("_new", MllpListener, {}), ("_old", reference_listener(reference), {})]
+        if core:
+            # This tree's listener without its switch interval: what each of the two changes buys.
+            variants.append(("_new_keep_interval", MllpListener, {"switch_interval_s": None}))
+    # Each run begins at the process's interval (a listener may have shortened it).
+    interval = sys.getswitchinterval()
+    pooled: dict[str, list[float]] = {}
+    unanswered: dict[str, int] = {}
+    loads: dict[str, list[float]] = {}
+    turn = 0
+    for _ in range(rounds):
+        for attack in attacks:
+            loads.setdefault(attack, []).append(os.getloadavg()[0])
+            for suffix, listener_class, options in variants if turn % 2 == 0 else variants[::-1]:
+                failures = [0]
+                sys.setswitchinterval(interval)
+                seconds = ack_latencies(attack, messages, failures, listener_class, core, options)
+                key = f"ack_{attack}{suffix}"
+                pooled.setdefault(key, []).extend(seconds)
+                unanswered[key] = unanswered.get(key, 0) + failures[0]
+            turn += 1
+    sys.setswitchinterval(interval)  # as found: later benchmarks in this process are not affected
     figures: dict[str, float] = {}
-    for attack in ATTACKS:
-        failures = [0]
-        ms = sorted(x * 1000 for x in ack_latencies(attack, messages, failures))
-        figures[f"ack_{attack}_p50_ms"] = statistics.median(ms) if ms else float("nan")
-        figures[f"ack_{attack}_p99_ms"] = ms[min(len(ms) - 1, int(len(ms) * 0.99))] if ms else float("nan")
-        figures[f"ack_{attack}_unanswered"] = float(failures[0])
+    for attack in attacks:
+        figures[f"load_{attack}"] = statistics.median(loads[attack])
+        if rounds > 1:
+            figures[f"load_{attack}_max"] = max(loads[attack])
+        for suffix, _, _ in variants:
+            key = f"ack_{attack}{suffix}"
+            figures.update(_percentiles(key, pooled[key], unanswered[key]))
     return figures
 
 
@@ -426,6 +574,33 @@ def run() -> dict[str, float]:
     return {**load, **ingest_rates(), **worst_cases(), **attack_figures()}
 
 
+def main(argv: list[str] | None = None) -> None:
+    """Print the figures; ``--attacks`` for the ACK times only (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--attacks", action="store_true", help="only the gateway's ACK time under attack")
+    parser.add_argument("--reference", metavar="REV", help="also measure the listener of git revision REV")
+    parser.add_argument("--core", action="store_true", help="results to a pumped MonitorCore, as in the app")
+    parser.add_argument("--messages", type=int, default=200, help="gateway messages per attack (200)")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat every attack, pooling the round trips")
+    parser.add_argument("--only", choices=ATTACKS, nargs="+", default=ATTACKS, help="these attacks only")
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        metavar="S",
+        help="the interpreter's thread switch interval in this process (Python's default 0.005)",
+    )
+    args = parser.parse_args(argv)
+    # The clinical engine's warnings about the IPF messages' 2012 device time are not figures.
+    logging.disable(logging.WARNING)
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval)
+    figures = {"load_1m": os.getloadavg()[0], "switch_interval_ms": sys.getswitchinterval() * 1000}
+    if not args.attacks:
+        figures |= ingest_rates() | worst_cases()
+    figures |= attack_figures(args.messages, args.reference, args.core, tuple(args.only), args.rounds)
+    for key, value in figures.items():
+        print(f"{key}: {value:.2f}", flush=True)
+
+
 if __name__ == "__main__":
-    for key, value in run().items():
-        print(f"{key}: {value:.2f}")
+    main()
