@@ -87,7 +87,7 @@ def run_monitor(args: argparse.Namespace) -> int:
 
     # Issue 10: what Session > Settings and Devices saved for this station is used unless the
     # command line says otherwise (--device, --db, --clinic-config; --simulate for the simulators).
-    from bedside.app.session import apply_station_settings
+    from bedside.app.station_settings import apply_station_settings
     from bedside.monitor.recorder import SessionRecorder, default_station
     from bedside.views.window import MonitorWindow
     from bedside.workflow.clinical import ClinicalSession
