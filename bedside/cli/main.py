@@ -156,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bedside.cli.run import run_supervised
 
         return run_supervised(args, raw)
+    if args.command == "monitor":
+        return run_monitor_command(args)
     if args.command == "decode":
         from bedside.cli.decode import run_decode_command
 
@@ -192,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bedside.cli.record import run_record
 
         return run_record(args)
-    return run_monitor_command(args)
+    parser.error(f"unknown command {args.command!r}")  # argparse refuses it before this
 
 
 if __name__ == "__main__":
