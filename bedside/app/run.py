@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from bedside.monitor.recorder import SessionRecorder
     from bedside.views.window import MonitorWindow
     from bedside.workflow.clinical import ClinicalSession
+    from drivers.types import Observation
     from protocols import LibraryLoad
     from storage import Database
 
@@ -45,6 +46,11 @@ log = logging.getLogger(__name__)
 
 #: The window's thread proves it turns its event loop this often (``GuiWatchdog.beat``).
 HEARTBEAT_MS = 200
+#: After the first reading, time for the tile to paint it before the graphs and the database are
+#: built on the window's thread (issue 10: the first number first).
+FIRST_PAINT_MS = 100
+#: The graphs and the database are built by then even if no device has sent anything yet.
+REST_AT_THE_LATEST_MS = 1000
 
 
 def _measure_now(clinical: ClinicalSession, window: MonitorWindow) -> bool:
@@ -107,6 +113,7 @@ class _Opened:
     """What the database thread prepared for the window's thread: the recorder, or a problem."""
 
     recorder: SessionRecorder | None = None
+    library: LibraryLoad | None = None
     problem: str = ""
     seconds: float = 0.0
 
@@ -117,14 +124,25 @@ def _open_recorder_in_background(
     db: Database | None,
     drill: bool,
     make_recorder: Callable[[Database], SessionRecorder],
+    load_protocols: Callable[[], LibraryLoad],
     done: Callable[[_Opened], None],
 ) -> threading.Thread:
-    """Open the database, find or start the session and read a resumed trend on a thread of its
-    own, so the window shows its numbers meanwhile (issue 10); ``done`` gets the outcome there."""
+    """Read the protocol library, open the database, find or start the session and read a resumed
+    trend on a thread of its own, so the window shows its numbers meanwhile (issue 10); ``done``
+    gets the outcome there."""
 
     def work() -> None:
         opened = _Opened()
         began = time.perf_counter()
+        try:  # checked before the window: a file that cannot be used is flagged, not raised
+            opened.library = load_protocols()
+        except Exception as exc:
+            log.info("the protocol library cannot be read", exc_info=True)
+            opened.problem = (
+                f"bedside monitor: the protocol library {args.protocols or ''} cannot be read: {exc}"
+            )
+            done(opened)
+            return
         try:
             database = db if db is not None else _open_database(args, drill)
             opened.recorder = make_recorder(database)
@@ -201,7 +219,6 @@ def run_monitor(args: argparse.Namespace) -> int:
             f"bedside monitor: --protocols {protocols_dir}: not a folder of protocol files", file=sys.stderr
         )
         return 2
-    base_library = load_library(protocols_dir, today=clock.now().date())
     try:  # each port opened and closed once: a missing or taken port is one sentence, not a silent alarm
         check_devices([(d.protocol, d.url) for d in devices])
     except StartupError as exc:
@@ -237,12 +254,20 @@ def run_monitor(args: argparse.Namespace) -> int:
     core = parts.core
     core.clock_tolerance_s = config.monitoring.future_tolerance_s  # device clock offsets (ALM-4)
     core.clock_behind_tolerance_s = config.monitoring.past_tolerance_s
+    rest_begun: list[bool] = []
+
+    def first_reading(_reading: Observation) -> None:
+        if not rest_begun:
+            QTimer.singleShot(FIRST_PAINT_MS, the_rest)  # once the tile has painted it
+
+    # Subscribed before hold(), so it sees readings as they come; it only times what follows.
+    core.subscribe(on_observation=first_reading)
     core.hold()  # what arrives before the database is open waits for the recorder and the engine
     held_since = core.held_since
     assert held_since is not None
     # The session starts when monitoring does: the board's own start, as a wall time.
     started_at = held_since.wall - timedelta(seconds=held_since.mono - core.board.session_start_mono)
-    window = MonitorWindow(core, parts.scenario)
+    window = MonitorWindow(core, parts.scenario, defer_graphs=True)
     window.show()
     core.start()
     if parts.rig is not None:
@@ -266,8 +291,7 @@ def run_monitor(args: argparse.Namespace) -> int:
         QTimer.singleShot(int(args.quit_after * 1000), finish)
 
     started = _Monitoring(
-        args, app=app, window=window, parts=parts, clock=clock, config=config, library=base_library,
-        station=station, drill=drill,
+        args, app=app, window=window, parts=parts, clock=clock, config=config, station=station, drill=drill,
     )  # fmt: skip
 
     def make_recorder(db: Database) -> SessionRecorder:
@@ -285,13 +309,20 @@ def run_monitor(args: argparse.Namespace) -> int:
         outcome.append(result)
         deliver()
 
-    # After the first paint: the window and its numbers first, then the database.
-    QTimer.singleShot(
-        0,
-        lambda: _open_recorder_in_background(
-            args, db=first_db, drill=drill, make_recorder=make_recorder, done=opened
-        ),
-    )
+    today = clock.now().date()
+
+    def the_rest() -> None:
+        """After the first number: the graphs, then the protocols and the database (held data waits)."""
+        if rest_begun:
+            return
+        rest_begun.append(True)
+        window.build_graphs()
+        _open_recorder_in_background(
+            args, db=first_db, drill=drill, make_recorder=make_recorder,
+            load_protocols=lambda: load_library(protocols_dir, today=today), done=opened,
+        )  # fmt: skip
+
+    QTimer.singleShot(REST_AT_THE_LATEST_MS, the_rest)  # devices that send nothing yet
     try:
         code = app.exec()
         return started.exit_code if started.exit_code is not None else code
@@ -311,18 +342,11 @@ class _Monitoring:
         parts: MonitorParts,
         clock: Clock,
         config: ClinicalConfig,
-        library: LibraryLoad,
         station: str,
         drill: bool,
     ) -> None:
         self.args, self.app, self.window, self.parts = args, app, window, parts
-        self.clock, self.config, self.library, self.station, self.drill = (
-            clock,
-            config,
-            library,
-            station,
-            drill,
-        )
+        self.clock, self.config, self.station, self.drill = clock, config, station, drill
         self.exit_code: int | None = None
         self.recorder: SessionRecorder | None = None
         self.clinical: ClinicalSession | None = None
@@ -338,9 +362,10 @@ class _Monitoring:
             self.exit_code = 2
             self.app.exit(2)
             return
-        log.info("database ready %.2f s after the window showed", opened.seconds)
+        log.info("database ready: opened in %.2f s, after the first number", opened.seconds)
+        assert opened.library is not None
         try:
-            self._build(opened.recorder)
+            self._build(opened.recorder, opened.library)
         except Exception:
             # The monitor cannot judge without its clinical session: stop, saying so (the
             # supervisor restarts it), rather than show numbers nobody judges.
@@ -356,7 +381,7 @@ class _Monitoring:
         timer.start(ms)
         self._timers.append(timer)
 
-    def _build(self, recorder: SessionRecorder) -> None:
+    def _build(self, recorder: SessionRecorder, library: LibraryLoad) -> None:
         from PySide6.QtWidgets import QLabel
 
         from bedside.app.autopilot import AUTOPILOT, DrillAutopilot
@@ -377,7 +402,6 @@ class _Monitoring:
             (parts.nibp_links[0][0].send, parts.nibp_links[0][1]) if parts.nibp_links else (None, None)
         )
         audit = trail_sink(AuditTrail(db, clock, self.station))  # clinician actions, durable (issue 9)
-        library = self.library
         clinical = ClinicalSession(
             clock, config, session_id=recorder.session_id, record=recorder.writer.put,
             nibp_link_send=send, nibp_start_command=command,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent, QShortcut
@@ -32,17 +33,19 @@ from bedside.views.documentation import (
 from bedside.views.gui_thread import gui_only
 from bedside.views.nibp_panel import NibpPanel
 from bedside.views.patient_banner import PatientBanner, PatientOnScreen
-from bedside.views.pleth import PlethStrip
 from bedside.views.protocol_panel import ProtocolPanel, ask_note_dialog
 from bedside.views.session_controls import SessionControls
 from bedside.views.theme import link_colour, palette, text_scale
-from bedside.views.trend import TrendView
 from bedside.views.widgets import NumericTile, SimulationBanner, apply_text_scale, text_role
 from bedside.workflow.clinical import BandView, ClinicalSession
 from bedside.workflow.protocol_desk import ProtocolDesk
 from drivers.types import VitalKind
 from protocols import HandoffPatient
 from protocols.handoff import HandoffMedication
+
+if TYPE_CHECKING:
+    from bedside.views.pleth import PlethStrip
+    from bedside.views.trend import TrendView
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +108,12 @@ class MonitorWindow(QMainWindow):
     #: the screen on the data's own wake-up.
     TICK_MS = 1000
 
-    def __init__(self, core: MonitorCore, simulation_scenario: str | None = None) -> None:
+    def __init__(
+        self, core: MonitorCore, simulation_scenario: str | None = None, *, defer_graphs: bool = False
+    ) -> None:
+        """``defer_graphs``: build the trend and the pleth strip (pyqtgraph, a quarter of the
+        start-up time) only when ``build_graphs`` is called or they are first used, so
+        ``bedside monitor`` paints its numbers first (issue 10, cold start)."""
         super().__init__()
         self.core = core
         p = palette()
@@ -134,8 +142,11 @@ class MonitorWindow(QMainWindow):
         outer.addLayout(self.top_slot)
         body = QHBoxLayout()
         outer.addLayout(body, 1)
-        self.trend = TrendView()
-        body.addWidget(self.trend, 4)
+        self._trend: TrendView | None = None
+        self._pleth: PlethStrip | None = None
+        self._trend_holder = QWidget()  # the trend goes here (see build_graphs)
+        QVBoxLayout(self._trend_holder).setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self._trend_holder, 4)
         side = QWidget()
         column = QVBoxLayout(side)
         column.setContentsMargins(0, 0, 0, 0)
@@ -158,8 +169,11 @@ class MonitorWindow(QMainWindow):
         continuous.addWidget(self.spo2_tile)
         continuous.addWidget(self.pulse_tile)
         column.addLayout(continuous)
-        self.pleth = PlethStrip()  # the pleth under SpO2, where the device sends one
-        column.addWidget(self.pleth)
+        self._pleth_holder = QWidget()  # the pleth under SpO2, where the device sends one
+        QVBoxLayout(self._pleth_holder).setContentsMargins(0, 0, 0, 0)
+        self._pleth_holder.setMinimumHeight(48)  # the strip's own height: nothing moves when it comes
+        self._pleth_holder.setMaximumHeight(72)
+        column.addWidget(self._pleth_holder)
         column.addWidget(self.nibp_tile)
         steps = QScrollArea()
         steps.setWidgetResizable(True)
@@ -211,6 +225,44 @@ class MonitorWindow(QMainWindow):
             QShortcut(QKeySequence(key), self, action, Qt.ShortcutContext.WindowShortcut)
         self.resize(*self._first_size())
         self._rescale()
+        if not defer_graphs:
+            self.build_graphs()
+
+    # -- the graphs (pyqtgraph), built on first use ---------------------------------------------
+
+    def build_graphs(self) -> None:
+        """Build the trend and the pleth strip now, if not built yet."""
+        if self._trend is not None and self._pleth is not None:
+            return
+        from bedside.views.pleth import PlethStrip
+        from bedside.views.trend import TrendView
+
+        self._trend = TrendView()
+        layout = self._trend_holder.layout()
+        assert layout is not None
+        layout.addWidget(self._trend)
+        self._pleth = PlethStrip()
+        layout = self._pleth_holder.layout()
+        assert layout is not None
+        layout.addWidget(self._pleth)
+        for holder in (self._trend_holder, self._pleth_holder):
+            apply_text_scale(holder, self._scale)
+
+    @property
+    def trend(self) -> TrendView:
+        """The session's trend (built on first use)."""
+        if self._trend is None:
+            self.build_graphs()
+        assert self._trend is not None
+        return self._trend
+
+    @property
+    def pleth(self) -> PlethStrip:
+        """The pleth strip under SpO2 (built on first use)."""
+        if self._pleth is None:
+            self.build_graphs()
+        assert self._pleth is not None
+        return self._pleth
 
     # -- size ----------------------------------------------------------------------------------
 

@@ -20,8 +20,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: Libraries the first number on screen never needs: the database, PDF, FHIR, HL7, password hashing.
+#: Libraries the first number on screen never needs: the database, PDF, FHIR, HL7, password
+#: hashing, and pyqtgraph (the trend and the pleth strip are built just after the first number).
 NOT_BEFORE_FIRST_PAINT = (
+    "pyqtgraph",
     "sqlalchemy",
     "alembic",
     "reportlab",
@@ -47,8 +49,9 @@ def _loaded_after(code: str) -> list[str]:
     return found
 
 
-def test_the_window_module_imports_no_database_pdf_fhir_hl7_or_hashing_library() -> None:
-    """Issue 10 (cold start): before, ``import bedside.views.window`` loaded SQLAlchemy and storage."""
+def test_the_window_module_imports_no_database_pdf_fhir_hl7_hashing_or_plotting_library() -> None:
+    """Issue 10 (cold start): before, ``import bedside.views.window`` loaded SQLAlchemy, storage
+    and pyqtgraph."""
     assert _loaded_after("import bedside.views.window") == []
 
 
