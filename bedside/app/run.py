@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +33,7 @@ from drivers.clock import Clock, ScaledClock, SystemClock
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QCoreApplication, QTimer
+    from PySide6.QtWidgets import QLabel
 
     from alarms import ClinicalConfig
     from bedside.monitor.recorder import SessionRecorder
@@ -51,6 +52,11 @@ HEARTBEAT_MS = 200
 FIRST_PAINT_MS = 100
 #: The graphs and the database are built by then even if no device has sent anything yet.
 REST_AT_THE_LATEST_MS = 1000
+#: How long a window closed during start-up waits for the database to store what it showed.
+OPEN_ON_CLOSE_S = 10.0
+#: Said where the alarm bar will be, until the clinical session judges (issue 10: the numbers
+#: show before the database is open; nobody may take a quiet screen for "no alarm").
+NOT_JUDGED_YET = "STARTING: alarms are not judged yet (opening the database)"
 
 
 def _measure_now(clinical: ClinicalSession, window: MonitorWindow) -> bool:
@@ -179,7 +185,7 @@ def run_monitor(args: argparse.Namespace) -> int:
     the database) open it first, as before.
     """
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QLabel
 
     from alarms import ConfigError, load_config
 
@@ -276,6 +282,12 @@ def run_monitor(args: argparse.Namespace) -> int:
     # The session starts when monitoring does: the board's own start, as a wall time.
     started_at = held_since.wall - timedelta(seconds=held_since.mono - core.board.session_start_mono)
     window = MonitorWindow(core, parts.scenario, defer_graphs=True)
+    from bedside.views.theme import palette
+
+    not_judged = QLabel(NOT_JUDGED_YET)
+    not_judged.setWordWrap(True)
+    not_judged.setStyleSheet(f"color: {palette().warning}; font-weight: bold; padding: 4px 8px;")
+    window.top_slot.addWidget(not_judged)  # where the alarm bar comes
     window.show()
     core.start()
     if parts.rig is not None:
@@ -301,6 +313,7 @@ def run_monitor(args: argparse.Namespace) -> int:
     started = _Monitoring(
         args, app=app, window=window, parts=parts, clock=clock, config=config, station=station, drill=drill,
     )  # fmt: skip
+    started.not_judged = not_judged
 
     def make_recorder(db: Database) -> SessionRecorder:
         from bedside.monitor.recorder import SessionRecorder
@@ -325,17 +338,18 @@ def run_monitor(args: argparse.Namespace) -> int:
             return
         rest_begun.append(True)
         window.build_graphs()
-        _open_recorder_in_background(
+        started.opening = _open_recorder_in_background(
             args, db=first_db, drill=drill, make_recorder=make_recorder,
             load_protocols=lambda: load_library(protocols_dir, today=today), done=opened,
         )  # fmt: skip
 
+    started.begin_rest = the_rest
     QTimer.singleShot(REST_AT_THE_LATEST_MS, the_rest)  # devices that send nothing yet
     try:
         code = app.exec()
         return started.exit_code if started.exit_code is not None else code
     finally:
-        started.stop()
+        started.stop(outcome)
 
 
 class _Monitoring:
@@ -356,12 +370,17 @@ class _Monitoring:
         self.args, self.app, self.window, self.parts = args, app, window, parts
         self.clock, self.config, self.station, self.drill = clock, config, station, drill
         self.exit_code: int | None = None
+        #: The thread opening the database, once started (by ``begin_rest``).
+        self.opening: threading.Thread | None = None
+        self.begin_rest: Callable[[], None] = lambda: None
         self.recorder: SessionRecorder | None = None
         self.clinical: ClinicalSession | None = None
         self.watchdog: GuiWatchdog | None = None
         self.tones: TonePlayer | None = None
         self._timers: list[QTimer] = []
         self._keep: list[object] = []  # Qt objects and closures that must live as long as the window
+        #: The "alarms are not judged yet" line, removed once the clinical session judges.
+        self.not_judged: QLabel | None = None
 
     def database_ready(self, opened: _Opened) -> None:
         """On the window's thread: the database is open (or cannot be used)."""
@@ -450,6 +469,9 @@ class _Monitoring:
         # The restored state is back: now the recorder, the engine and the desk get, in order,
         # what arrived while the database was opening (judged, stored, nothing lost).
         core.release_held()
+        if self.not_judged is not None:
+            self.not_judged.deleteLater()  # the alarm bar is there now
+            self.not_judged = None
         log.info("clinical state kept after every change (%d snapshot so far)", keeper.written)
         if args.state_report is not None:
             report_path = Path(args.state_report)
@@ -504,8 +526,12 @@ class _Monitoring:
         self._timer(1000, session_screens.tick)
         watchdog.start()
 
-    def stop(self) -> None:
-        """Close down whatever was started, links first, then the session's records."""
+    def stop(self, outcome: Sequence[_Opened] = ()) -> None:
+        """Close down whatever was started, links first, then the session's records.
+
+        A window closed while the database was still opening waits for it (a bounded time) and
+        stores what was shown meanwhile: no reading is lost because the monitor closed early.
+        """
         if self.watchdog is not None:
             self.watchdog.stop()
         if self.tones is not None:
@@ -516,6 +542,15 @@ class _Monitoring:
         self.parts.core.stop()  # links first, so closing the simulators is not seen as an unplug
         if self.parts.rig is not None:
             self.parts.rig.stop()
+        if self.recorder is None and self.opening is None and self.parts.core.held:
+            self.begin_rest()  # closed before the database was asked for: open it now
+        if self.recorder is None and self.opening is not None:
+            self.opening.join(timeout=OPEN_ON_CLOSE_S)
+            if outcome and outcome[0].recorder is not None:
+                self.recorder = outcome[0].recorder
+                self.recorder.attach(self.parts.core)
+                stored = self.parts.core.release_held()
+                log.info("closed before the database was ready: %d held items stored", stored)
         recorder, clinical = self.recorder, self.clinical
         if recorder is None:
             return

@@ -229,3 +229,27 @@ def test_a_database_that_cannot_be_used_still_ends_the_monitor_in_one_sentence_a
     assert len(said) == 1, done.stderr
     assert "the database sqlite:////proc/bedside-no-such-folder" in said[0]
     assert "cannot be created in /proc/" in said[0]
+
+
+@pytest.mark.req("MON-5")
+def test_a_monitor_closed_while_its_database_was_opening_still_stores_what_it_showed(tmp_path: Path) -> None:
+    """Issue 10: the window shows readings before the database is open; closed at that moment
+    (--quit-after 0.5 s), the monitor waits for the database and stores them, in a session ended
+    with the drill, rather than dropping them with the window."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")
+    url = f"sqlite:///{tmp_path / 'drill.sqlite3'}"
+    command = [
+        sys.executable, "-m", "bedside.cli", "-v", "monitor", "--scenario", "baseline",
+        "--sim-device", "masimo-ascii", "--quit-after", "0.5", "--db", url,
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "first SpO2 on screen" in done.stderr
+    assert "held items stored" in done.stderr
+    repo = SessionRepository(open_database(url, drill=True))
+    [session] = repo.sessions()
+    shown = [o for o in repo.observations(session.session_id) if o.kind is VitalKind.SPO2]
+    assert shown and session.ended_at is not None
