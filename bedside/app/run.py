@@ -389,7 +389,7 @@ class _Monitoring:
             self.exit_code = 2
             self.app.exit(2)
             return
-        log.info("database ready: opened in %.2f s, after the first number", opened.seconds)
+        log.info("database ready: opened in %.2f s, after the window showed", opened.seconds)
         assert opened.library is not None
         try:
             self._build(opened.recorder, opened.library)
@@ -554,6 +554,7 @@ class _Monitoring:
         recorder, clinical = self.recorder, self.clinical
         if recorder is None:
             return
+        self.parts.core.release_held()  # a start that failed half-way: what was held is still stored
         # A patient session stays open when the window closes (a restart resumes it); it ends by
         # discharge or "end early". A drill ends with its window.
         ended = clinical is not None and clinical.phase.value in ("discharged", "ended_early")
