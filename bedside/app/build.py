@@ -254,12 +254,19 @@ def resume_clock(clock: Clock, db: Database, station: str) -> Clock:
 
 
 def restore_session(
-    clinical: ClinicalSession, desk: ProtocolDesk, recorder: SessionRecorder, clock: Clock
+    clinical: ClinicalSession,
+    desk: ProtocolDesk,
+    recorder: SessionRecorder,
+    clock: Clock,
+    *,
+    resumed_at: datetime | None = None,
 ) -> list[str]:
     """After a restart, put the resumed session's clinical state back and record the gap (MON-8).
 
     Returns what could not be restored, in words for the screen. Monitoring must go on whatever
     the stored state holds: a state that cannot be restored is reported, never a reason not to start.
+    ``resumed_at``: when this monitor began watching again (the gap's end), when that was before
+    the database opened (issue 10); default now.
     """
     from bedside.workflow import session_state
 
@@ -295,7 +302,7 @@ def restore_session(
             )
     problems += desk.restore(repo.protocol_runs(session_id), offers, emergency_call)
     since = recorder.last_recorded_at or recorder.session.started_at
-    clinical.note_gap(since, clock.now(), station=recorder.station)
+    clinical.note_gap(since, resumed_at or clock.now(), station=recorder.station)
     for problem in problems:
         log.error("restart: %s", problem)
     return problems

@@ -7,7 +7,6 @@ is the Qt half, called by ``bedside.app.run``.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from bedside.workflow.patients import PatientService
 from bedside.workflow.protocol_desk import ProtocolDesk
 from bedside.workflow.record import RecordService
 from bedside.workflow.referral import ReferralService
-from bedside.workflow.settings import SettingsStore, StationSettings
+from bedside.workflow.settings import SettingsStore
 from bedside.workflow.station import Station
 from drivers.clock import Clock
 from storage import Database, SessionRepository, UnknownRecordError
@@ -103,23 +102,6 @@ def launch_drill_monitor(scenario: str, speed: float) -> str:
         f"Drill '{scenario}' started at {speed:g}x in its own monitor window (SIMULATION, drill "
         "database). Log the team and print the report from that window's Session > Drill."
     )
-
-
-def apply_station_settings(args: argparse.Namespace, store: SettingsStore | None = None) -> StationSettings:
-    """Fill what the command line left out from this station's saved settings (issue 10): the
-    devices (unless ``--simulate``), the database (with real devices only: simulators keep to the
-    drill database) and the clinic defaults file. SettingsError for a
-    damaged settings file."""
-    settings = (store or SettingsStore()).load()
-    if not args.device and not getattr(args, "simulate", False) and settings.devices:
-        args.device = list(settings.devices)
-        log.info("devices from the station settings: %s", ", ".join(settings.devices))
-    # The saved database holds patient records: a simulation keeps to the drill database.
-    if getattr(args, "db", None) is None and settings.database_url and args.device:
-        args.db = settings.database_url
-    if getattr(args, "clinic_config", None) is None and settings.clinic_config:
-        args.clinic_config = Path(settings.clinic_config)
-    return settings
 
 
 def build_session_services(

@@ -20,7 +20,10 @@ from urllib.parse import urlsplit
 import platformdirs
 import serial
 
-from storage import APP_NAME, make_owner_only_folder
+# Not ``from storage import APP_NAME``: that name lives beside SQLAlchemy, and the log file is
+# opened before the first paint, long before the database (issue 10, cold start).
+from bedside.workflow.settings import APP_NAME
+from storage.files import make_owner_only_folder
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn, cast
 
-from bedside.cli.decode import add_decode_arguments, run_decode_command
-from bedside.cli.export import add_export_arguments, run_export
-from bedside.cli.followup import FOLLOWUP_COMMANDS, add_followup_commands, run_followup
 from bedside.cli.monitor import add_monitor_arguments, run_monitor_command
-from bedside.cli.replay import add_replay_arguments, run_replay_command
 
 log = logging.getLogger(__name__)
 
@@ -35,23 +31,54 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: Options the top-level parser takes before the sub-command.
+_TOP_LEVEL_FLAGS = ("-v", "--verbose")
+#: Sub-commands that start the monitor: their parser is built alone, so starting the monitor does
+#: not import every other sub-command's libraries (reportlab, argon2, the export formats: issue
+#: 10, cold start to the first number under 1 s).
+_MONITOR_COMMANDS = ("monitor", "run")
+
+
+def _monitor_command(argv: Sequence[str] | None) -> str | None:
+    """``monitor`` or ``run`` when ``argv`` starts the monitor (after ``-v`` at most), else None."""
+    if argv is None:
+        return None
+    for word in argv:
+        if word in _TOP_LEVEL_FLAGS:
+            continue
+        return word if word in _MONITOR_COMMANDS else None
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The ``bedside`` parser with every sub-command; with ``argv`` that starts the monitor
+    (``monitor`` or ``run``), the same parser holding only that sub-command, which parses
+    ``argv`` exactly as the full one does."""
+    only = _monitor_command(argv)
     parser = _OneSentenceParser(prog="bedside", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--version", action="version", version=f"bedside {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_OneSentenceParser)
 
-    add_monitor_arguments(sub.add_parser("monitor", help="open the monitor window (unsupervised)"))
-    from bedside.cli.run import add_run_arguments
+    if only in (None, "monitor"):
+        add_monitor_arguments(sub.add_parser("monitor", help="open the monitor window (unsupervised)"))
+    if only in (None, "run"):
+        from bedside.cli.run import add_run_arguments
 
-    add_run_arguments(
-        sub.add_parser(
-            "run",
-            help="open the monitor under a supervisor that restarts it (how a clinic starts Bedside)",
-            description="The monitor in its own process, restarted within seconds if it dies or hangs; "
-            "takes every option of `bedside monitor`.",
+        add_run_arguments(
+            sub.add_parser(
+                "run",
+                help="open the monitor under a supervisor that restarts it (how a clinic starts Bedside)",
+                description="The monitor in its own process, restarted within seconds if it dies or "
+                "hangs; takes every option of `bedside monitor`.",
+            )
         )
-    )
+    if only is not None:
+        return parser
+    from bedside.cli.decode import add_decode_arguments
+    from bedside.cli.export import add_export_arguments
+    from bedside.cli.followup import add_followup_commands
+    from bedside.cli.replay import add_replay_arguments
 
     add_decode_arguments(sub.add_parser("decode", help="decode a capture file with a driver; JSON lines out"))
 
@@ -104,8 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Security baseline: every file Bedside creates (database, exports, logs, state reports) is
     # readable by its owner only, whatever the login's umask is.
     os.umask(0o077)
-    parser = build_parser()
     raw = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(raw)
     args = parser.parse_args(raw)
     quiet = logging.WARNING if args.command == "replay" else logging.INFO  # replay: stdout is the output
     logging.basicConfig(
@@ -129,15 +156,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bedside.cli.run import run_supervised
 
         return run_supervised(args, raw)
+    if args.command == "monitor":
+        return run_monitor_command(args)
     if args.command == "decode":
+        from bedside.cli.decode import run_decode_command
+
         return run_decode_command(args)
     if args.command == "replay":
+        from bedside.cli.replay import run_replay_command
+
         return run_replay_command(args)
     if args.command == "simulate":
         from simulators.cli import run_simulate
 
         return run_simulate(args)
     if args.command == "export":
+        from bedside.cli.export import run_export
+
         return run_export(args)
     if args.command == "protocols":
         from protocols.cli import run_protocols
@@ -147,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bedside.cli.admin import run_admin
 
         return run_admin(args)
+    from bedside.cli.followup import FOLLOWUP_COMMANDS, run_followup
+
     if args.command in FOLLOWUP_COMMANDS:
         return run_followup(args)
     if args.command == "audit":
@@ -157,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bedside.cli.record import run_record
 
         return run_record(args)
-    return run_monitor_command(args)
+    parser.error(f"unknown command {args.command!r}")  # argparse refuses it before this
 
 
 if __name__ == "__main__":

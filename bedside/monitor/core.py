@@ -12,6 +12,12 @@ alarm never waits for a polling timer.
 ``engine_lock`` makes the GUI thread's pump and a ``GuiWatchdog``'s exclusive: while the window's
 thread is stalled, the watchdog pumps and judges in its place (ALM-5), and a pump on either
 thread never overlaps the other's.
+
+The window shows its first number before the database is open (issue 10, cold start): from
+``hold()`` the core keeps every observation and device event it applies, and ``release_held()``
+gives them, in arrival order, to the listeners that subscribed since (the recorder, the clinical
+session once its restored state is back, the protocol desk), so nothing that arrived while the
+database was opening is lost, unrecorded or unjudged.
 """
 
 from __future__ import annotations
@@ -19,21 +25,30 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from bedside.monitor.vitals_board import VitalsBoard
 from drivers.clock import Clock
 from drivers.device_clock import DeviceClockWatch
 from drivers.transports.base import DeviceLink
-from drivers.types import DecodeResult, DeviceEvent, DeviceEventKind, Observation
+from drivers.types import DecodeResult, DeviceEvent, DeviceEventKind, Observation, Stamp
 
 log = logging.getLogger(__name__)
 
+_Item = TypeVar("_Item", Observation, DeviceEvent)
 ObservationListener = Callable[[Observation], None]
 DeviceEventListener = Callable[[DeviceEvent], None]
 #: Called from a link thread when the inbox has something new; must be thread-safe and quick.
 Waker = Callable[[], None]
+#: Device events that change a link's state (the rest, e.g. a rejected frame, only inform).
+_LINK_STATES = (
+    DeviceEventKind.CONNECTED,
+    DeviceEventKind.DISCONNECTED,
+    DeviceEventKind.SILENT,
+    DeviceEventKind.RESUMED,
+)
 
 
 @dataclass(slots=True)
@@ -97,6 +112,10 @@ class MonitorCore:
         #: Held by whoever applies and judges data: ``pump`` and ``tick`` here, the window's
         #: heartbeat and a clinician's action there, the watchdog while the window is stalled.
         self.engine_lock = threading.RLock()
+        #: What was applied since ``hold()``, for listeners that subscribe later; None when not holding.
+        self._held: list[Observation | DeviceEvent] | None = None
+        self._held_since: Stamp | None = None
+        self._listeners_at_hold = (0, 0)
 
     # --- called from link threads -------------------------------------------------------
     def on_result(self, result: DecodeResult, source: str = "") -> None:
@@ -148,6 +167,68 @@ class MonitorCore:
             self._observation_listeners.append(on_observation)
         if on_event:
             self._event_listeners.append(on_event)
+
+    def hold(self) -> None:
+        """Keep everything applied from now on for listeners that subscribe later (``release_held``).
+
+        The board shows it at once; the recorder and the clinical session, which need the database,
+        get it when they are ready: a listener that subscribes while the core holds gets nothing
+        until ``release_held()``, then everything in arrival order. Called before the links start.
+        """
+        with self.engine_lock:
+            self._held = []
+            self._held_since = self.clock.stamp()
+            self._listeners_at_hold = (len(self._observation_listeners), len(self._event_listeners))
+
+    @property
+    def held_since(self) -> Stamp | None:
+        """When ``hold()`` began (monitoring started before the database was open), or None."""
+        return self._held_since
+
+    @property
+    def held(self) -> tuple[Observation | DeviceEvent, ...]:
+        """What was applied since ``hold()`` and not yet released, in arrival order."""
+        with self.engine_lock:
+            return tuple(self._held or ())
+
+    def release_held(self) -> int:
+        """Give every listener that subscribed since ``hold()`` what it missed, in arrival order,
+        then stop holding; returns how many items were handed over."""
+        with self.engine_lock:
+            held, self._held = self._held, None
+            if held is None:
+                return 0
+            first_obs, first_event = self._listeners_at_hold
+            late_obs = self._observation_listeners[first_obs:]
+            late_events = self._event_listeners[first_event:]
+            for item in held:
+                if isinstance(item, DeviceEvent):
+                    self._notify(late_events, item)
+                else:
+                    self._notify(late_obs, item)
+            if held:
+                log.info(
+                    "%d readings and device events from before the database opened handed over", len(held)
+                )
+            return len(held)
+
+    def replace_board(self, board: VitalsBoard) -> None:
+        """Show ``board`` from now on (a resumed session's history loaded into it), with what the
+        links delivered since ``hold()`` applied after that history, as it was shown before."""
+        with self.engine_lock:
+            old = self.board
+            board.no_valid_after_s, board.stale_after_s = old.no_valid_after_s, old.stale_after_s
+            for item in self._held or ():
+                if isinstance(item, DeviceEvent):
+                    if item.kind in _LINK_STATES:
+                        board.link_event(item)
+                else:
+                    board.add(item)
+            board.pleth = old.pleth
+            for kind, series in board.trends.items():
+                # A new version number, so a view that drew the old board redraws this one.
+                series.version += old.trends[kind].version + 1 if kind in old.trends else 1
+            self.board = board
 
     def pump(self, limit: int = 10_000) -> PumpReport:
         """Apply what arrived since the last pump, at most ``limit`` items (keeps the GUI responsive)."""
@@ -231,25 +312,29 @@ class MonitorCore:
 
     def _apply_observation(self, obs: Observation) -> None:
         self.board.add(obs)
-        for listener in self._observation_listeners:
+        listeners = self._observation_listeners
+        if self._held is not None:
+            # Listeners that subscribed since hold() get it with the rest, in order, at release.
+            self._held.append(obs)
+            listeners = listeners[: self._listeners_at_hold[0]]
+        self._notify(listeners, obs)
+
+    @staticmethod
+    def _notify(listeners: Sequence[Callable[[_Item], None]], item: _Item) -> None:
+        for listener in listeners:
             try:
-                listener(obs)
+                listener(item)
             except Exception:
-                log.exception("observation listener failed")
+                log.exception("%s listener failed", type(item).__name__)
 
     def _apply_event(self, event: DeviceEvent) -> None:
         health = self.health.setdefault(event.source, LinkHealth(event.source))
-        if event.kind in (
-            DeviceEventKind.CONNECTED,
-            DeviceEventKind.DISCONNECTED,
-            DeviceEventKind.SILENT,
-            DeviceEventKind.RESUMED,
-        ):
+        if event.kind in _LINK_STATES:
             health.state = event.kind
             health.detail = event.detail
             self.board.link_event(event)  # a dead device's values are greyed, not shown as live
-        for listener in self._event_listeners:
-            try:
-                listener(event)
-            except Exception:
-                log.exception("device event listener failed")
+        listeners = self._event_listeners
+        if self._held is not None:
+            self._held.append(event)
+            listeners = listeners[: self._listeners_at_hold[1]]
+        self._notify(listeners, event)

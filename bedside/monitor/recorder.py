@@ -4,6 +4,11 @@ and a restarted monitor replays the open session so the trend shows the session 
 A monitor resumes only the open session of its own station (room): several monitors may share
 one clinic database, and none may pick up another room's patient (MON-8). Replayed values are
 shown as "before restart", never as current.
+
+The monitor shows its first number before the database is open (issue 10): the core holds what
+arrives meanwhile (``MonitorCore.hold``) and the recorder gets all of it, in order, when the
+composition root releases it, so a reading from the first second is stored like any other.
+SQLAlchemy is imported only when a recorder is made (this module is imported before that).
 """
 
 from __future__ import annotations
@@ -11,22 +16,17 @@ from __future__ import annotations
 import logging
 import socket
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bedside.monitor.core import MonitorCore
+from bedside.monitor.vitals_board import VitalsBoard
 from drivers.clock import Clock
 from drivers.types import DeviceEvent, Observation
-from storage import (
-    Database,
-    DeviceEventRecord,
-    FailureKind,
-    ObservationRecord,
-    SessionEndedRecord,
-    SessionRepository,
-    SessionSummary,
-    StorageFailure,
-    StorageRecovery,
-    StorageWriter,
-)
+from storage import DeviceEventRecord, ObservationRecord, SessionEndedRecord
+
+if TYPE_CHECKING:
+    from bedside.monitor.trend_history import TrendHistory
+    from storage import Database, SessionSummary, StorageFailure, StorageRecovery
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,12 @@ class SessionRecorder:
         resume: bool = True,
         station: str | None = None,
         write_hang_s: float | None = None,
+        started_at: datetime | None = None,
     ):
+        """``started_at``: when a new session starts (default now): the moment monitoring began,
+        when readings were shown (and held) before the database was open."""
+        from storage import SessionRepository, StorageWriter
+
         self.db = db
         self.clock = clock
         self.station = default_station() if station is None else station
@@ -78,31 +83,57 @@ class SessionRecorder:
                     previous.started_at,
                 )
             self.session = self.repo.create_session(
-                clinician=clinician, started_at=now, scenario=scenario, station=self.station
+                clinician=clinician, started_at=started_at or now, scenario=scenario, station=self.station
             )
             self.resumed = False
         # Started only now, so nothing written after the restart can move the gap's start.
         self.writer = StorageWriter(
             db, clock, self._on_failure, on_recovery=self._on_recovery, write_hang_s=write_hang_s
         )
+        self._history: TrendHistory | None = None
 
     @property
     def session_id(self) -> str:
         return self.session.session_id
 
-    def attach(self, core: MonitorCore) -> int:
-        """Replay the stored session into the board, then record everything new; returns the replay count."""
-        now_wall, now_mono = self.clock.now(), self.clock.monotonic()
-        core.board.session_start_mono = now_mono - (now_wall - self.session.started_at).total_seconds()
-        replayed = 0
-        if self.resumed:
+    def load_history(self) -> None:
+        """Read a resumed session's trend now (off the window's thread), for ``attach`` to show."""
+        if self.resumed and self._history is None:
             from bedside.monitor.trend_history import load_trend_history
 
             # Columns, not an object per reading: a 24-hour session resumes in a second or two (issue 9).
-            history = load_trend_history(self.repo, self.session)
-            core.board.add_history(history.curves, history.nibp_points, history.last_nibp)
+            self._history = load_trend_history(self.repo, self.session)
+
+    def attach(self, core: MonitorCore) -> int:
+        """Replay the stored session into the board, then record everything new; returns the replay count.
+
+        When the core holds what arrived before the database was open (``MonitorCore.hold``), the
+        restart is marked when monitoring began, the history is put before those readings, and the
+        recorder gets them when the core releases them.
+        """
+        held_since = core.held_since
+        now_wall, now_mono = (
+            (held_since.wall, held_since.mono) if held_since else (self.clock.now(), self.clock.monotonic())
+        )
+        start_mono = now_mono - (now_wall - self.session.started_at).total_seconds()
+        replayed = 0
+        if self.resumed:
+            self.load_history()
+            history = self._history
+            assert history is not None
+            self._history = None  # the board keeps it; the recorder need not
+            board = core.board
+            if core.held:
+                # Readings are on screen already: a new board puts the history before them.
+                board = VitalsBoard(start_mono, trend_gap_s=board.trends[VitalsBoard.CONTINUOUS[0]].min_gap_s)
+            board.session_start_mono = start_mono
+            board.add_history(history.curves, history.nibp_points, history.last_nibp)
             replayed = history.count
-            core.board.mark_restart(now_mono, now_wall)
+            board.mark_restart(now_mono, now_wall)
+            if board is not core.board:
+                core.replace_board(board)
+        else:
+            core.board.session_start_mono = start_mono
         core.subscribe(on_observation=self._observation, on_event=self._event)
         return replayed
 
@@ -123,6 +154,8 @@ class SessionRecorder:
 
         Each poll also asks the writer whether a write hangs (ALM-5): a hung writer thread cannot say so.
         """
+        from storage import FailureKind
+
         self.writer.watch()
         if not self.writer.in_outage:
             return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent, QShortcut
@@ -33,11 +34,9 @@ from bedside.views.documentation import (
 from bedside.views.gui_thread import gui_only
 from bedside.views.nibp_panel import NibpPanel
 from bedside.views.patient_banner import PatientBanner, PatientOnScreen
-from bedside.views.pleth import PlethStrip
 from bedside.views.protocol_panel import ProtocolPanel, ask_note_dialog
 from bedside.views.session_controls import SessionControls
 from bedside.views.theme import link_colour, palette, text_scale
-from bedside.views.trend import TrendView
 from bedside.views.widgets import (
     NumericTile,
     SimulationBanner,
@@ -52,6 +51,10 @@ from bedside.workflow.protocol_desk import ProtocolDesk
 from drivers.types import VitalKind
 from protocols import HandoffPatient
 from protocols.handoff import HandoffMedication
+
+if TYPE_CHECKING:
+    from bedside.views.pleth import PlethStrip
+    from bedside.views.trend import TrendView
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +120,12 @@ class MonitorWindow(QMainWindow):
     #: the screen on the data's own wake-up.
     TICK_MS = 1000
 
-    def __init__(self, core: MonitorCore, simulation_scenario: str | None = None) -> None:
+    def __init__(
+        self, core: MonitorCore, simulation_scenario: str | None = None, *, defer_graphs: bool = False
+    ) -> None:
+        """``defer_graphs``: build the trend and the pleth strip (pyqtgraph, a quarter of the
+        start-up time) only when ``build_graphs`` is called or they are first used, so
+        ``bedside monitor`` paints its numbers first (issue 10, cold start)."""
         super().__init__()
         self.core = core
         p = palette()
@@ -146,15 +154,18 @@ class MonitorWindow(QMainWindow):
         outer.addLayout(self.top_slot)
         body = QHBoxLayout()
         outer.addLayout(body, 1)
-        self.trend = TrendView()
+        self._trend: TrendView | None = None
+        self._pleth: PlethStrip | None = None
         # Every other oximeter (and ECG) above the trend, each with its own values and age, keyed
         # to its line: the tiles show one source each and never flip between probes (issue 10).
         # Here, not under the tiles: the side column has no height to spare at 1366x768.
         self.sources = SourceList()
+        self._trend_holder = QWidget()  # the trend goes here (see build_graphs)
+        QVBoxLayout(self._trend_holder).setContentsMargins(0, 0, 0, 0)
         trend_column = QVBoxLayout()
         trend_column.setSpacing(2)
         trend_column.addWidget(self.sources)
-        trend_column.addWidget(self.trend, 1)
+        trend_column.addWidget(self._trend_holder, 1)
         body.addLayout(trend_column, 4)
         side = QWidget()
         column = QVBoxLayout(side)
@@ -178,8 +189,11 @@ class MonitorWindow(QMainWindow):
         continuous.addWidget(self.spo2_tile)
         continuous.addWidget(self.pulse_tile)
         column.addLayout(continuous)
-        self.pleth = PlethStrip()  # the pleth under SpO2, where the device sends one
-        column.addWidget(self.pleth)
+        self._pleth_holder = QWidget()  # the pleth under SpO2, where the device sends one
+        QVBoxLayout(self._pleth_holder).setContentsMargins(0, 0, 0, 0)
+        self._pleth_holder.setMinimumHeight(48)  # the strip's own height: nothing moves when it comes
+        self._pleth_holder.setMaximumHeight(72)
+        column.addWidget(self._pleth_holder)
         column.addWidget(self.nibp_tile)
         steps = QScrollArea()
         steps.setWidgetResizable(True)
@@ -236,6 +250,45 @@ class MonitorWindow(QMainWindow):
             QShortcut(QKeySequence(key), self, action, Qt.ShortcutContext.WindowShortcut)
         self.resize(*self._first_size())
         self._rescale()
+        if not defer_graphs:
+            self.build_graphs()
+
+    # -- the graphs (pyqtgraph), built on first use ---------------------------------------------
+
+    def build_graphs(self) -> None:
+        """Build the trend and the pleth strip now, if not built yet."""
+        if self._trend is not None and self._pleth is not None:
+            return
+        from bedside.views.pleth import PlethStrip
+        from bedside.views.trend import TrendView
+
+        self._trend = TrendView()
+        layout = self._trend_holder.layout()
+        assert layout is not None
+        layout.addWidget(self._trend)
+        self._pleth = PlethStrip()
+        layout = self._pleth_holder.layout()
+        assert layout is not None
+        layout.addWidget(self._pleth)
+        for holder in (self._trend_holder, self._pleth_holder):
+            apply_text_scale(holder, self._scale)
+        self._sources_seen = -1  # the lines of the sources already seen are added on the next render
+
+    @property
+    def trend(self) -> TrendView:
+        """The session's trend (built on first use)."""
+        if self._trend is None:
+            self.build_graphs()
+        assert self._trend is not None
+        return self._trend
+
+    @property
+    def pleth(self) -> PlethStrip:
+        """The pleth strip under SpO2 (built on first use)."""
+        if self._pleth is None:
+            self.build_graphs()
+        assert self._pleth is not None
+        return self._pleth
 
     # -- size ----------------------------------------------------------------------------------
 
@@ -610,9 +663,11 @@ class MonitorWindow(QMainWindow):
         source with its own values and age (issue 10: three oximeters shared one tile)."""
         now = self.core.clock.monotonic()
         board = self.core.board
-        if board.sources_version != self._sources_seen:
+        # Before the graphs are built (the first number comes first, cold start) there are no
+        # lines to name yet: build_graphs asks for them again.
+        if self._trend is not None and board.sources_version != self._sources_seen:
             self._sources_seen = board.sources_version
-            self.trend.add_new_lines(board)  # the keys below name the trend's lines
+            self._trend.add_new_lines(board)  # the keys below name the trend's lines
         continuous = kinds is None or bool(kinds & set(_CONTINUOUS_KINDS))
         if continuous:
             spo2_source = board.primary_source(VitalKind.SPO2)
@@ -639,7 +694,7 @@ class MonitorWindow(QMainWindow):
 
     def _key(self, kind: VitalKind, source: str) -> str:
         """The source's line and marker as on the trend, in its colour (rich text), or ""."""
-        line = self.trend.line_of(kind, source)
+        line = self._trend.line_of(kind, source) if self._trend is not None else None
         if line is None:
             return ""
         return f"<span style='color:{line.colour(palette())}'>{line.look.key}</span>"
@@ -663,7 +718,12 @@ class MonitorWindow(QMainWindow):
             if not readings:
                 continue
             kind = VitalKind.SPO2 if source in board.sources(VitalKind.SPO2) else VitalKind.PULSE_RATE
-            line = self.trend.line_of(kind, source) or self.trend.line_of(VitalKind.HEART_RATE, source)
+            trend = self._trend
+            line = (
+                None
+                if trend is None
+                else trend.line_of(kind, source) or trend.line_of(VitalKind.HEART_RATE, source)
+            )
             key, key_colour = ("", p.muted) if line is None else (line.look.key, line.colour(p))
             alarms = [pr for (_tile, src), pr in self._alarm_of.items() if src == source]
             rows.append(

@@ -1,48 +1,127 @@
-"""Qt-free services, one per clinic workflow; the views only show them."""
+"""Qt-free services, one per clinic workflow; the views only show them.
+
+The package's names are imported on first use (PEP 562): importing one service, or the monitor
+window through ``workflow.protocol_desk``, must not load SQLAlchemy, reportlab and the FHIR
+models that other services need (issue 10: cold start to the first number under 1 s).
+``from bedside.workflow import AuditTrail`` works as before.
+"""
 
 from __future__ import annotations
 
-from bedside.workflow.approvals import CLINIC_DEFAULTS, PROTOCOL, ApprovalService
-from bedside.workflow.audit import Actor, AuditAction, AuditTrail
-from bedside.workflow.export import (
-    ExportError,
-    ExportFormat,
-    ExportProgress,
-    SessionNotFoundError,
-    export_session,
-    import_session_json,
-)
-from bedside.workflow.identity import (
-    AccountLocked,
-    Clinician,
-    ClinicianDetailsError,
-    IdentityError,
-    IdentityService,
-    NotPermitted,
-    NotSignedIn,
-    Role,
-    SecretRejected,
-    SignedIn,
-    SignInDesk,
-    SignInRefused,
-    require_role,
-)
-from bedside.workflow.incidents import (
-    IncidentClosedError,
-    IncidentEntryError,
-    IncidentError,
-    IncidentRecord,
-    IncidentService,
-    IncidentSource,
-    LinkKind,
-    Outcome,
-    ProtocolFollowed,
-    ProtocolRef,
-    ReviewNotDue,
-    SeriousCriterion,
-)
-from bedside.workflow.patients import PatientDetailsError, PatientService, Sex, check_patient
-from bedside.workflow.record import MedicationEntry, RecordEntryError, RecordError, RecordService, Route
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bedside.workflow.approvals import (
+        CLINIC_DEFAULTS,
+        PROTOCOL,
+        ApprovalService,
+    )
+    from bedside.workflow.audit import (
+        Actor,
+        AuditAction,
+        AuditTrail,
+    )
+    from bedside.workflow.export import (
+        ExportError,
+        ExportFormat,
+        ExportProgress,
+        SessionNotFoundError,
+        export_session,
+        import_session_json,
+    )
+    from bedside.workflow.identity import (
+        AccountLocked,
+        Clinician,
+        ClinicianDetailsError,
+        IdentityError,
+        IdentityService,
+        NotPermitted,
+        NotSignedIn,
+        Role,
+        SecretRejected,
+        SignedIn,
+        SignInDesk,
+        SignInRefused,
+        require_role,
+    )
+    from bedside.workflow.incidents import (
+        IncidentClosedError,
+        IncidentEntryError,
+        IncidentError,
+        IncidentRecord,
+        IncidentService,
+        IncidentSource,
+        LinkKind,
+        Outcome,
+        ProtocolFollowed,
+        ProtocolRef,
+        ReviewNotDue,
+        SeriousCriterion,
+    )
+    from bedside.workflow.patients import (
+        PatientDetailsError,
+        PatientService,
+        Sex,
+        check_patient,
+    )
+    from bedside.workflow.record import (
+        MedicationEntry,
+        RecordEntryError,
+        RecordError,
+        RecordService,
+        Route,
+    )
+
+#: Where each public name lives: its module is imported when the name is first asked for.
+_SOURCE_MODULE: dict[str, str] = {
+    "CLINIC_DEFAULTS": "approvals",
+    "PROTOCOL": "approvals",
+    "ApprovalService": "approvals",
+    "Actor": "audit",
+    "AuditAction": "audit",
+    "AuditTrail": "audit",
+    "ExportError": "export",
+    "ExportFormat": "export",
+    "ExportProgress": "export",
+    "SessionNotFoundError": "export",
+    "export_session": "export",
+    "import_session_json": "export",
+    "AccountLocked": "identity",
+    "Clinician": "identity",
+    "ClinicianDetailsError": "identity",
+    "IdentityError": "identity",
+    "IdentityService": "identity",
+    "NotPermitted": "identity",
+    "NotSignedIn": "identity",
+    "Role": "identity",
+    "SecretRejected": "identity",
+    "SignedIn": "identity",
+    "SignInDesk": "identity",
+    "SignInRefused": "identity",
+    "require_role": "identity",
+    "IncidentClosedError": "incidents",
+    "IncidentEntryError": "incidents",
+    "IncidentError": "incidents",
+    "IncidentRecord": "incidents",
+    "IncidentService": "incidents",
+    "IncidentSource": "incidents",
+    "LinkKind": "incidents",
+    "Outcome": "incidents",
+    "ProtocolFollowed": "incidents",
+    "ProtocolRef": "incidents",
+    "ReviewNotDue": "incidents",
+    "SeriousCriterion": "incidents",
+    "PatientDetailsError": "patients",
+    "PatientService": "patients",
+    "Sex": "patients",
+    "check_patient": "patients",
+    "MedicationEntry": "record",
+    "RecordEntryError": "record",
+    "RecordError": "record",
+    "RecordService": "record",
+    "Route": "record",
+}
 
 __all__ = [
     "CLINIC_DEFAULTS",
@@ -92,3 +171,18 @@ __all__ = [
     "import_session_json",
     "require_role",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Import the module that defines ``name`` on first use, then keep the name here."""
+    module = _SOURCE_MODULE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The public names and the ones already loaded, as for an eager package."""
+    return sorted(set(globals()) | set(__all__))

@@ -357,7 +357,9 @@ class ClinicalStateKeeper:
         self.written = 0
         clinical.add_listener(self.changed)
         if desk is not None:
-            desk.add_listener(self.changed)
+            # The desk speaks only after an offer or a step (never per observation), and its runs,
+            # offers and CALL 911 press are not in the outline: each one is captured at once.
+            desk.add_listener(self._desk_changed)
         self.changed()  # the state as it starts (or as it was restored) is the first snapshot
 
     def changed(self) -> None:
@@ -387,6 +389,10 @@ class ClinicalStateKeeper:
         self._last_clinical, self._last_timed = clinical_text, timed_text
         self._last_mono = clock.monotonic()
         self.written += 1
+
+    def _desk_changed(self) -> None:
+        self._last_outline = None
+        self.changed()
 
 
 def _outline(clinical: ClinicalSession, desk: ProtocolDesk | None) -> tuple[object, ...]:

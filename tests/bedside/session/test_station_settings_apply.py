@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bedside.app.session import apply_station_settings
+from bedside.app.station_settings import apply_station_settings
 from bedside.cli.monitor import add_monitor_arguments
 from bedside.workflow.settings import SettingsError, SettingsStore, StationSettings
 
