@@ -219,6 +219,8 @@ class AlarmBar(QWidget):
         side.addStretch(1)
         outer.addLayout(side)
         self._rows: list[_AlarmRow] = []
+        #: What ``show_alarms`` was last given (the alarms, paused, the pause countdown as shown).
+        self._shown: tuple[tuple[ActiveAlarm, ...], bool, str] | None = None
         self._flashers = {p: _Flasher(p, self) for p in AlarmPriority}
         for priority, flasher in self._flashers.items():
             flasher.toggled.connect(lambda lit, p=priority: self._flash(p, lit))
@@ -228,8 +230,14 @@ class AlarmBar(QWidget):
     def show_alarms(self, active: list[ActiveAlarm], paused: bool, pause_remaining_s: float) -> None:
         """Show these alarms (already sorted most urgent first) and the audio pause state.
 
-        Only what changed is touched: a row per alarm key is kept and updated in place.
+        Only what changed is touched: a row per alarm key is kept and updated in place, and the
+        same alarms shown again (the bar is re-rendered on every clinical change, several times a
+        second) touch nothing at all.
         """
+        shown = (tuple(active), paused, mm_ss(pause_remaining_s) if paused else "")
+        if shown == self._shown:
+            return
+        self._shown = shown
         changed = False
         wanted = {a.key for a in active}
         for row in [r for r in self._rows if r.key not in wanted]:
