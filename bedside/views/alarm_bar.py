@@ -234,10 +234,10 @@ class AlarmBar(QWidget):
         same alarms shown again (the bar is re-rendered on every clinical change, several times a
         second) touch nothing at all.
         """
-        shown = (tuple(active), paused, mm_ss(pause_remaining_s) if paused else "")
-        if shown == self._shown:
+        given = (tuple(active), paused, mm_ss(pause_remaining_s) if paused else "")
+        if given == self._shown:
             return
-        self._shown = shown
+        self._shown = given
         changed = False
         wanted = {a.key for a in active}
         for row in [r for r in self._rows if r.key not in wanted]:

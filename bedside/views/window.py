@@ -527,9 +527,9 @@ class MonitorWindow(QMainWindow):
             tile = _TILE_OF.get(alarm.condition)
             if tile is not None and (alarm.present or alarm.latched):
                 worst[tile] = max(worst.get(tile, alarm.priority), alarm.priority)
-        for tile, name in ((self.spo2_tile, "spo2"), (self.pulse_tile, "pulse"), (self.nibp_tile, "nibp")):
-            if tile.alarm is not worst.get(name):  # re-framed only when its alarm changes
-                tile.show_alarm(worst.get(name))
+        for shown, name in ((self.spo2_tile, "spo2"), (self.pulse_tile, "pulse"), (self.nibp_tile, "nibp")):
+            if shown.alarm is not worst.get(name):  # re-framed only when its alarm changes
+                shown.show_alarm(worst.get(name))
 
     def _show_clinical_views(self) -> None:
         self._views_pending = False
