@@ -106,7 +106,9 @@ class _AlarmRow(QFrame):
         text_role(self.ack, "button", bold=True)
         self.ack.clicked.connect(lambda: bar.acknowledge_requested.emit(self.key))
         layout.addWidget(self.ack)
-        self.show_lit(True)
+        # Born lit; the style sheet set next polishes it once (no re-polish for the property).
+        self.setProperty("lit", "yes")
+        self.label.setProperty("lit", "yes")
         self._style_priority()
 
     def update_alarm(self, alarm: ActiveAlarm) -> bool:
