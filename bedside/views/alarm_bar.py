@@ -21,6 +21,7 @@ from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from alarms import PRIORITY_LOOK, ActiveAlarm, AlarmPriority, ConditionId
+from bedside.views.restyle import set_state, set_style
 from bedside.views.theme import audio_off_style, audio_paused_style, palette
 from bedside.views.widgets import label as scaled_label
 from bedside.views.widgets import text_role
@@ -105,8 +106,10 @@ class _AlarmRow(QFrame):
         text_role(self.ack, "button", bold=True)
         self.ack.clicked.connect(lambda: bar.acknowledge_requested.emit(self.key))
         layout.addWidget(self.ack)
-        self._lit: bool | None = None
-        self.show_lit(True)
+        # Born lit; the style sheet set next polishes it once (no re-polish for the property).
+        self.setProperty("lit", "yes")
+        self.label.setProperty("lit", "yes")
+        self._style_priority()
 
     def update_alarm(self, alarm: ActiveAlarm) -> bool:
         """Show the alarm's new state; False (and nothing touched) when nothing changed."""
@@ -116,21 +119,38 @@ class _AlarmRow(QFrame):
         self.alarm = alarm
         self.label.setText(alarm_text(alarm))
         if alarm.priority is not old_priority:
-            lit, self._lit = self._lit, None
-            self.show_lit(True if lit is None else lit)
+            self._style_priority()
         return True
 
-    def show_lit(self, lit: bool) -> None:
-        """Draw the lit or the dark phase of the flash (re-styled only when it changes)."""
-        if lit == self._lit:
-            return
-        self._lit = lit
+    def _style_priority(self) -> None:
+        """Both phases of the flash in one style sheet, chosen by the ``lit`` property: a phase
+        then changes colours only, so the flash repaints the row and re-lays out nothing (setting
+        a style sheet per phase re-laid out the whole window at the flash rate: bench_idle_cpu)."""
         p = palette()
         colour = p.priority[self.alarm.priority]
         # Dark phase keeps the words in the priority's colour: never colour alone, never blank.
-        fg, bg = (p.on_priority, colour) if lit else (p.priority_text[self.alarm.priority], p.background)
-        self.setStyleSheet(f"_AlarmRow {{ background: {bg}; border: 2px solid {colour}; }}")
-        self.label.setStyleSheet(f"color: {fg}; background: transparent;")
+        set_style(
+            self,
+            f'_AlarmRow[lit="yes"] {{ background: {colour}; border: 2px solid {colour}; }}'
+            f' _AlarmRow[lit="no"] {{ background: {p.background}; border: 2px solid {colour}; }}',
+        )
+        dark_words = p.priority_text[self.alarm.priority]
+        set_style(
+            self.label,
+            f'QLabel[lit="yes"] {{ color: {p.on_priority}; background: transparent; }}'
+            f' QLabel[lit="no"] {{ color: {dark_words}; background: transparent; }}',
+        )
+
+    @property
+    def lit(self) -> bool:
+        """True while the row is drawn in its lit phase (the flash's on-time)."""
+        return bool(self.property("lit") == "yes")
+
+    def show_lit(self, lit: bool) -> None:
+        """Draw the lit or the dark phase of the flash (redrawn only when it changes)."""
+        phase = "yes" if lit else "no"
+        set_state(self, "lit", phase)
+        set_state(self.label, "lit", phase)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """Paint, then tell the bar (the alarm-to-screen benchmark times this)."""
@@ -201,6 +221,8 @@ class AlarmBar(QWidget):
         side.addStretch(1)
         outer.addLayout(side)
         self._rows: list[_AlarmRow] = []
+        #: What ``show_alarms`` was last given (the alarms, paused, the pause countdown as shown).
+        self._shown: tuple[tuple[ActiveAlarm, ...], bool, str] | None = None
         self._flashers = {p: _Flasher(p, self) for p in AlarmPriority}
         for priority, flasher in self._flashers.items():
             flasher.toggled.connect(lambda lit, p=priority: self._flash(p, lit))
@@ -210,8 +232,14 @@ class AlarmBar(QWidget):
     def show_alarms(self, active: list[ActiveAlarm], paused: bool, pause_remaining_s: float) -> None:
         """Show these alarms (already sorted most urgent first) and the audio pause state.
 
-        Only what changed is touched: a row per alarm key is kept and updated in place.
+        Only what changed is touched: a row per alarm key is kept and updated in place, and the
+        same alarms shown again (the bar is re-rendered on every clinical change, several times a
+        second) touch nothing at all.
         """
+        given = (tuple(active), paused, mm_ss(pause_remaining_s) if paused else "")
+        if given == self._shown:
+            return
+        self._shown = given
         changed = False
         wanted = {a.key for a in active}
         for row in [r for r in self._rows if r.key not in wanted]:

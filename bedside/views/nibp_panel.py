@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBox
 
 from alarms import ReadingClass
 from bedside.views.alarm_bar import mm_ss
+from bedside.views.restyle import set_style
 from bedside.views.theme import MUTED, TECHNICAL_TEXT, class_look, palette
 
 if TYPE_CHECKING:
@@ -116,13 +117,13 @@ class NibpPanel(QWidget):
         chosen = interval_min if session_interval_min is None else session_interval_min
         shortened = f" (shortened from {chosen})" if chosen != interval_min else ""
         self.interval_label.setText(f"NIBP every {interval_min} min{shortened}")
-        index = self.interval_choice.findData(chosen)
-        if index >= 0 and index != self.interval_choice.currentIndex():
-            self.interval_choice.setCurrentIndex(index)
+        if self.interval_choice.currentData() != chosen:  # findData searches the model: only on a change
+            index = self.interval_choice.findData(chosen)
+            if index >= 0:
+                self.interval_choice.setCurrentIndex(index)
         colour = TECHNICAL_TEXT if measuring else ""
         css = f"font-size: 20px; font-weight: bold; {'color: ' + colour + ';' if colour else ''}"
-        if self.countdown_label.styleSheet() != css:  # re-polishing costs more than the check
-            self.countdown_label.setStyleSheet(css)
+        set_style(self.countdown_label, css)
         if measuring:
             self.countdown_label.setText("NIBP measuring...")
         elif seconds_to_next is None:
@@ -138,7 +139,7 @@ class NibpPanel(QWidget):
             self.last_label.setText(f"Last NIBP {last_reading}: {label or look.word}")
         else:
             self.last_label.setText("No NIBP reading yet")
-        self.last_label.setStyleSheet(f"color: {colour}; font-size: 16px; font-weight: bold;")
+        set_style(self.last_label, f"color: {colour}; font-size: 16px; font-weight: bold;")
         self.trend_label.setText(trend_text(trend_flag) if trend_flag else "")
         self.trend_label.setToolTip(trend_flag or "")
         self.trend_label.setVisible(bool(trend_flag))

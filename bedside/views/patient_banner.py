@@ -10,6 +10,7 @@ from datetime import datetime
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QSizePolicy, QWidget
 
+from bedside.views.restyle import set_style
 from bedside.views.theme import palette
 from bedside.views.widgets import label
 
@@ -69,7 +70,7 @@ class PatientBanner(QFrame):
         self._patient = patient
         if patient is None or not patient.name.strip():
             self.patient_label.setText(NO_PATIENT)
-            self.patient_label.setStyleSheet(f"color: {p.warning};")
+            set_style(self.patient_label, f"color: {p.warning};")
             return
         parts = [patient.name.strip()]
         if patient.age_years is not None:
@@ -78,17 +79,17 @@ class PatientBanner(QFrame):
             parts.append(f"{patient.weight_kg:g} kg")
         parts.append(f"Allergies: {patient.allergies.strip() or 'none recorded'}")
         self.patient_label.setText(" · ".join(parts))
-        self.patient_label.setStyleSheet(f"color: {p.text};")
+        set_style(self.patient_label, f"color: {p.text};")
 
     def show_clinician(self, name: str) -> None:
         """The signed-in clinician (who every action is recorded against)."""
         p = palette()
         if name.strip():
             self.clinician_label.setText(f"Clinician: {name.strip()}")
-            self.clinician_label.setStyleSheet(f"color: {p.text};")
+            set_style(self.clinician_label, f"color: {p.text};")
         else:
             self.clinician_label.setText("⚠ No clinician signed in")
-            self.clinician_label.setStyleSheet(f"color: {p.warning};")
+            set_style(self.clinician_label, f"color: {p.warning};")
 
     def show_clocks(
         self,
@@ -103,14 +104,14 @@ class PatientBanner(QFrame):
         p = palette()
         if infusion_started is None or now is None:
             self.infusion_label.setText("Infusion: not started")
-            self.infusion_label.setStyleSheet(f"color: {p.muted};")
+            set_style(self.infusion_label, f"color: {p.muted};")
         elif infusion_ended is None:
             self.infusion_label.setText(f"Infusion ▶ {clock_text((now - infusion_started).total_seconds())}")
-            self.infusion_label.setStyleSheet(f"color: {p.text};")
+            set_style(self.infusion_label, f"color: {p.text};")
         else:
             ran = clock_text((infusion_ended - infusion_started).total_seconds())
             self.infusion_label.setText(f"Infusion ran {ran}")
-            self.infusion_label.setStyleSheet(f"color: {p.muted};")
+            set_style(self.infusion_label, f"color: {p.muted};")
         if infusion_ended is None or now is None:
             self.recovery_label.setText("")
             self.recovery_label.hide()
@@ -127,5 +128,5 @@ class PatientBanner(QFrame):
         else:
             words, colour = f"{since} since infusion end (window {low:g}-{high:g} min)", p.text
         self.recovery_label.setText(words)
-        self.recovery_label.setStyleSheet(f"color: {colour};")
+        set_style(self.recovery_label, f"color: {colour};")
         self.recovery_label.show()

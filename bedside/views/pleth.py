@@ -3,7 +3,8 @@ sends one (Nonin DF2, Ivy). A shape for the eye, never judged.
 
 Repaint is budgeted: samples arrive 75 times a second, the strip repaints at most every
 ``FRAME_MS`` (a data arrival within the budget schedules one repaint at its end), and not at
-all while nothing new arrived. It draws one path with a 1 px cosmetic pen.
+all while nothing new arrived. It draws one path with a 1 px cosmetic pen, and paints its own
+background (opaque), so the widgets behind it are not repainted with every frame.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QWidget
 
 from bedside.monitor.vitals_board import PlethBuffer
-from bedside.views.theme import MUTED, NOT_CURRENT_VALUE, PLETH_COLOUR
+from bedside.views.theme import MUTED, NOT_CURRENT_VALUE, PLETH_COLOUR, palette
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ class PlethStrip(QWidget):
         super().__init__(parent)
         self.setMinimumHeight(48)
         self.setMaximumHeight(72)
+        # The strip paints all of itself: the window behind it is not repainted with each frame.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self._buffer: PlethBuffer | None = None
         self._drawn_version = -1
         self._stale = False
@@ -66,6 +69,7 @@ class PlethStrip(QWidget):
         self._last_paint = time.monotonic()
         self.repaints += 1
         painter = QPainter(self)
+        painter.fillRect(event.rect(), QColor(palette().background))
         buffer = self._buffer
         samples = buffer.newest() if buffer is not None else np.empty(0)
         finite = samples[np.isfinite(samples)] if samples.size else samples

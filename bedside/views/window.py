@@ -606,6 +606,8 @@ class MonitorWindow(QMainWindow):
             if tile is not None and (alarm.present or alarm.latched):
                 key = (tile, alarm.source)
                 worst[key] = max(worst.get(key, alarm.priority), alarm.priority)
+        if worst == self._alarm_of:
+            return  # the same alarms again: nothing to re-frame or re-mark (issue 10, CPU)
         self._alarm_of = worst
         self._frame_tiles()
         if self._row_sources():
@@ -628,7 +630,9 @@ class MonitorWindow(QMainWindow):
                 for (tile_name, source), priority in self._alarm_of.items()
                 if tile_name == name and (source == shown or source not in listed)
             ]
-            tile.show_alarm(max(priorities) if priorities else None)
+            framed = max(priorities) if priorities else None
+            if tile.alarm is not framed:  # re-framed only when its alarm changes
+                tile.show_alarm(framed)
 
     def _show_clinical_views(self) -> None:
         self._views_pending = False

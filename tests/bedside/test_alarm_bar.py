@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
@@ -27,6 +28,7 @@ from alarms import (
 )
 from bedside.views.alarm_bar import AUDIO_OFF_TEXT, AlarmBar, alarm_text, mm_ss
 from bedside.views.nibp_panel import NibpPanel, trend_text
+from bedside.views.theme import palette
 from bedside.workflow.clinical import ClinicalSession
 from drivers.clock import FakeClock
 from drivers.types import VitalKind
@@ -99,9 +101,14 @@ def test_high_and_medium_flash_at_the_standard_rates_low_is_steady(qtbot: QtBot)
         hz = 1000 / (on_ms + off_ms)
         low, high = PRIORITY_LOOK[priority].flash.allowed_frequency_hz
         assert low <= hz <= high
-    # The high row really toggles: after one on-time it is drawn dark, then lit again.
-    row_style = bar._rows[0].styleSheet()
-    qtbot.waitUntil(lambda: bar._rows[0].styleSheet() != row_style, timeout=1000)
+    # The high row really toggles: after one on-time it is drawn dark, then lit again (read from
+    # the drawn pixels inside its border: the phases are one style sheet, switched by a property).
+    row = bar._rows[0]
+    bar.show()
+    lit = row.grab().toImage().pixelColor(4, row.height() // 2)
+    assert lit == QColor(palette().priority[AlarmPriority.HIGH])
+    qtbot.waitUntil(lambda: row.grab().toImage().pixelColor(4, row.height() // 2) != lit, timeout=1000)
+    assert row.grab().toImage().pixelColor(4, row.height() // 2) == QColor(palette().background)
     bar.show_alarms([PROBE], paused=False, pause_remaining_s=0)
     assert not bar.is_flashing(AlarmPriority.HIGH)
 

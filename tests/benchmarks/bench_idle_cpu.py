@@ -9,12 +9,18 @@ driven by the same link wake-ups (``MonitorCore.pump``) and the same 1 s heartbe
 (``MonitorCore.tick``); "bare+engine" adds the clinical engine (alarms, NIBP judgement) with no
 screen, so bedside against bare+engine is what Bedside's screen alone costs. "Hour 24" is the same
 run with the board holding 24 h of history first (SpO2 and pulse at 1 Hz, NIBP every 5 min) and
-the session clock 24 h in: the accelerated equivalent of a day-long session.
+the session clock 24 h in: the accelerated equivalent of a day-long session; "hour 1" likewise has an
+hour of history first (until 2026-11-27 it had none: the first seconds of a session).
 
 Each of the four runs is its own process (CPU is user + system time of that process, all its
 threads, over ``measure_s`` after ``warmup_s``).
 
     PYTHONPATH=$PWD QT_QPA_PLATFORM=offscreen python -m tests.benchmarks.bench_idle_cpu
+    PYTHONPATH=$PWD QT_QPA_PLATFORM=offscreen python -m tests.benchmarks.bench_idle_cpu --counts
+
+``--counts`` reports, for Bedside at hour 1 and hour 24, the widgets painted, the layout requests
+and the window's repaints per second (an event filter, so in runs of their own): what the screen
+does, which a loaded machine does not change.
 """
 
 from __future__ import annotations
@@ -54,10 +60,14 @@ def _prefill(board: object, hours: float) -> None:
             board.add_before_restart(Observation(kind, v, "mm[Hg]", when, when, start + 300.0 * k, "history"))
 
 
-def one(kind: str, hours: float, warmup_s: float, measure_s: float) -> dict[str, float]:
-    """One run in this process: ``kind`` "bedside" or "bare"."""
+def one(
+    kind: str, hours: float, warmup_s: float, measure_s: float, *, count_events: bool = False
+) -> dict[str, float]:
+    """One run in this process: ``kind`` "bedside", "bare" or "bare+engine". With ``count_events``
+    (never in a timed run: the filter itself costs CPU) it counts instead, per second: widgets
+    painted, layout requests, and the window's repaints (each one a flush of the window)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QObject, Qt, QTimer, Signal
+    from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
     from PySide6.QtWidgets import QApplication, QMainWindow
 
     from alarms import load_config
@@ -68,7 +78,8 @@ def one(kind: str, hours: float, warmup_s: float, measure_s: float) -> dict[str,
     clock = SystemClock()
     parts = build_monitor([], clock, scenario="baseline", sim_devices=DEVICES, seed=1)
     core = parts.core
-    if hours > 1.0:
+    if hours > 0:
+        # Hour 1 is an hour in too (before, it was the first seconds of a session: an empty trend).
         _prefill(core.board, hours)
     keep: list[object] = []
     heartbeat = QTimer()
@@ -118,13 +129,37 @@ def one(kind: str, hours: float, warmup_s: float, measure_s: float) -> dict[str,
     if parts.rig is not None:
         parts.rig.start()
     figures: dict[str, float] = {}
+    counted = {"paints": 0, "layout_requests": 0, "window_repaints": 0}
+    counting = [False]
+
+    class _Count(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if counting[0]:
+                kind_of = event.type()
+                if kind_of == QEvent.Type.Paint:
+                    counted["paints"] += 1
+                elif kind_of == QEvent.Type.LayoutRequest:
+                    counted["layout_requests"] += 1
+                elif kind_of == QEvent.Type.UpdateRequest:
+                    counted["window_repaints"] += 1
+            return False
+
+    counter = _Count()
+    if count_events:
+        app.installEventFilter(counter)
 
     def sample(name: str) -> None:
         figures[name] = time.process_time()
         figures[name + "_wall"] = time.monotonic()
+        counting[0] = name == "start"
 
     QTimer.singleShot(int(warmup_s * 1000), lambda: sample("start"))
-    QTimer.singleShot(int((warmup_s + measure_s) * 1000), lambda: (sample("end"), app.quit()))
+
+    def finish() -> None:
+        sample("end")
+        app.quit()
+
+    QTimer.singleShot(int((warmup_s + measure_s) * 1000), finish)
     app.exec()
     core.stop()
     if parts.rig is not None:
@@ -132,7 +167,10 @@ def one(kind: str, hours: float, warmup_s: float, measure_s: float) -> dict[str,
     cpu = figures["end"] - figures["start"]
     wall = figures["end_wall"] - figures["start_wall"]
     points = len(core.board.trends[next(iter(core.board.trends))])
-    return {"cpu_percent": 100.0 * cpu / wall, "trend_points": float(points)}
+    out = {"cpu_percent": 100.0 * cpu / wall, "trend_points": float(points)}
+    if count_events:
+        out.update({f"{name}_per_s": n / wall for name, n in counted.items()})
+    return out
 
 
 def run(warmup_s: float = 6.0, measure_s: float = 15.0, rounds: int = 3) -> dict[str, float]:
@@ -166,10 +204,36 @@ def run(warmup_s: float = 6.0, measure_s: float = 15.0, rounds: int = 3) -> dict
     return out
 
 
+def counts(warmup_s: float = 6.0, measure_s: float = 15.0) -> dict[str, float]:
+    """Bedside's paints, layout requests and window repaints per second at hour 1 and hour 24 (the
+    evidence that holds on a loaded machine, where CPU figures do not compare)."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out: dict[str, float] = {}
+    for hours in (1.0, 24.0):
+        cmd = [sys.executable, "-m", "tests.benchmarks.bench_idle_cpu", "--count", "bedside", str(hours),
+               str(warmup_s), str(measure_s)]  # fmt: skip
+        done = subprocess.run(
+            cmd, check=False, env=env, capture_output=True, text=True, timeout=warmup_s + measure_s + 90
+        )
+        line = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+        if not line:
+            raise RuntimeError(f"counting at hour {hours:g} failed: {done.stderr.strip()[-400:]}")
+        for key, value in json.loads(line[-1]).items():
+            if key.endswith("_per_s"):
+                out[f"h{hours:g}_{key}"] = value
+    return out
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--one":
+    if len(sys.argv) > 1 and sys.argv[1] in ("--one", "--count"):
         kind, hours, warmup, measure = sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
-        print(json.dumps(one(kind, hours, warmup, measure)))
+        print(json.dumps(one(kind, hours, warmup, measure, count_events=sys.argv[1] == "--count")))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--counts":
+        print(f"load average before: {os.getloadavg()[0]:.1f}")
+        figures = counts()
+        print("Bedside per second: " + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()))
     else:
+        print(f"load average before: {os.getloadavg()[0]:.1f}")
         figures = run()
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
         print("steady CPU, 3 simulated devices: " + ", ".join(f"{k} {v:.2f}" for k, v in figures.items()))
