@@ -221,6 +221,9 @@ class AlarmManager:
         defaults apply while it returns None."""
         self._clock = clock
         self._config = config
+        # The clinic's default set, built once (immutable): every evaluation before the patient's
+        # set is confirmed judges against it (THR-8).
+        self._clinic_default = ThresholdSet.clinic_default(config)
         self._thresholds = thresholds or (lambda: None)
         self._alarms: dict[str, _Alarm] = {}
         self._pending: dict[str, float] = {}
@@ -770,7 +773,7 @@ class AlarmManager:
     # -- the conditions -------------------------------------------------------------------------
 
     def _raw_conditions(self, mono: float) -> list[_Raw]:
-        limits = self._thresholds() or ThresholdSet.clinic_default(self._config)
+        limits = self._thresholds() or self._clinic_default
         no_valid_s = self._config.monitoring.no_valid_spo2_s
         raws: list[_Raw] = []
         for (kind, source), stream in sorted(self._streams.items()):

@@ -387,6 +387,8 @@ class ThresholdBook:
 
     def __init__(self, config: ClinicalConfig, clock: Clock) -> None:
         self._config = config
+        # Built once: the set is immutable, and judging asked for a fresh copy on every reading.
+        self._clinic_default = ThresholdSet.clinic_default(config)
         self._clock = clock
         self._current: ThresholdSet | None = None
         self._locked_at: datetime | None = None
@@ -466,7 +468,7 @@ class ThresholdBook:
         """The patient's confirmed set, or the clinic's default set before one is confirmed (THR-8)."""
         if self._current is not None and self._current.is_confirmed:
             return self._current
-        return ThresholdSet.clinic_default(self._config)
+        return self._clinic_default
 
     def judge_nibp(self, reading: NibpReading, band: ExpectedRiseBand | None = None) -> NibpJudgement:
         """Judge a reading against the limits in force and the patient's band (None before a
