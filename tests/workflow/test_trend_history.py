@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bedside.monitor import trend_history
 from bedside.monitor.core import MonitorCore
 from bedside.monitor.recorder import SessionRecorder
-from bedside.monitor import trend_history
 from bedside.monitor.trend_history import baseline_samples_since
 from drivers.clock import FakeClock
 from drivers.types import CANONICAL_UNIT, Observation, Quality, VitalKind
