@@ -10,7 +10,7 @@ A baseline is the patient's *current* resting state: only readings measured with
 oximetry samples are dropped (and listed nowhere). This also keeps memory bounded when a session
 stays in setup or baseline for hours (issue 11: every oximeter sample used to be kept). SpO2 and
 pulse are offered to the baseline screen as one summary per source (the median of its samples
-inside the NIBP window, and of those outside it), never one entry per sample.
+inside the NIBP window, and of those before and after it), never one entry per sample.
 """
 
 from __future__ import annotations
@@ -284,8 +284,8 @@ class BaselineCalculator:
         out as implausible are listed unused with the reason.
 
         SpO2 and pulse are summarised, never listed per sample: per source, the median of its
-        samples inside the window of the NIBP readings used (used), and of those outside it (not
-        used), each with how many samples and over which times.
+        samples inside the window of the NIBP readings used (used), and of those before and after
+        it (not used), each with how many samples and over which times.
         """
         selected = self.selected_nibp()
         used_ids = {id(r) for r in selected}
@@ -419,24 +419,30 @@ def _median_in(samples: list[Observation], start: datetime, end: datetime) -> fl
 def _summaries(
     field: BaselineField, samples: list[Observation], window: tuple[datetime, datetime] | None
 ) -> list[BaselineCandidate]:
-    """One candidate per source and side of the window: the median of those samples (bounded, however
-    many samples there are)."""
-    groups: dict[tuple[str, bool], list[Observation]] = {}
-    for obs in samples:
-        inside = window is not None and window[0] <= obs.measured_at <= window[1]
-        groups.setdefault((obs.source, inside), []).append(obs)
+    """One candidate per source and part of the time (before, inside and after the window): the
+    median of those samples, bounded however many samples there are."""
+    groups: dict[tuple[str, str], list[Observation]] = {}
+    for obs in samples:  # in measurement order
+        if window is None:
+            part = "no NIBP reading used yet"
+        elif obs.measured_at < window[0]:
+            part = "before the NIBP readings used"
+        elif obs.measured_at > window[1]:
+            part = "after the NIBP readings used"
+        else:
+            part = ""
+        groups.setdefault((obs.source, part), []).append(obs)
     out = []
-    for (source, inside), group in groups.items():
+    for (source, part), group in groups.items():
         values = [o.value for o in group if o.value is not None]
-        note = "" if inside else "outside the window of the NIBP readings used"
         out.append(
             BaselineCandidate(
                 field,
                 statistics.median(values),
                 group[-1].measured_at,
                 source,
-                inside,
-                note,
+                used=not part,
+                note=part,
                 samples=len(group),
                 first_at=group[0].measured_at,
             )

@@ -183,7 +183,7 @@ def test_a_long_pre_infusion_phase_holds_only_current_readings_and_proposes_the_
     assert most_held <= len(sources) * 2 * (window_s / 5 + 1) + window_s / 60 + 2
     candidates = calc.candidates()
     oximetry = [c for c in candidates if c.field in (BaselineField.SPO2, BaselineField.PULSE)]
-    assert len(oximetry) <= 2 * 2 * len(sources)  # per field, source and side of the window
+    assert len(oximetry) <= 2 * 3 * len(sources)  # per field, source and part: before, in, after
     assert len(candidates) - len(oximetry) <= 3 * (len(calc._nibp) + len(calc._left_out))
     assert sum(c.samples for c in oximetry) == len(calc._spo2) + len(calc._pulse)
     expected = reference(offered)
@@ -227,7 +227,8 @@ def test_a_reading_older_than_max_age_before_the_newest_is_dropped_and_listed_no
 @pytest.mark.req("THR-2")
 def test_an_hour_of_samples_from_three_oximeters_is_a_handful_of_candidates() -> None:
     """Finding 1: an hour at 1 Hz from three oximeters was 21 600 candidates on the screen and in
-    memory per propose; now one median per source, field and side of the NIBP window."""
+    memory per propose; now one median per source, field and part (before, inside, after the NIBP
+    window)."""
     calc = BaselineCalculator(CONFIG)
     for s in range(3600):
         at = T0 + timedelta(seconds=s)
@@ -238,7 +239,7 @@ def test_an_hour_of_samples_from_three_oximeters_is_a_handful_of_candidates() ->
             calc.add_nibp(_nibp(at, 120, 80))
     b = calc.propose()
     oximetry = [c for c in b.candidates if c.field in (BaselineField.SPO2, BaselineField.PULSE)]
-    assert len(oximetry) == 2 * 3 * 2
+    assert len(oximetry) == 2 * 3 * 3  # per field and source: before, inside, after the window
     used = [c for c in oximetry if c.used]
     assert {c.samples for c in used} == {601}
     assert b.spo2 == 98 and b.pulse == 72
