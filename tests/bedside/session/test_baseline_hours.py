@@ -47,8 +47,8 @@ def _hour_of_baseline(rig: Rig) -> None:
 @pytest.mark.req("MON-8")
 @pytest.mark.timeout(300)
 def test_hours_in_baseline_keep_the_screen_and_the_snapshot_bounded(qtbot: QtBot, rig: Rig) -> None:
-    """Finding 1 (issue 11): after one hour and after two, the baseline screen lists the same
-    small number of rows (NIBP readings of the last hour, SpO2 and pulse medians per oximeter
+    """Finding 1 (issue 11): after one hour and after two, the baseline screen lists a small,
+    bounded number of rows (NIBP readings of the last hour, SpO2 and pulse medians per oximeter
     before, inside and after the NIBP window), the snapshot's baseline readings do not grow, and a
     restored session proposes the same baseline from the samples it reads back (bounded to the last hour)."""
     rig.clinical.begin_baseline("rdiaz")
