@@ -4,17 +4,25 @@ Only plausible readings are candidates (valid, diastolic below systolic, inside 
 ranges, THR-8). Selected readings that disagree widely need another reading before a baseline is
 proposed; a baseline past the clinic's absolute limits is not proposed, though a clinician may set
 one by overriding the values with a reason. Overrides must be plausible themselves.
+
+A baseline is the patient's *current* resting state: only readings measured within
+``baseline.max_age_min`` before the newest reading are considered; older NIBP readings and
+oximetry samples are dropped (and listed nowhere). This also keeps memory bounded when a session
+stays in setup or baseline for hours (issue 11: every oximeter sample used to be kept). SpO2 and
+pulse are offered to the baseline screen as one summary per source (the median of its samples
+inside the NIBP window, and of those before and after it), never one entry per sample.
 """
 
 from __future__ import annotations
 
+import bisect
 import enum
 import logging
 import math
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from alarms.clinician import require_clinician
@@ -53,6 +61,10 @@ class BaselineCandidate:
     source: str
     used: bool
     note: str = ""  # why an unused value was left out (e.g. not plausible)
+    #: SpO2 and pulse: how many samples of ``source`` this median summarises (measured from
+    #: ``first_at`` to ``measured_at``); NIBP values are single readings.
+    samples: int = 1
+    first_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,35 +194,80 @@ class BaselineCalculator:
     or diastolic values spread wider than allowed, at least ``readings_when_spread`` of them (a
     median of three outvotes one odd reading). SpO2 and pulse: the medians of the valid, plausible
     samples measured over the same window.
+
+    Only readings measured within ``max_age_min`` before the newest reading (NIBP or oximetry) are
+    considered: a baseline describes the patient's current resting state, not how they were an
+    hour or more ago. Older readings are dropped as soon as a newer one arrives, so what is held
+    is bounded by that time whatever the length of the pre-infusion phase.
     """
 
     def __init__(self, config: ClinicalConfig) -> None:
         self._config = config
         self._rules = config.baseline
+        self._max_age = timedelta(minutes=config.baseline.max_age_min)
+        self._newest: datetime | None = None
+        # Each list is kept in measurement order, so the too-old end is cut off in one step.
         self._nibp: list[NibpReading] = []
         self._left_out: list[tuple[NibpReading, str]] = []
         self._spo2: list[Observation] = []
         self._pulse: list[Observation] = []
 
+    @property
+    def oldest_considered(self) -> datetime | None:
+        """Readings measured before this are too old for the baseline (None before any reading)."""
+        return None if self._newest is None else self._newest - self._max_age
+
     def add_nibp(self, reading: NibpReading) -> None:
         """Offer an NIBP reading; invalid (MON-6) and implausible (THR-8) ones are left out, with why."""
         problem = implausibility(reading, self._config)
         if problem is not None:
-            if reading.systolic is not None or reading.diastolic is not None:
-                self._left_out.append((reading, problem))
+            oldest = self.oldest_considered
+            # Listed with why, but never the newest reading: an impossible reading moves no window.
+            if (reading.systolic is not None or reading.diastolic is not None) and (
+                oldest is None or reading.measured_at >= oldest
+            ):
+                bisect.insort(self._left_out, (reading, problem), key=lambda e: e[0].measured_at)
             log.info("NIBP reading at %s left out of the baseline: %s", reading.measured_at, problem)
             return
-        self._nibp.append(reading)
-        self._nibp.sort(key=lambda r: r.measured_at)
+        if not self._is_current(reading.measured_at):
+            log.info("NIBP reading at %s is too old for the baseline", reading.measured_at)
+            return
+        bisect.insort(self._nibp, reading, key=lambda r: r.measured_at)
+        self._drop_old()
 
     def add_observation(self, obs: Observation) -> None:
         """Offer an SpO2 or pulse observation; invalid, implausible or other kinds are ignored."""
         if not obs.is_valid or obs.value is None or not self._config.is_possible(obs.kind, obs.value):
             return
         if obs.kind is VitalKind.SPO2:
-            self._spo2.append(obs)
+            samples = self._spo2
         elif obs.kind in (VitalKind.PULSE_RATE, VitalKind.HEART_RATE):
-            self._pulse.append(obs)
+            samples = self._pulse
+        else:
+            return
+        if not self._is_current(obs.measured_at):
+            return
+        if not samples or samples[-1].measured_at <= obs.measured_at:
+            samples.append(obs)  # the usual case: in order, no search
+        else:
+            bisect.insort(samples, obs, key=lambda o: o.measured_at)
+        self._drop_old()
+
+    def _is_current(self, measured_at: datetime) -> bool:
+        """Note ``measured_at`` as the newest if it is; False when it is already too old to count."""
+        if self._newest is None or measured_at > self._newest:
+            self._newest = measured_at
+        return measured_at >= self._newest - self._max_age
+
+    def _drop_old(self) -> None:
+        oldest = self.oldest_considered
+        if oldest is None:
+            return
+        for samples in (self._spo2, self._pulse, self._nibp):
+            if samples and samples[0].measured_at < oldest:
+                del samples[: bisect.bisect_left(samples, oldest, key=lambda o: o.measured_at)]
+        if self._left_out and self._left_out[0][0].measured_at < oldest:
+            del self._left_out[: bisect.bisect_left(self._left_out, oldest, key=lambda e: e[0].measured_at)]
 
     def selected_nibp(self) -> list[NibpReading]:
         """The NIBP readings the rule picks: spaced apart, latest first picked, oldest first listed."""
@@ -224,7 +281,12 @@ class BaselineCalculator:
 
     def candidates(self) -> list[BaselineCandidate]:
         """Every candidate value with its reading time, marked when the rule uses it; values left
-        out as implausible are listed unused with the reason."""
+        out as implausible are listed unused with the reason.
+
+        SpO2 and pulse are summarised, never listed per sample: per source, the median of its
+        samples inside the window of the NIBP readings used (used), and of those before and after
+        it (not used), each with how many samples and over which times.
+        """
         selected = self.selected_nibp()
         used_ids = {id(r) for r in selected}
         out: list[BaselineCandidate] = []
@@ -239,10 +301,7 @@ class BaselineCalculator:
                     out.append(BaselineCandidate(field, value, r.measured_at, r.source, used, note))
         window = (selected[0].measured_at, selected[-1].measured_at) if selected else None
         for field, samples in ((BaselineField.SPO2, self._spo2), (BaselineField.PULSE, self._pulse)):
-            for obs in samples:
-                assert obs.value is not None  # checked on entry
-                used = window is not None and window[0] <= obs.measured_at <= window[1]
-                out.append(BaselineCandidate(field, obs.value, obs.measured_at, obs.source, used))
+            out += _summaries(field, samples, window)
         return sorted(out, key=lambda c: c.measured_at)
 
     def propose(self) -> Baseline:
@@ -355,3 +414,37 @@ def _past_clinic_limits(baseline: Baseline, config: ClinicalConfig) -> dict[Base
 def _median_in(samples: list[Observation], start: datetime, end: datetime) -> float | None:
     values = [o.value for o in samples if o.value is not None and start <= o.measured_at <= end]
     return statistics.median(values) if values else None
+
+
+def _summaries(
+    field: BaselineField, samples: list[Observation], window: tuple[datetime, datetime] | None
+) -> list[BaselineCandidate]:
+    """One candidate per source and part of the time (before, inside and after the window): the
+    median of those samples, bounded however many samples there are."""
+    groups: dict[tuple[str, str], list[Observation]] = {}
+    for obs in samples:  # in measurement order
+        if window is None:
+            part = "no NIBP reading used yet"
+        elif obs.measured_at < window[0]:
+            part = "before the NIBP readings used"
+        elif obs.measured_at > window[1]:
+            part = "after the NIBP readings used"
+        else:
+            part = ""
+        groups.setdefault((obs.source, part), []).append(obs)
+    out = []
+    for (source, part), group in groups.items():
+        values = [o.value for o in group if o.value is not None]
+        out.append(
+            BaselineCandidate(
+                field,
+                statistics.median(values),
+                group[-1].measured_at,
+                source,
+                used=not part,
+                note=part,
+                samples=len(group),
+                first_at=group[0].measured_at,
+            )
+        )
+    return out

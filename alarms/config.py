@@ -60,11 +60,19 @@ class BaselineConfig(_Strict):
     max_systolic_spread_mmhg: float = Field(gt=0)
     max_diastolic_spread_mmhg: float = Field(gt=0)
     readings_when_spread: int = Field(ge=3)
+    # The baseline is the patient's current resting state: readings older than this before the
+    # newest one are dropped (and memory stays bounded in a long pre-infusion phase, issue 11).
+    max_age_min: float = Field(gt=0, le=24 * 60)
 
     @model_validator(mode="after")
     def _more_when_spread(self) -> BaselineConfig:
         if self.readings_when_spread <= self.min_nibp_readings:
             raise ValueError("baseline.readings_when_spread must be greater than baseline.min_nibp_readings")
+        if self.max_age_min * 60 < self.min_spacing_s * (self.min_nibp_readings - 1):
+            raise ValueError(
+                "baseline.max_age_min is too short to hold baseline.min_nibp_readings readings "
+                "baseline.min_spacing_s apart"
+            )
         return self
 
 

@@ -365,3 +365,29 @@ class TrendColumns:
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class SourceTrend:
+    """One source's stored values of one continuous vital, for a resumed trend (MON-5, MON-8):
+    the older history as time buckets (the lowest and highest valid value of each, what a
+    peak-preserving plot draws at that scale) and the newest part at full resolution.
+
+    Times are seconds since the Unix epoch (UTC). A bucket with readings but none valid has NaN for
+    ``low`` and ``high``; a bucket without readings is absent, so a silence stays a gap. ``count``
+    is how many readings each bucket holds.
+    """
+
+    kind: VitalKind
+    source: str
+    bucket_s: float
+    bucket_start_s: npt.NDArray[np.float64]
+    low: npt.NDArray[np.float64]
+    high: npt.NDArray[np.float64]
+    count: npt.NDArray[np.int64]
+    recent: TrendColumns
+
+    @property
+    def readings(self) -> int:
+        """How many stored readings this covers (bucketed and full resolution)."""
+        return int(self.count.sum()) + len(self.recent)

@@ -147,12 +147,15 @@ class TrendSeries:
         self._n += 1
         self.version += 1
 
-    def extend(self, t: npt.NDArray[np.float64], values: npt.NDArray[np.float64]) -> None:
+    def extend(
+        self, t: npt.NDArray[np.float64], values: npt.NDArray[np.float64], *, interval_s: float | None = None
+    ) -> None:
         """Append many samples at once (a resumed session's history; NaN where not valid).
 
         Silences in the history are broken as ``append`` breaks them (MON-5): the sample interval is
         taken from the history's own short intervals (its 10th percentile), so a restart's gap or a
-        dropout is never drawn as data.
+        dropout is never drawn as data. ``interval_s`` gives the interval instead (per-minute
+        history, whose own silences are already NaN).
         """
         if t.shape[0] == 0:
             return
@@ -162,7 +165,10 @@ class TrendSeries:
             self._n -= 1
         dt = np.diff(t)
         positive = dt[dt > 0]
-        interval = float(np.percentile(positive, 10)) if positive.size else self.min_gap_s
+        if interval_s is not None:
+            interval = interval_s
+        else:
+            interval = float(np.percentile(positive, 10)) if positive.size else self.min_gap_s
         for step in positive[-self.INTERVALS_KEPT :]:
             self._intervals.append(float(step))
         limit = max(3.0 * interval, self.min_gap_s)
@@ -228,9 +234,25 @@ class PlethBuffer:
         return self._v[idx]
 
 
-#: The key of a curve whose source is not known: a resumed session's stored history (storage keeps
-#: no source per trend column) or samples put straight into ``trends``.
+#: The key of a curve whose source is not known (stored without one) or samples put straight into
+#: ``trends``.
 UNNAMED_SOURCE = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryCurve:
+    """One source's stored curve of one kind, from before a restart (session seconds).
+
+    ``older``: the long past as drawn (per time bucket its lowest and highest value, NaN where
+    nothing valid was measured, so a silence is already a gap), joined at ``bucket_s``; ``recent``:
+    the newest samples at full resolution (NaN where not valid), broken at silences as live ones.
+    """
+
+    older_t: npt.NDArray[np.float64]
+    older_v: npt.NDArray[np.float64]
+    bucket_s: float
+    recent_t: npt.NDArray[np.float64]
+    recent_v: npt.NDArray[np.float64]
 
 
 class VitalsBoard:
@@ -385,18 +407,21 @@ class VitalsBoard:
 
     def add_history(
         self,
-        curves: Mapping[VitalKind, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]],
+        curves: Mapping[VitalKind, Mapping[str, HistoryCurve]],
         nibp_points: Iterable[tuple[float, float | None, float | None, float | None]],
         last_nibp: Iterable[Observation],
     ) -> None:
         """Load a stored session's trend before a restart as arrays (trend only, never a current
-        value); ``last_nibp`` is the last cycle, which the NIBP tile shows as "before restart".
-
-        The stored columns carry no source, so the history is one unnamed curve per kind.
-        """
-        for kind, (t, values) in curves.items():
-            if kind in self.lines:
-                self.line(kind, UNNAMED_SOURCE).extend(t, values)
+        value), one line per source that the same source's new samples continue after the
+        restart's break; ``last_nibp`` is the last cycle, which the NIBP tile shows as "before
+        restart"."""
+        for kind, by_source in curves.items():
+            if kind not in self.lines:
+                continue
+            for source, curve in by_source.items():
+                series = self.line(kind, source)
+                series.extend(curve.older_t, curve.older_v, interval_s=curve.bucket_s)
+                series.extend(curve.recent_t, curve.recent_v)
         self.nibp_points.extend(nibp_points)
         for obs in last_nibp:
             if obs.is_valid or obs.kind not in self._before_restart:

@@ -72,7 +72,8 @@ def test_median_of_spaced_readings_and_oximetry_over_the_same_window(clock: Fake
     assert b.window_start == start and b.window_end == clock.now()
     assert not b.is_confirmed
     spo2_candidates = [c for c in b.candidates if c.field is BaselineField.SPO2]
-    assert [(c.value, c.used) for c in spo2_candidates] == [(90, False), (97, True), (98, True), (99, True)]
+    # One summary per source and side of the window (issue 11), not one entry per sample.
+    assert [(c.value, c.used, c.samples) for c in spo2_candidates] == [(90, False, 1), (98, True, 3)]
     assert all(c.used for c in b.candidates if c.field is BaselineField.SYSTOLIC)
 
 

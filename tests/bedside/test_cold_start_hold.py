@@ -23,7 +23,6 @@ from alarms import ConditionId, load_config
 from bedside.app.build import restore_session
 from bedside.monitor.core import MonitorCore
 from bedside.monitor.recorder import SessionRecorder
-from bedside.monitor.vitals_board import UNNAMED_SOURCE
 from bedside.workflow.clinical import ClinicalSession
 from bedside.workflow.protocol_desk import ProtocolDesk
 from drivers.clock import FakeClock
@@ -200,13 +199,18 @@ def test_a_resumed_session_is_restored_before_any_reading_that_came_before_the_d
     board = core.board
     shown = board.nibp(clock.monotonic())
     assert (shown.systolic, shown.diastolic, shown.restart_note) == (200, 125, "")
-    # The stored trend is its own line ("before restart"), ending at the restart mark; the new
-    # values are the probe's live line, after it (one line per source, issue 10).
-    history = board.line(VitalKind.SPO2, UNNAMED_SOURCE)
+    # One line per source (issue 10): the stored trend of each device first, then the restart
+    # break, then the new values; the five held SpO2 samples come after every stored point.
+    lines = board.lines[VitalKind.SPO2]
+    assert sum(len(line) for line in lines.values()) > 200
+    assert all(np.all(np.diff(line.t) >= 0) for line in lines.values())
     live = board.line(VitalKind.SPO2, SOURCE)
-    assert np.all(np.diff(history.t) >= 0) and len(history) > 200
-    assert np.all(np.diff(live.t) >= 0) and live.v[-1] == 97
-    assert history.t[-1] <= live.t[0]
+    assert list(live.v[-5:]) == [97] * 5
+    new_from = live.t[-5]
+    assert all(
+        np.all(line.t[:-5] < new_from) if line is live else np.all(line.t < new_from)
+        for line in lines.values()
+    )
     assert board.numeric(VitalKind.SPO2, clock.monotonic()).value == 97
     assert recorder.writer.flush(5.0)
     recorder.close(end_session=False)

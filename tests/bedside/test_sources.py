@@ -22,7 +22,7 @@ from pytestqt.qtbot import QtBot
 
 from alarms import PRIORITY_LOOK, ConditionId
 from bedside.devtools.scene import MORE_OXIMETERS, OXIMETER, Scene, monitor_scene
-from bedside.monitor.vitals_board import Freshness, VitalsBoard
+from bedside.monitor.vitals_board import Freshness, HistoryCurve, VitalsBoard
 from bedside.views.theme import DARK, LIGHT, Palette, contrast_ratio, palette, use_theme
 from bedside.views.trend import TrendView
 from drivers.types import DeviceEvent, DeviceEventKind, Observation, Quality, Stamp, VitalKind
@@ -402,12 +402,15 @@ def test_an_alarm_on_another_probe_marks_its_row_not_the_tile(qtbot: QtBot) -> N
 @pytest.mark.req("MON-8")
 @pytest.mark.req("MON-5")
 def test_a_resumed_history_is_its_own_line_named_before_restart(qtbot: QtBot) -> None:
-    """The stored trend keeps no source per column: after a restart it is one line of its own in
-    the history look, named "before restart", and the live probe's samples go on their own line,
-    never joined to it."""
+    """A trend stored without a source: after a restart it is one line of its own in the history
+    look, named "before restart", and the live probe's samples go on their own line, never joined
+    to it."""
     board = VitalsBoard(0.0)
     t = np.arange(0.0, 300.0)
-    board.add_history({VitalKind.SPO2: (t, np.full_like(t, 93.0))}, [], [])
+    none = np.empty(0)
+    board.add_history(
+        {VitalKind.SPO2: {"": HistoryCurve(none, none, 60.0, t, np.full_like(t, 93.0))}}, [], []
+    )
     board.mark_restart(400.0, START + timedelta(seconds=400))
     for second in range(400, 460):
         board.add(_obs(VitalKind.SPO2, 98, float(second), "masimo-1"))

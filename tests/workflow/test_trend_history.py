@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bedside.monitor import trend_history
 from bedside.monitor.core import MonitorCore
 from bedside.monitor.recorder import SessionRecorder
 from bedside.monitor.trend_history import baseline_samples_since
@@ -88,6 +89,9 @@ def test_resumed_trend_from_columns_matches_the_stored_readings_and_never_reads_
         return original(self, session_id, since, kinds)
 
     monkeypatch.setattr(SessionRepository, "observations", spy)
+    # Sample by sample: the whole stream at full resolution. Older hours as per-minute buckets
+    # have their own tests (tests/workflow/test_trend_whole_session.py).
+    monkeypatch.setattr(trend_history, "FULL_RESOLUTION_S", 1e9)
     second = SessionRecorder(open_database(url, drill=True), clock, clinician="RN")
     core = MonitorCore(clock)
     try:

@@ -114,9 +114,13 @@ class BaselineScreen(Screen):
             candidates = ()
         self.readings.setRowCount(len(candidates))
         for i, c in enumerate(candidates):
+            # SpO2 and pulse come as one median per source and side of the window (issue 11).
+            summary = c.first_at is not None
             cells = (
-                f"{c.field.value} {c.value:g}",
-                f"{c.measured_at.astimezone():%H:%M:%S}",
+                f"{c.field.value} {c.value:g}"
+                + (f" (median of {c.samples} from {c.source})" if summary else ""),
+                (f"{c.first_at.astimezone():%H:%M:%S}–" if c.first_at is not None else "")
+                + f"{c.measured_at.astimezone():%H:%M:%S}",
                 "yes" if c.used else "no",
                 c.note,
             )
