@@ -229,7 +229,7 @@ class BaselineCalculator:
                 bisect.insort(self._left_out, (reading, problem), key=lambda e: e[0].measured_at)
             log.info("NIBP reading at %s left out of the baseline: %s", reading.measured_at, problem)
             return
-        if not self._is_current(reading.measured_at):
+        if not self._is_current(reading.measured_at, reading.received_at):
             log.info("NIBP reading at %s is too old for the baseline", reading.measured_at)
             return
         bisect.insort(self._nibp, reading, key=lambda r: r.measured_at)
@@ -245,7 +245,7 @@ class BaselineCalculator:
             samples = self._pulse
         else:
             return
-        if not self._is_current(obs.measured_at):
+        if not self._is_current(obs.measured_at, obs.received_at):
             return
         if not samples or samples[-1].measured_at <= obs.measured_at:
             samples.append(obs)  # the usual case: in order, no search
@@ -253,10 +253,16 @@ class BaselineCalculator:
             bisect.insort(samples, obs, key=lambda o: o.measured_at)
         self._drop_old()
 
-    def _is_current(self, measured_at: datetime) -> bool:
-        """Note ``measured_at`` as the newest if it is; False when it is already too old to count."""
-        if self._newest is None or measured_at > self._newest:
-            self._newest = measured_at
+    def _is_current(self, measured_at: datetime, received_at: datetime | None) -> bool:
+        """Move the newest time on; False when ``measured_at`` is already too old to count.
+
+        The newest time never runs ahead of when a reading arrived: a device whose clock is ahead
+        (another zone, a wrong date) must not age every other device's readings out of the
+        baseline (ALM-4: device clocks are not trusted for what time it is now).
+        """
+        anchor = measured_at if received_at is None else min(measured_at, received_at)
+        if self._newest is None or anchor > self._newest:
+            self._newest = anchor
         return measured_at >= self._newest - self._max_age
 
     def _drop_old(self) -> None:

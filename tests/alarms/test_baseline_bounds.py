@@ -254,3 +254,26 @@ def test_max_age_is_required_positive_and_long_enough_for_the_readings(tmp_path:
     clinic.write_text(f"baseline:\n  max_age_min: {minutes}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="max_age_min"):
         load_config(clinic)
+
+
+@pytest.mark.req("THR-2")
+@pytest.mark.req("ALM-4")
+@given(ahead_h=st.floats(min_value=1.1, max_value=24 * 365 * 5), every_s=st.integers(1, 30))
+@settings(max_examples=40, deadline=None)
+def test_an_oximeter_whose_clock_is_ahead_never_ages_the_pressures_out(ahead_h: float, every_s: int) -> None:
+    """A device clock ahead (another zone, a wrong date) must not fool the window: the newest time
+    follows arrival, so the cuff's pressures, stamped on arrival, stay current and the baseline
+    is offered. Before, one oximeter an hour or more ahead aged every pressure out for good."""
+    calc = BaselineCalculator(CONFIG)
+    ahead = timedelta(hours=ahead_h)
+    spacing = timedelta(seconds=RULES.min_spacing_s)
+    for k in range(RULES.readings_when_spread):
+        at = T0 + k * spacing
+        calc.add_nibp(NibpReading(120 + k, 80, None, at, "nibp", received_at=at))
+        for s in range(0, int(spacing.total_seconds()), every_s):
+            arrived = at + timedelta(seconds=s)
+            calc.add_observation(
+                Observation(VitalKind.SPO2, 97, "%", arrived + ahead, arrived, 0.0, "masimo", Quality.VALID)
+            )
+    b = calc.propose()
+    assert b.systolic == 121 and b.diastolic == 80
