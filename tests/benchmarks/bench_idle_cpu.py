@@ -60,6 +60,15 @@ def _prefill(board: object, hours: float) -> None:
             board.add_before_restart(Observation(kind, v, "mm[Hg]", when, when, start + 300.0 * k, "history"))
 
 
+def _rss_mb() -> float:
+    """This process's resident memory now (MB), from /proc (Linux)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def one(
     kind: str, hours: float, warmup_s: float, measure_s: float, *, count_events: bool = False
 ) -> dict[str, float]:
@@ -167,7 +176,7 @@ def one(
     cpu = figures["end"] - figures["start"]
     wall = figures["end_wall"] - figures["start_wall"]
     points = len(core.board.trends[next(iter(core.board.trends))])
-    out = {"cpu_percent": 100.0 * cpu / wall, "trend_points": float(points)}
+    out = {"cpu_percent": 100.0 * cpu / wall, "trend_points": float(points), "rss_mb": _rss_mb()}
     if count_events:
         out.update({f"{name}_per_s": n / wall for name, n in counted.items()})
     return out
@@ -194,8 +203,10 @@ def run(warmup_s: float = 6.0, measure_s: float = 15.0, rounds: int = 3) -> dict
                 line = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
                 if not line:
                     raise RuntimeError(f"{kind} at hour {hours:g} failed: {done.stderr.strip()[-400:]}")
+                figures = json.loads(line[-1])
                 key = f"{kind}_h{hours:g}_cpu_percent"
-                samples.setdefault(key, []).append(json.loads(line[-1])["cpu_percent"])
+                samples.setdefault(key, []).append(figures["cpu_percent"])
+                samples.setdefault(f"{kind}_h{hours:g}_rss_mb", []).append(figures["rss_mb"])
     out = {key: statistics.median(values) for key, values in samples.items()}
     for hours in (1, 24):
         bedside = out[f"bedside_h{hours}_cpu_percent"]
