@@ -24,6 +24,8 @@ def test_five_unplugs_reconnect_alarm_once_each_and_leak_nothing() -> None:
     assert figures.connected_events == 6  # the first plug and each return
     assert (figures.alarms_started, figures.alarms_ended) == (5, 5)
     assert figures.threads_after == figures.threads_before
-    assert figures.fds_after == figures.fds_before
+    # Never more descriptors after than before (fewer is fine: one left open by an earlier test
+    # may be collected meanwhile; a CI run had 22 after against 24 before).
+    assert figures.fds_after <= figures.fds_before
     assert figures.threads_after_stop <= figures.threads_idle
     assert figures.fds_after_stop <= figures.fds_idle
