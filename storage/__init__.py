@@ -7,8 +7,9 @@ no SQLAlchemy, so the monitor window shows its first number before the database 
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from drivers.lazy import lazy_package
 
 if TYPE_CHECKING:
     from storage._utc import (
@@ -239,16 +240,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    """Import the module that defines ``name`` on first use, then keep the name here."""
-    module = _SOURCE_MODULE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The public names and the ones already loaded, as for an eager package."""
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_package(__name__, _SOURCE_MODULE, globals(), __all__)

@@ -8,8 +8,9 @@ models that other services need (issue 10: cold start to the first number under 
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from drivers.lazy import lazy_package
 
 if TYPE_CHECKING:
     from bedside.workflow.approvals import (
@@ -173,16 +174,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    """Import the module that defines ``name`` on first use, then keep the name here."""
-    module = _SOURCE_MODULE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The public names and the ones already loaded, as for an eager package."""
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_package(__name__, _SOURCE_MODULE, globals(), __all__)

@@ -136,9 +136,8 @@ def thresholds() -> ThresholdSet:
     return ThresholdSet(180, 110, 90, 45, 130, 85, 65, 20, 20)
 
 
-def into_infusion(m: Monitor) -> None:
-    """Baseline (with an override), thresholds, a change, checklist, infusion, a latched HIGH alarm,
-    an audio pause, a 1-minute NIBP interval, a discharge attestation and a protocol run on its timer."""
+def start_infusion(m: Monitor) -> None:
+    """Baseline (with an override), thresholds, checklist, and the infusion started."""
     c = m.clinical
     c.begin_baseline(NURSE)
     m.seconds(30)
@@ -150,6 +149,13 @@ def into_infusion(m: Monitor) -> None:
     for item in ChecklistItem:
         c.attest(item, NURSE)
     c.start_infusion(DOCTOR)
+
+
+def into_infusion(m: Monitor) -> None:
+    """Baseline (with an override), thresholds, a change, checklist, infusion, a latched HIGH alarm,
+    an audio pause, a 1-minute NIBP interval, a discharge attestation and a protocol run on its timer."""
+    c = m.clinical
+    start_infusion(m)
     c.change_threshold(ThresholdField.SYSTOLIC_CEILING, 170, "history of stroke", DOCTOR)
     m.seconds(60)
     m.nibp(176, 104)  # past the changed ceiling of 170: HIGH

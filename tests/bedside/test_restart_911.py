@@ -10,13 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alarms import BaselineField, ChecklistItem, SessionPhase
+from alarms import SessionPhase
 from bedside.workflow.protocol_desk import EmergencyCall
 from bedside.workflow.session_state import capture, emergency_call, protocol_offers, state_report
 from drivers.clock import FakeClock
 from protocols import LIBRARY_DIR, LibraryLoad, load_library
 from storage import AlarmEventRecord, SessionRepository
-from tests.bedside.test_restart import DOCTOR, NURSE, Monitor, start_monitor, thresholds
+from tests.bedside.test_restart import DOCTOR, NURSE, Monitor, start_infusion, start_monitor
 
 
 @pytest.fixture(scope="module")
@@ -26,17 +26,7 @@ def library() -> LibraryLoad:
 
 def into_infusion_idle(m: Monitor) -> None:
     """Baseline, thresholds, checklist and the infusion running; no protocol started."""
-    c = m.clinical
-    c.begin_baseline(NURSE)
-    m.seconds(30)
-    m.nibp(118, 77)
-    m.seconds(180)
-    m.nibp(122, 79)
-    c.confirm_baseline(NURSE, {BaselineField.PULSE: (70.0, "resting pulse from the clinic chart")})
-    c.confirm_thresholds(NURSE, thresholds())
-    for item in ChecklistItem:
-        c.attest(item, NURSE)
-    c.start_infusion(DOCTOR)
+    start_infusion(m)
     m.seconds(60)
 
 
